@@ -1,0 +1,94 @@
+"""The policy agent: proposes the next reasoning step, or the final answer in \\boxed{}.
+
+Run as a LangGraph node: ``policy(state, runtime)`` reads ``problem``, ``path`` and ``hint`` and
+returns the new ``candidate`` and its event. Few-shot, one line a reply, so that a small base model
+(the embedded Gemma 3 270M) answers in a parseable form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from agents.structured import AgentContext, ParseError, Prompt, ask, event, first_line, last_boxed, numbered
+
+ROLE = "policy"
+MAX_STEP_CHARS = 600
+
+PROMPT = Prompt(
+    system=(
+        "You solve math word problems one step at a time. Reply with one line: either "
+        "'Step: <the next calculation>' or, when the problem is solved, 'Final answer: \\boxed{<answer>}'."
+    ),
+    shots=(
+        (
+            "Problem: Ann has 4 pens and buys 3 more. How many pens does she have?\nSteps so far:\nnone\nNext step:",
+            "Step: 4 + 3 = 7, so Ann has 7 pens.",
+        ),
+        (
+            "Problem: Ann has 4 pens and buys 3 more. How many pens does she have?\nSteps so far:\n"
+            "1. 4 + 3 = 7, so Ann has 7 pens.\nNext step:",
+            "Final answer: \\boxed{7}",
+        ),
+        (
+            "Problem: A box holds 6 eggs. How many eggs are in 5 boxes?\nSteps so far:\nnone\n"
+            "Note: 6 + 5 was wrong; boxes of eggs are multiplied.\nNext step:",
+            "Step: 6 * 5 = 30, so there are 30 eggs.",
+        ),
+    ),
+    strict="Answer with exactly one line that starts with 'Step:' or 'Final answer:'. Nothing else.",
+)
+
+_LINE = re.compile(r"^\s*\**\s*(step(?:\s*\d+)?|final answer)\s*\**\s*:\s*\**\s*(.+)$", re.IGNORECASE)
+
+
+class Proposal(BaseModel):
+    """A proposed step; ``answer`` is set when the step states the final answer."""
+
+    text: str
+    answer: str | None = None
+
+
+def parse(text: str) -> Proposal:
+    match = _LINE.match(first_line(text))
+    if not match:
+        raise ParseError("expected 'Step: ...' or 'Final answer: ...'")
+    label, body = match.group(1).lower(), match.group(2).strip()
+    if not body or len(body) > MAX_STEP_CHARS:
+        raise ParseError("empty or overlong step")
+    answer = last_boxed(body)
+    if label == "final answer" and answer is None:
+        answer = body.strip(" .$")
+    if answer == "":
+        raise ParseError("empty final answer")
+    return Proposal(text=body, answer=answer)
+
+
+def query(state: Mapping[str, Any]) -> str:
+    lines = [f"Problem: {state['problem']['question']}", "Steps so far:", numbered(state["path"])]
+    if state.get("hint"):
+        lines.append(f"Note: {state['hint']}")
+    lines.append("Next step:")
+    return "\n".join(lines)
+
+
+async def policy(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    parsed = await ask(runtime.context.models[ROLE], PROMPT, query(state), parse)
+    step = len(state["path"]) + 1
+    proposal = parsed.value
+    if proposal is None:
+        ev = event("attempt", ROLE, parsed, parsed.raw, step=step)
+    else:
+        kind = "answer" if proposal.answer is not None else "attempt"
+        ev = event(kind, ROLE, parsed, proposal.text, step=step, answer=proposal.answer)
+    return {
+        "events": [ev],
+        "candidate": proposal.model_dump() if proposal else None,
+        "n_steps": state["n_steps"] + 1,
+        "hint": None,
+        "tokens": ev.tokens_in + ev.tokens_out,
+    }

@@ -1,0 +1,109 @@
+"""The reflection agent: writes "Wait, that is wrong because ..." and picks the step to go back to.
+
+Run as a LangGraph node: ``reflection(state, runtime)`` reads the path, the rejected candidate and
+the critic's reason; it returns the shortened path, a hint for the policy, and two events (the
+reflection text and the backtrack).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from agents.events import Event
+from agents.structured import AgentContext, ParseError, Prompt, ask, event, numbered
+
+ROLE = "reflector"
+
+PROMPT = Prompt(
+    system=(
+        "You notice a mistake in a math solution and say why it is wrong, starting with 'Wait,'. "
+        "End with 'Let me redo step N.' naming the step to go back to."
+    ),
+    shots=(
+        (
+            "Problem: Ann has 4 pens and buys 3 more. How many pens does she have?\nSteps so far:\nnone\n"
+            "Wrong step 1: 4 + 3 = 8, so Ann has 8 pens.\nCritic: 4 + 3 is 7, not 8.\nReflection:",
+            "Wait, that is wrong because 4 + 3 is 7, not 8. Let me redo step 1.",
+        ),
+        (
+            "Problem: A box holds 6 eggs. How many eggs are in 5 boxes?\nSteps so far:\n"
+            "1. 6 + 5 = 11, so there are 11 eggs.\nWrong step 2: Final answer: \\boxed{11}\n"
+            "Critic: the boxes must be multiplied.\nReflection:",
+            "Wait, adding was wrong in step 1 because each of the 5 boxes holds 6 eggs, so I must multiply. "
+            "Let me redo step 1.",
+        ),
+    ),
+    strict="Write one or two sentences starting with 'Wait,' and end with 'Let me redo step N.' where N is a number.",
+)
+
+_BACK = re.compile(r"(?:redo|go back to|return to|restart from)\s+step\s*(\d+)[^.]*\.?", re.IGNORECASE)
+_START_OVER = re.compile(r"start over[^.]*\.?", re.IGNORECASE)
+
+
+class Reflection(BaseModel):
+    text: str
+    back_to: int  # the step to redo, 1-based
+
+
+def parse(text: str) -> Reflection:
+    text = " ".join(text.split())
+    match = _BACK.search(text)
+    if match:
+        back_to = int(match.group(1))
+    elif start := _START_OVER.search(text):
+        match, back_to = start, 1
+    else:
+        raise ParseError("no 'Let me redo step N'")
+    said = (text[: match.start()] + text[match.end() :]).strip()
+    said = re.sub(r"\s*(let me|I will|I'll)\s*$", "", said, flags=re.IGNORECASE).strip()
+    if not said:
+        raise ParseError("no reflection before the backtrack")
+    return Reflection(text=said[:800], back_to=back_to)
+
+
+def query(state: Mapping[str, Any]) -> str:
+    path = state["path"]
+    return "\n".join(
+        [
+            f"Problem: {state['problem']['question']}",
+            "Steps so far:",
+            numbered(path),
+            f"Wrong step {len(path) + 1}: {state['candidate']['text']}",
+            f"Critic: {state['verdict']['reason'] or 'this step is wrong.'}",
+            "Reflection:",
+        ]
+    )
+
+
+async def reflection(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    path: list[str] = state["path"]
+    wrong_step = len(path) + 1
+    parsed = await ask(runtime.context.models[ROLE], PROMPT, query(state), parse)
+    if parsed.value is None:
+        # a backtrack must still happen: retry the rejected step, keep the raw text as malformed
+        back_to = wrong_step
+        said = parsed.raw
+    else:
+        back_to = min(max(parsed.value.back_to, 1), wrong_step)
+        said = parsed.value.text
+    ev = event("reflection", ROLE, parsed, said, step=wrong_step)
+    backtrack = Event(kind="backtrack", role=ROLE, model=ev.model, text=backtrack_text(back_to, wrong_step), step=back_to)
+    return {
+        "events": [ev, backtrack],
+        "path": path[: back_to - 1],
+        "candidate": None,
+        "hint": said if not parsed.malformed else state["verdict"]["reason"] or None,
+        "n_backtracks": state["n_backtracks"] + 1,
+        "tokens": ev.tokens_in + ev.tokens_out,
+    }
+
+
+def backtrack_text(back_to: int, wrong_step: int) -> str:
+    if back_to == wrong_step:
+        return f"Let me try step {back_to} again."
+    return f"Let me go back to step {back_to} and redo it."

@@ -1,0 +1,129 @@
+"""Shared machinery of the agent roles: few-shot prompts, parse-or-retry-stricter, events from calls.
+
+Each role (policy, critique, reflection) is a prompt plus a parser; this module holds what they
+share so the role files stay a prompt, a parser and a node.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from agents.events import Event
+from agents.models import ChatModel, Reply, complete
+
+T = TypeVar("T")
+
+
+class ParseError(ValueError):
+    """Model output that does not follow the role's format."""
+
+
+@dataclass
+class AgentContext:
+    """What agent nodes read from LangGraph's runtime context: one chat model per role."""
+
+    models: dict[str, ChatModel] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A role's prompt: instructions, few-shot (user, assistant) pairs, and the stricter reminder."""
+
+    system: str
+    shots: tuple[tuple[str, str], ...]
+    strict: str
+
+    def messages(self, query: str, *, strict: bool = False) -> list[BaseMessage]:
+        system = self.system + ("\n\n" + self.strict if strict else "")
+        messages: list[BaseMessage] = [SystemMessage(system)]
+        for user, assistant in self.shots:
+            messages += [HumanMessage(user), AIMessage(assistant)]
+        messages.append(HumanMessage(query))
+        return messages
+
+    def text(self) -> str:
+        """Everything that changes what the model is asked: part of the config hash."""
+        return "\n".join([self.system, self.strict, *(u + "\n" + a for u, a in self.shots)])
+
+
+@dataclass
+class Parsed(Generic[T]):
+    value: T | None
+    raw: str
+    replies: list[Reply]
+
+    @property
+    def malformed(self) -> bool:
+        return self.value is None
+
+
+async def ask(model: ChatModel, prompt: Prompt, query: str, parse: Callable[[str], T]) -> Parsed[T]:
+    """Ask once; on unparseable output ask once more with the stricter prompt; never raise ParseError."""
+    replies: list[Reply] = []
+    for strict in (False, True):
+        reply = await complete(model, prompt.messages(query, strict=strict))
+        replies.append(reply)
+        try:
+            return Parsed(parse(reply.text), reply.text, replies)
+        except ParseError:
+            continue
+    return Parsed(None, replies[-1].text, replies)
+
+
+def event(kind: str, role: str, parsed: Parsed[Any], text: str, **fields: Any) -> Event:
+    """An event carrying the usage of every call it took (the stricter retry included)."""
+    replies = parsed.replies
+    return Event(
+        kind=kind,
+        role=role,
+        model=replies[-1].model if replies else None,
+        text=text,
+        malformed=parsed.malformed,
+        tokens_in=sum(r.tokens_in for r in replies),
+        tokens_out=sum(r.tokens_out for r in replies),
+        latency_s=sum(r.latency_s for r in replies),
+        calls=len(replies),
+        reasoning=replies[-1].reasoning if replies else None,
+        **fields,
+    )
+
+
+def numbered(path: list[str]) -> str:
+    return "\n".join(f"{i}. {step}" for i, step in enumerate(path, 1)) if path else "none"
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0].strip() if text.strip() else ""
+
+
+BOXED = re.compile(r"\\boxed\s*\{")
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last \\boxed{...}, braces balanced; None if there is none or it is unclosed."""
+    starts = [m.end() for m in BOXED.finditer(text)]
+    if not starts:
+        return None
+    i = starts[-1]
+    depth = 1
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i:j].strip()
+    return None
+
+
+def usage_update(ev: Event) -> dict[str, int]:
+    return {"tokens": ev.tokens_in + ev.tokens_out}
+
+
+def problem_text(state: Mapping[str, Any]) -> str:
+    return state["problem"]["question"]
