@@ -1,0 +1,1 @@
+"""Evaluation: math (accuracy with output tokens), safety and factuality."""

@@ -1,0 +1,1 @@
+"""How the agents talk: one LangGraph state machine per synthesis method, the trace schema, the runner."""

@@ -1,0 +1,176 @@
+"""Problem sets from JSONL / JSON / CSV / Parquet files or a Hugging Face dataset name.
+
+Field names are found automatically for MATH-500 (problem/answer/unique_id), AIME
+(problem/answer/id, zero-padded answers such as "025"), GSM8K (question/answer with
+"#### <number>") and SimpleQA-like files, or given explicitly. Problem files are untrusted:
+a bad line raises :class:`ProblemFileError` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphs.schema import Problem
+
+QUESTION_FIELDS = ("problem", "question", "prompt", "query", "input")
+ANSWER_FIELDS = ("answer", "final_answer", "expected_answer", "true_answer", "target", "solution")
+ID_FIELDS = ("id", "unique_id", "problem_id", "idx", "qid")
+MAX_FIELD_CHARS = 100_000
+
+
+class ProblemFileError(ValueError):
+    """Bad input in a problem file; ``str()`` is one line: ``path:line: what is wrong``."""
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.path, self.line, self.message = path, line, message
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Explicit field names; None means "find it"."""
+
+    question: str | None = None
+    answer: str | None = None
+    id: str | None = None
+
+
+def load_problems(source: str, *, fields: Fields = Fields(), split: str = "test", limit: int | None = None) -> list[Problem]:
+    """Load problems from a file path, ``demo``, or a Hugging Face dataset name (``org/name``)."""
+    if source == "demo":
+        from graphs.demo import demo_problems
+
+        problems = demo_problems()
+        return problems[:limit] if limit else problems
+    path = Path(source)
+    if path.exists():
+        rows = _read_file(path)
+    elif _looks_like_path(source):
+        raise ProblemFileError(source, None, "file not found")
+    else:
+        rows = _read_hub(source, split)
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        problem = to_problem(row, fields=fields, source=source, line=line)
+        if problem.id in seen:
+            raise ProblemFileError(source, line, f"duplicate problem id {problem.id!r} (first at {seen[problem.id]})")
+        seen[problem.id] = line
+        problems.append(problem)
+        if limit and len(problems) >= limit:
+            break
+    if not problems:
+        raise ProblemFileError(source, None, "no problems found")
+    return problems
+
+
+def _looks_like_path(source: str) -> bool:
+    return source.startswith((".", "/", "~")) or Path(source).suffix.lower() in {".jsonl", ".json", ".csv", ".parquet"}
+
+
+def _read_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    suffix = path.suffix.lower()
+    name = str(path)
+    if suffix == ".jsonl":
+        with path.open(encoding="utf-8", errors="strict") as f:
+            for lineno, text in enumerate(f, 1):
+                if not text.strip():
+                    continue
+                try:
+                    row = json.loads(text)
+                except json.JSONDecodeError as e:
+                    raise ProblemFileError(name, lineno, f"invalid JSON: {e.msg}") from None
+                if not isinstance(row, dict):
+                    raise ProblemFileError(name, lineno, "expected a JSON object")
+                yield lineno, row
+    elif suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ProblemFileError(name, e.lineno, f"invalid JSON: {e.msg}") from None
+        if isinstance(data, dict):
+            data = next((v for v in data.values() if isinstance(v, list)), None)
+        if not isinstance(data, list):
+            raise ProblemFileError(name, None, "expected a JSON array of objects")
+        for i, row in enumerate(data, 1):
+            if not isinstance(row, dict):
+                raise ProblemFileError(name, None, f"record {i} is not a JSON object")
+            yield i, row
+    elif suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                yield reader.line_num, dict(row)
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for i, row in enumerate(pq.read_table(path).to_pylist(), 1):
+            yield i, row
+    else:
+        raise ProblemFileError(name, None, f"unsupported file type {suffix!r} (use .jsonl, .json, .csv or .parquet)")
+
+
+def _read_hub(name: str, split: str) -> Iterable[tuple[int, dict[str, Any]]]:
+    import datasets
+
+    try:
+        dataset = datasets.load_dataset(name, split=split)
+    except Exception as e:  # the hub raises many types; the user needs the name and the reason
+        raise ProblemFileError(name, None, f"cannot load Hugging Face dataset: {type(e).__name__}: {e}") from None
+    return ((i, row) for i, row in enumerate(dataset, 1))
+
+
+def _pick(row: dict[str, Any], explicit: str | None, candidates: tuple[str, ...]) -> str | None:
+    if explicit is not None:
+        return explicit if explicit in row else None
+    return next((k for k in candidates if row.get(k) not in (None, "")), None)
+
+
+def to_problem(row: dict[str, Any], *, fields: Fields, source: str, line: int) -> Problem:
+    q_key = _pick(row, fields.question, QUESTION_FIELDS)
+    if q_key is None:
+        wanted = fields.question or " / ".join(QUESTION_FIELDS)
+        raise ProblemFileError(source, line, f"no question field ({wanted})")
+    a_key = _pick(row, fields.answer, ANSWER_FIELDS)
+    if a_key is None:
+        wanted = fields.answer or " / ".join(ANSWER_FIELDS)
+        raise ProblemFileError(source, line, f"no answer field ({wanted})")
+    question, answer = row[q_key], row[a_key]
+    for key, value in ((q_key, question), (a_key, answer)):
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ProblemFileError(source, line, f"field {key!r} must be text or a number")
+        if len(str(value)) > MAX_FIELD_CHARS:
+            raise ProblemFileError(source, line, f"field {key!r} is longer than {MAX_FIELD_CHARS} characters")
+    question = str(question).strip()
+    answer = normalize_answer(str(answer), from_solution=a_key == "solution")
+    if not question or not answer:
+        raise ProblemFileError(source, line, "empty question or answer")
+    id_key = _pick(row, fields.id, ID_FIELDS)
+    pid = str(row[id_key]) if id_key else "p-" + hashlib.sha256(question.encode()).hexdigest()[:12]
+    meta = {k: v for k, v in row.items() if k not in {q_key, a_key, id_key} and isinstance(v, str | int | float | bool)}
+    return Problem(id=pid, question=question, answer=answer, source=source, meta=meta)
+
+
+_GSM8K = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
+
+
+def normalize_answer(answer: str, *, from_solution: bool = False) -> str:
+    """GSM8K's "#### 1,234" -> "1234"; AIME's "025" -> "25"; a solution -> its last \\boxed{}."""
+    answer = answer.strip()
+    if from_solution:
+        from agents.structured import last_boxed
+
+        answer = last_boxed(answer) or ""
+    if match := _GSM8K.search(answer):
+        answer = match.group(1).replace(",", "").strip()
+    if re.fullmatch(r"0+\d+", answer):
+        answer = answer.lstrip("0") or "0"
+    return answer

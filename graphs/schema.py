@@ -1,0 +1,82 @@
+"""The trace schema: Problem, Event (from agents), Trace, and the ids that make reruns idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agents.events import Event
+
+__all__ = ["Event", "Problem", "RoleUsage", "Trace", "config_hash", "trace_id"]
+
+
+class Problem(BaseModel):
+    """A problem with a stable id and a reference answer to verify against."""
+
+    id: str
+    question: str
+    answer: str
+    source: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class RoleUsage(BaseModel):
+    model: str | None = None
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+
+
+class Trace(BaseModel):
+    """One exploration of one problem: every event, the rendered long thought, and the verdict."""
+
+    id: str
+    problem_id: str
+    method: str
+    sample: int
+    config_hash: str
+    source: str = Field(description="where the thought came from: synthesized, human, ...")
+    question: str
+    reference_answer: str
+    events: list[Event]
+    final_answer: str | None
+    verified: bool
+    status: str
+    long_thought: str
+    summary: str
+    models: dict[str, str]
+    usage: dict[str, RoleUsage]
+    n_steps: int
+    n_backtracks: int
+    wall_s: float
+
+    @property
+    def tokens(self) -> int:
+        return sum(u.tokens_in + u.tokens_out for u in self.usage.values())
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """Hash of everything that changes what a run produces (method, budgets, models, prompt texts)."""
+    blob = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def trace_id(problem_id: str, method: str, sample: int, cfg_hash: str) -> str:
+    return hashlib.sha256(f"{problem_id}\x1f{method}\x1f{sample}\x1f{cfg_hash}".encode()).hexdigest()[:20]
+
+
+def usage_by_role(events: list[Event]) -> dict[str, RoleUsage]:
+    usage: dict[str, RoleUsage] = {}
+    for ev in events:
+        if not ev.calls:
+            continue
+        u = usage.setdefault(ev.role, RoleUsage(model=ev.model))
+        u.calls += ev.calls
+        u.tokens_in += ev.tokens_in
+        u.tokens_out += ev.tokens_out
+        u.latency_s += ev.latency_s
+    return usage

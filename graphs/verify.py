@@ -1,0 +1,117 @@
+"""Answer verification with math-verify, in worker processes with a time and memory limit.
+
+math-verify's own timeout is signal based and works only in a process's main thread, and a
+pathological answer (``5^{5^{5^5}}``) can hang sympy or eat memory: so every check runs in a
+pebble worker process that is killed when it overruns. Model text never reaches sympy anywhere
+else. Distinct (gold, answer) pairs are checked once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import resource
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from pebble import ProcessPool
+from pebble.common import ProcessExpired
+
+MAX_ANSWER_CHARS = 2_000
+
+
+def _limit_memory(memory_mb: int) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
+    """Runs inside a worker: True if ``answer`` is mathematically equal to ``gold``."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    configs = [LatexExtractionConfig(), ExprExtractionConfig()]
+    gold_parsed = parse(f"\\boxed{{{gold}}}", extraction_config=configs, parsing_timeout=timeout_s) or parse(
+        gold, extraction_config=configs, parsing_timeout=timeout_s
+    )
+    answer_parsed = parse(f"\\boxed{{{answer}}}", extraction_config=configs, parsing_timeout=timeout_s) or parse(
+        answer, extraction_config=configs, parsing_timeout=timeout_s
+    )
+    if not gold_parsed or not answer_parsed:
+        return gold.strip() == answer.strip()
+    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=timeout_s))
+
+
+class Verifier:
+    """Checks answers against references in ``workers`` processes, each check at most ``timeout_s``."""
+
+    def __init__(self, workers: int = 1, timeout_s: float = 10.0, memory_mb: int = 2048):
+        self.workers, self.timeout_s, self.memory_mb = workers, timeout_s, memory_mb
+        self._pool: ProcessPool | None = None
+        self._cache: dict[tuple[str, str], bool] = {}
+        self.timeouts = 0
+
+    def _ensure_pool(self) -> ProcessPool:
+        if self._pool is None:
+            # spawn, not fork: the parent runs threads (asyncio, torch) that fork would copy mid-state
+            self._pool = ProcessPool(
+                max_workers=self.workers,
+                initializer=_limit_memory,
+                initargs=(self.memory_mb,),
+                context=multiprocessing.get_context("spawn"),
+            )
+        return self._pool
+
+    def _submit(self, gold: str, answer: str):
+        return self._ensure_pool().schedule(check, args=(gold, answer, max(1, int(self.timeout_s) - 1)), timeout=self.timeout_s)
+
+    def _done(self, key: tuple[str, str], future) -> bool:
+        try:
+            result = bool(future.result())
+        except (FutureTimeout, ProcessExpired, MemoryError, RecursionError):
+            self.timeouts += 1
+            result = False
+        except Exception:  # a parser crash on untrusted text is a wrong answer, not a crashed run
+            result = False
+        self._cache[key] = result
+        return result
+
+    @staticmethod
+    def _trivial(gold: str, answer: str | None) -> bool | None:
+        if answer is None or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
+            return False
+        if gold.strip() == answer.strip():
+            return True
+        return None
+
+    def verify(self, gold: str, answer: str | None) -> bool:
+        trivial = self._trivial(gold, answer)
+        if trivial is not None:
+            return trivial
+        key = (gold, answer)
+        if key in self._cache:
+            return self._cache[key]
+        return self._done(key, self._submit(gold, answer))
+
+    async def averify(self, gold: str, answer: str | None) -> bool:
+        trivial = self._trivial(gold, answer)
+        if trivial is not None:
+            return trivial
+        key = (gold, answer)
+        if key in self._cache:
+            return self._cache[key]
+        future = self._submit(gold, answer)
+        with contextlib.suppress(Exception):  # _done reads the outcome, failures included
+            await asyncio.wrap_future(future)
+        return self._done(key, future)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
