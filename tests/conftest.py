@@ -1,0 +1,34 @@
+"""Shared fixtures: scripted fake chat models for unit tests of single nodes and graph branches."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AIMessage
+
+from agents.models import ChatModel, parse_spec
+
+
+def scripted(*replies: str, tokens: int = 10) -> ChatModel:
+    """A chat model that answers with ``replies`` in order (and fails loudly when they run out)."""
+    messages = [
+        AIMessage(r, usage_metadata={"input_tokens": tokens, "output_tokens": tokens, "total_tokens": 2 * tokens})
+        for r in replies
+    ]
+    fake = FakeMessagesListChatModel(responses=messages)
+    calls = {"n": 0}
+    original = fake._agenerate
+
+    async def agenerate(*args, **kwargs):
+        if calls["n"] >= len(messages):
+            raise AssertionError(f"scripted model ran out of replies after {len(messages)}")
+        calls["n"] += 1
+        return await original(*args, **kwargs)
+
+    object.__setattr__(fake, "_agenerate", agenerate)
+    return ChatModel(spec=parse_spec("scripted@http://127.0.0.1:9/v1"), chat=fake)
+
+
+@pytest.fixture
+def make_model():
+    return scripted

@@ -1,0 +1,139 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: scripted replies, injected faults.
+
+``reply(body) -> str`` decides each completion from the request body. Faults are given per request
+index or by rate (``fault_rate`` with a seeded RNG): HTTP 429/500/503 (with Retry-After) and
+dropped connections. Every request is recorded, headers included, so tests can assert on them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class OpenAIServer:
+    def __init__(
+        self,
+        reply: Callable[[dict[str, Any]], str | dict[str, Any]],
+        *,
+        faults: dict[int, int | str] | None = None,
+        fault_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        seed: int = 0,
+        delay_s: float = 0.0,
+        retry_after: str | None = "0",
+    ):
+        self.reply = reply
+        self.faults = faults or {}
+        self.fault_rate, self.drop_rate = fault_rate, drop_rate
+        self.rng = random.Random(seed)
+        self.delay_s = delay_s
+        self.retry_after = retry_after
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> OpenAIServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _fault(self, index: int) -> int | str | None:
+        if index in self.faults:
+            return self.faults[index]
+        with self.lock:
+            roll = self.rng.random()
+        if roll < self.drop_rate:
+            return "drop"
+        if roll < self.drop_rate + self.fault_rate:
+            return self.rng.choice([429, 500, 503])
+        return None
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def _send(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
+                else:
+                    self._send(200, {"status": "ok"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with server.lock:
+                    index = len(server.requests)
+                    server.requests.append(body)
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                fault = server._fault(index)
+                if fault == "drop":
+                    self.connection.shutdown(2)  # the client sees a dropped connection
+                    self.close_connection = True
+                    return
+                if isinstance(fault, int):
+                    extra = {"retry-after": server.retry_after} if server.retry_after is not None else {}
+                    self._send(fault, {"error": {"message": f"injected {fault}", "type": "injected"}}, extra)
+                    return
+                if server.delay_s:
+                    time.sleep(server.delay_s)
+                out = server.reply(body)
+                message = out if isinstance(out, dict) else {"role": "assistant", "content": out}
+                message.setdefault("role", "assistant")
+                prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+                completion_tokens = len(str(message.get("content") or "").split())
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-{index}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "scripted"),
+                        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": completion_tokens,
+                            "total_tokens": prompt_tokens + completion_tokens,
+                        },
+                    },
+                )
+
+        return Handler
+
+
+def last_user(body: dict[str, Any]) -> str:
+    return next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
