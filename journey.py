@@ -53,6 +53,7 @@ def synth(
 ) -> None:
     """Synthesize a corpus of long-thought traces, verified against the reference answers."""
     from agents.models import Sampling, SpecError, parse_spec
+    from agents.structured import ONE_LINE
     from graphs.journey import Budget
     from graphs.problems import Fields, ProblemFileError, load_problems
     from graphs.runner import METHODS, CorpusExistsError, SynthConfig, synthesize
@@ -70,9 +71,9 @@ def synth(
     cfg = SynthConfig(
         method=method,
         roles={
-            "policy": (policy, Sampling(temperature=temperature, max_tokens=step_tokens, seed=seed)),
-            "critic": (critic, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed)),
-            "reflector": (reflector, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed)),
+            "policy": (policy, Sampling(temperature=temperature, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+            "critic": (critic, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+            "reflector": (reflector, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
         },
         budget=Budget(max_steps=max_steps, max_backtracks=max_backtracks, max_tokens=max_tokens),
         samples=samples,

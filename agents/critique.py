@@ -34,11 +34,6 @@ PROMPT = Prompt(
             "New step: 6 * 5 = 30, so there are 30 eggs.\nCheck:",
             "Verdict: correct. Reason: 5 boxes of 6 eggs is 6 * 5 = 30.",
         ),
-        (
-            "Problem: A box holds 6 eggs. How many eggs are in 5 boxes?\nSteps so far:\nnone\n"
-            "New step: 6 + 5 = 11, so there are 11 eggs.\nCheck:",
-            "Verdict: incorrect. Reason: the boxes must be multiplied, 6 * 5, not added.",
-        ),
     ),
     strict="Start your reply with 'Verdict: correct.' or 'Verdict: incorrect.' and then give the reason.",
 )

@@ -43,10 +43,12 @@ CHAT_TEMPLATE = (
     "{%- endfor -%}"
     "{%- if add_generation_prompt %}<start_of_turn>model\n{% endif -%}"
 )
-# The q4_k_m base checkpoint ends its turns with this token instead of <end_of_turn> (observed:
-# every few-shot reply ends "... pages. mendatang"). Treating it as end-of-sequence stops generation
-# there; continuous batching ignores `stop` strings, so without it every call runs to max_tokens.
+# The q4_k_m base checkpoint ends its turns with one junk word instead of <end_of_turn> (observed:
+# "... 40 pages. mendatang", "... apples left. bloodstream", "... rolls. denaro"), then a newline.
+# The most frequent one becomes end-of-sequence; the rest are cut by JUNK_TAIL: one word with no
+# digits or math after the final sentence mark.
 TURN_END_STAND_IN = "▁mendatang"
+JUNK_TAIL = r"(?<=[.!?}])\s*[^\s\d\\{}=+\-*/^$()]+$"
 
 # KV cache capacity in blocks of 256 tokens (about 0.6 GiB for the 270M model in fp32), and the
 # tokens processed per forward pass
@@ -101,7 +103,7 @@ def convert_gguf(gguf: Path, *, embedded: bool) -> Path:
     from filelock import FileLock
 
     key = hashlib.sha256(
-        f"{_sha256(gguf)}|{transformers.__version__}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}".encode()
+        f"{_sha256(gguf)}|{transformers.__version__}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}|{JUNK_TAIL}".encode()
     ).hexdigest()[:16]
     target = cache_root() / "checkpoints" / f"{gguf.stem}-{key}"
     if (target / SIDECAR).exists():
@@ -112,6 +114,7 @@ def convert_gguf(gguf: Path, *, embedded: bool) -> Path:
             return target
         tmp = target.with_name(target.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
+        print(f"converting {gguf.name} once into {target} (about 2 minutes on 2 cores)", file=sys.stderr)
         _convert(gguf, tmp, embedded=embedded)
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
@@ -121,7 +124,9 @@ def convert_gguf(gguf: Path, *, embedded: bool) -> Path:
 def _convert(gguf: Path, out: Path, *, embedded: bool) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     config = loaded.config
@@ -132,10 +137,10 @@ def _convert(gguf: Path, out: Path, *, embedded: bool) -> None:
     model.load_state_dict(loaded.state_dict(), strict=True)
     del loaded
     eos = [tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<end_of_turn>")]
-    strip: list[str] = []
+    junk_tail = None
     if embedded:
         eos.append(tokenizer.convert_tokens_to_ids(TURN_END_STAND_IN))
-        strip.append(TURN_END_STAND_IN.replace("▁", " ").strip())
+        junk_tail = JUNK_TAIL
     model.generation_config.eos_token_id = sorted({int(i) for i in eos if i is not None})
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -143,7 +148,7 @@ def _convert(gguf: Path, out: Path, *, embedded: bool) -> None:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / SIDECAR).write_text(
-        json.dumps({"source_gguf": gguf.name, "gguf_sha256": _sha256(gguf), "strip_suffixes": strip}, indent=2)
+        json.dumps({"source_gguf": gguf.name, "gguf_sha256": _sha256(gguf), "junk_tail": junk_tail}, indent=2)
     )
 
 
@@ -169,8 +174,9 @@ class LocalServer:
         self.process: subprocess.Popen | None = None
         self.checkpoint: Path | None = None
         self.port = 0
-        self.strip_suffixes: tuple[str, ...] = ()
+        self.junk_tail: str | None = None
         self.log_path: Path | None = None
+        self._stop_eos: dict[tuple[str, ...], tuple[list[int], int | None]] = {}
 
     @property
     def base_url(self) -> str:
@@ -180,11 +186,44 @@ class LocalServer:
     def served_model(self) -> str:
         return str(self.checkpoint)
 
+    @property
+    def provenance(self) -> dict:
+        sidecar = self.checkpoint / SIDECAR if self.checkpoint else None
+        if sidecar and sidecar.exists():
+            info = json.loads(sidecar.read_text())
+            return {"gguf": info.get("source_gguf"), "gguf_sha256": info.get("gguf_sha256")}
+        return {"hf_dir": str(self.checkpoint)}
+
+    def request_body(self, sampling) -> dict | None:
+        """Extra request fields that make ``sampling.stop`` work under continuous batching.
+
+        Continuous batching ignores ``stop`` strings but honours a per-request generation config's
+        ``eos_token_id``: every vocabulary token that contains a stop string becomes an end token.
+        """
+        if not sampling.stop:
+            return None
+        if sampling.stop not in self._stop_eos:
+            self._stop_eos[sampling.stop] = self._eos_for(sampling.stop)
+        eos, pad = self._stop_eos[sampling.stop]
+        config = {"eos_token_id": eos, "pad_token_id": pad, "do_sample": sampling.temperature > 0}
+        return {"generation_config": json.dumps(config)}
+
+    def _eos_for(self, stop: tuple[str, ...]) -> tuple[list[int], int | None]:
+        from tokenizers import Tokenizer  # the Rust tokenizer loads in a second; AutoTokenizer takes ~12 s
+        from transformers import GenerationConfig
+
+        base = GenerationConfig.from_pretrained(self.checkpoint)
+        eos = base.eos_token_id if isinstance(base.eos_token_id, list) else [base.eos_token_id]
+        vocab = Tokenizer.from_file(str(self.checkpoint / "tokenizer.json")).get_vocab()
+        stops = [s.replace(" ", "▁") for s in stop]
+        eos = sorted({*eos, *(i for token, i in vocab.items() if any(s in token for s in stops))})
+        return eos, base.pad_token_id
+
     def start(self) -> None:
         self.checkpoint = ensure_checkpoint(self.model)
         sidecar = self.checkpoint / SIDECAR
         if sidecar.exists():
-            self.strip_suffixes = tuple(json.loads(sidecar.read_text()).get("strip_suffixes", ()))
+            self.junk_tail = json.loads(sidecar.read_text()).get("junk_tail")
         self.port = free_port()
         hub_cache = cache_root() / "hub"
         hub_cache.mkdir(parents=True, exist_ok=True)

@@ -136,6 +136,8 @@ class Sampling:
     max_tokens: int = 128
     reasoning_effort: str | None = None
     seed: int | None = None
+    # stop strings; for the embedded model they become end-of-sequence token ids (see agents/local.py)
+    stop: tuple[str, ...] = ()
 
 
 @dataclass
@@ -144,16 +146,21 @@ class ChatModel:
 
     spec: ModelSpec
     chat: Any  # a LangChain BaseChatModel (ReasoningChatOpenAI, or a fake in unit tests)
-    # text the embedded checkpoint emits in place of <end_of_turn> (see agents/local.py)
-    strip_suffixes: tuple[str, ...] = ()
+    # regex of what the embedded checkpoint emits in place of <end_of_turn> (see agents/local.py)
+    junk_tail: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 def build_chat_model(
-    spec: ModelSpec, sampling: Sampling, *, base_url: str | None = None, api_key: str | None = None
+    spec: ModelSpec,
+    sampling: Sampling,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    extra_body: dict[str, Any] | None = None,
 ) -> ChatModel:
     """The one factory. ``base_url`` overrides the spec's (used for local servers started by ModelHub)."""
-    kwargs: dict[str, Any] = {"model": spec.model, "max_retries": 0, "timeout": 600}
+    kwargs: dict[str, Any] = {"model": spec.model, "max_retries": 0, "timeout": 600, "extra_body": extra_body}
     if spec.kind == "openai":
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -177,6 +184,8 @@ def build_chat_model(
         kwargs["max_tokens"] = sampling.max_tokens
         if sampling.seed is not None:
             kwargs["seed"] = sampling.seed
+        if sampling.stop and extra_body is None:
+            kwargs["stop"] = list(sampling.stop)
     return ChatModel(spec=spec, chat=ReasoningChatOpenAI(**kwargs), secrets=(key,))
 
 
@@ -254,8 +263,8 @@ async def complete(
     latency = time.perf_counter() - start
     text = message.content if isinstance(message.content, str) else _join_content(message.content)
     text = text.strip()
-    for suffix in model.strip_suffixes:
-        text = text.removesuffix(suffix).rstrip()
+    if model.junk_tail:
+        text = re.sub(model.junk_tail, "", text).rstrip()
     usage = message.usage_metadata or {}
     return Reply(
         text=text,
@@ -302,10 +311,13 @@ class ModelHub:
                         self._stack.callback(server.stop)
                         self._servers[spec.model] = server
                     built = build_chat_model(
-                        ModelSpec(kind="local", model=server.served_model), sampling, base_url=server.base_url
+                        ModelSpec(kind="local", model=server.served_model),
+                        sampling,
+                        base_url=server.base_url,
+                        extra_body=server.request_body(sampling),
                     )
                     self.models[role] = ChatModel(
-                        spec=spec, chat=built.chat, strip_suffixes=server.strip_suffixes, secrets=built.secrets
+                        spec=spec, chat=built.chat, junk_tail=server.junk_tail, secrets=built.secrets
                     )
                 else:
                     self.models[role] = build_chat_model(spec, sampling)
@@ -316,6 +328,18 @@ class ModelHub:
 
     async def __aexit__(self, *exc_info) -> None:
         await self._stack.aclose()
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Provenance of each role's model for a manifest: spec, and for local models what was served."""
+        out: dict[str, dict[str, Any]] = {}
+        for role, (spec, _) in self.roles.items():
+            entry: dict[str, Any] = {"spec": str(spec)}
+            server = self._servers.get(spec.model) if spec.kind == "local" else None
+            if server is not None:
+                entry["checkpoint"] = server.served_model
+                entry["source"] = server.provenance
+            out[role] = entry
+        return out
 
     @property
     def secrets(self) -> tuple[str, ...]:

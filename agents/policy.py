@@ -30,14 +30,9 @@ PROMPT = Prompt(
             "Step: 4 + 3 = 7, so Ann has 7 pens.",
         ),
         (
-            "Problem: Ann has 4 pens and buys 3 more. How many pens does she have?\nSteps so far:\n"
-            "1. 4 + 3 = 7, so Ann has 7 pens.\nNext step:",
-            "Final answer: \\boxed{7}",
-        ),
-        (
-            "Problem: A box holds 6 eggs. How many eggs are in 5 boxes?\nSteps so far:\nnone\n"
-            "Note: 6 + 5 was wrong; boxes of eggs are multiplied.\nNext step:",
-            "Step: 6 * 5 = 30, so there are 30 eggs.",
+            "Problem: A box holds 6 eggs. How many eggs are in 5 boxes?\nSteps so far:\n"
+            "1. 6 * 5 = 30, so there are 30 eggs.\nNext step:",
+            "Final answer: \\boxed{30}",
         ),
     ),
     strict="Answer with exactly one line that starts with 'Step:' or 'Final answer:'. Nothing else.",

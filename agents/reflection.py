@@ -26,11 +26,6 @@ PROMPT = Prompt(
     ),
     shots=(
         (
-            "Problem: Ann has 4 pens and buys 3 more. How many pens does she have?\nSteps so far:\nnone\n"
-            "Wrong step 1: 4 + 3 = 8, so Ann has 8 pens.\nCritic: 4 + 3 is 7, not 8.\nReflection:",
-            "Wait, that is wrong because 4 + 3 is 7, not 8. Let me redo step 1.",
-        ),
-        (
             "Problem: A box holds 6 eggs. How many eggs are in 5 boxes?\nSteps so far:\n"
             "1. 6 + 5 = 11, so there are 11 eggs.\nWrong step 2: Final answer: \\boxed{11}\n"
             "Critic: the boxes must be multiplied.\nReflection:",

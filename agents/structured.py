@@ -18,6 +18,9 @@ from agents.models import ChatModel, Reply, complete
 
 T = TypeVar("T")
 
+# every role replies in one line, so a newline ends a reply (and saves a small model's rambling)
+ONE_LINE = ("\n",)
+
 
 class ParseError(ValueError):
     """Model output that does not follow the role's format."""

@@ -71,7 +71,7 @@ async def verify(state: JourneyState, runtime: Runtime[JourneyContext]) -> dict[
     ev = Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok, step=len(state["path"]) + 1)
     update: dict[str, Any] = {"events": [ev], "final_answer": answer, "verified": ok}
     if ok:
-        update |= accept(state)
+        update["candidate"] = None  # the answer closes the path; the summary states it
     else:
         update["verdict"] = {"correct": False, "reason": text}
     return update

@@ -202,6 +202,9 @@ async def synthesize(
     try:
         async with ModelHub(cfg.roles) as hub:
             context = module.JourneyContext(models=hub.models, budget=cfg.budget, verifier=verifier)
+            models = hub.describe()
+            if on_progress:
+                on_progress(counts, len(jobs))
 
             async def worker() -> None:
                 while True:
@@ -246,6 +249,7 @@ async def synthesize(
         "method": cfg.method,
         "config": cfg.public(),
         "config_hash": cfg_hash,
+        "models": models,
         "problems": {"source": problems_source, "count": len(problems)},
         "versions": _versions(),
         "this_run": {

@@ -38,6 +38,12 @@ def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
     )
     if not gold_parsed or not answer_parsed:
         return gold.strip() == answer.strip()
+    from sympy import FiniteSet
+
+    # math-verify reads "19,19" as the set {19} and then calls it equal to 19 (seen on the embedded
+    # model's "\boxed{19,19}"): a list of answers never equals a single one
+    if isinstance(answer_parsed[0], FiniteSet) and not isinstance(gold_parsed[0], FiniteSet):
+        return False
     return bool(verify(gold_parsed, answer_parsed, timeout_seconds=timeout_s))
 
 

@@ -1,0 +1,48 @@
+"""Answer verification: equivalence table and pathological input that must not hang the run."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from graphs.verify import Verifier
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    with Verifier(timeout_s=5) as v:
+        yield v
+
+
+@pytest.mark.parametrize(
+    "gold, answer, expected",
+    [
+        ("7", "7", True),  # identical
+        ("5/6", "\\frac{5}{6}", True),  # fraction forms
+        ("25", "025", True),  # AIME zero padding
+        ("0.5", "1/2", True),  # decimal vs fraction
+        ("3", "4", False),  # plainly wrong
+        ("180", "180 km", True),  # units after the number
+        ("60", "$60", True),  # currency sign
+        ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3, \\pi/2)", True),  # MATH-500 tuple
+        ("19", "19,19", False),  # math-verify alone reads this as the set {19} and says equal
+        ("19", "19;19", False),  # same with a semicolon
+        ("1919", "1,919", True),  # a thousands separator is not a list
+        ("\\{1, 2\\}", "\\{2, 1\\}", True),  # sets still compare as sets
+        ("7", "", False),  # empty answer
+        ("7", None, False),  # no answer at all
+    ],
+)
+def test_equivalence(verifier, gold, answer, expected):
+    assert verifier.verify(gold, answer) is expected
+
+
+def test_pathological_answer_returns_within_the_limit(verifier):
+    start = time.perf_counter()
+    assert verifier.verify("2", "5^{5^{5^{5^{5}}}}") is False
+    assert time.perf_counter() - start < 30  # worker killed at 5 s, restarted
+
+
+def test_overlong_answer_is_rejected_without_parsing(verifier):
+    assert verifier.verify("1", "1+" * 5000 + "1") is False

@@ -1,0 +1,44 @@
+"""The real embedded model (Gemma 3 270M from PyPI, served by transformers serve) on one problem.
+
+Slow: the first run converts the GGUF (about 2 minutes on 2 cores), then a few agent calls at a
+few tokens per second. Runs in CI; skip locally with ``-m "not slow"``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _servers() -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if "transformers serve" in line and "o1-journey" in line]
+
+
+@pytest.mark.slow
+def test_embedded_model_synthesizes_a_trace(tmp_path):
+    before = _servers()
+    out = tmp_path / "corpus"
+    command = [
+        sys.executable, "-m", "journey", "synth", "--problems", "demo", "--limit", "1", "--out", str(out),
+        "--max-steps", "3", "--max-backtracks", "1",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [trace] = [json.loads(line) for line in (out / "traces.jsonl").read_text().splitlines()]
+    kinds = [e["kind"] for e in trace["events"]]
+    assert kinds[0] in ("attempt", "answer") and "critique" in kinds
+    assert all(e["model"] == "local" for e in trace["events"] if e["calls"])
+    assert all(e["tokens_in"] > 0 and e["tokens_out"] > 0 for e in trace["events"] if e["calls"])
+    if "reflection" in kinds:  # a step judged wrong is reflected on and backtracked from
+        assert kinds[kinds.index("reflection") + 1] == "backtrack"
+    assert isinstance(trace["verified"], bool) and trace["long_thought"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["this_run"]["attempted"] == 1 and manifest["config"]["roles"]["policy"]["spec"] == "local"
+    assert _servers() == before  # the server the run started is gone
