@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +22,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Synthesize, 
 err = Console(stderr=True)
 
 EXIT_BAD_INPUT = 2
+
+
+def _interrupt_on_sigterm() -> None:
+    """Make SIGTERM behave like Ctrl-C, so local model servers are stopped and files closed."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _fail(message: str) -> None:
@@ -91,12 +101,16 @@ def synth(
                 counts=f"verified {counts.verified}  failed {counts.failed}",
             )  # fmt: skip
 
+        _interrupt_on_sigterm()
         try:
             manifest = asyncio.run(
                 synthesize(loaded, cfg, out, resume=resume, problems_source=problems, on_progress=on_progress)
             )
         except CorpusExistsError as e:
             _fail(str(e))
+        except KeyboardInterrupt:
+            err.print(f"interrupted: traces written so far are in {out}; continue with --resume")
+            raise typer.Exit(130) from None
     run, corpus = manifest["this_run"], manifest["corpus"]
     err.print(
         f"{run['attempted']} attempted, {run['verified']} verified, {run['failed']} failed, "

@@ -147,3 +147,48 @@ def test_bad_problem_file_is_one_line_naming_file_and_line(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{bad}:2: no answer field" in lines[0]
+
+
+def _start(server: OpenAIServer, problems: Path, out: Path, *extra: str) -> subprocess.Popen:
+    spec = f"tutor@{server.base_url}"
+    command = [
+        sys.executable, "-m", "journey", "synth", "--problems", str(problems), "--out", str(out),
+        "--policy", spec, "--critic", spec, "--reflector", spec, "--concurrency", "2", *extra,
+    ]  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(out.parent)}
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_traces(out: Path, n: int, process: subprocess.Popen) -> None:
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        path = out / "traces.jsonl"
+        if path.exists() and path.read_text().count("\n") >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run wrote too few traces before the deadline")
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_killed_run_resumes_to_every_problem_exactly_once(tmp_path, sig):
+    import signal
+
+    out = tmp_path / "corpus"
+    problems = problems_file(tmp_path, 20)
+    with OpenAIServer(tutor, delay_s=0.02) as server:
+        process = _start(server, problems, out)
+        _wait_for_traces(out, 3, process)
+        process.send_signal(getattr(signal, sig))
+        _, stderr = process.communicate(timeout=60)
+        if sig == "SIGTERM":  # handled like Ctrl-C: a clean exit that says how to continue
+            assert process.returncode == 130 and "--resume" in stderr
+        assert not (out / "manifest.json").exists()  # the run did not complete
+        written = len(traces(out))
+        assert 3 <= written < 20
+        resumed = synth(server, problems, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    ids = [r["problem_id"] for r in traces(out)]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(20)) and len(ids) == 20
+    assert json.loads((out / "manifest.json").read_text())["this_run"]["skipped_done"] == written
