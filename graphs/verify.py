@@ -38,13 +38,24 @@ def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
     )
     if not gold_parsed or not answer_parsed:
         return gold.strip() == answer.strip()
-    from sympy import FiniteSet
+    import sympy
 
+    gold_expr, answer_expr = gold_parsed[0], answer_parsed[0]
     # math-verify reads "19,19" as the set {19} and then calls it equal to 19 (seen on the embedded
-    # model's "\boxed{19,19}"): a list of answers never equals a single one
-    if isinstance(answer_parsed[0], FiniteSet) and not isinstance(gold_parsed[0], FiniteSet):
+    # model's "\\boxed{19,19}"): a list of answers never equals a single one
+    if isinstance(answer_expr, sympy.FiniteSet) and not isinstance(gold_expr, sympy.FiniteSet):
         return False
-    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=timeout_s))
+    ok = bool(verify(gold_parsed, answer_parsed, timeout_seconds=timeout_s))
+    if ok and _exact(gold_expr) and _exact(answer_expr):
+        # verify() rounds to 6 decimals, so 1/2^99 "equals" 1/2^98: exact numbers must be exactly equal
+        ok = sympy.simplify((gold_expr - answer_expr).doit()) == 0
+    return ok
+
+
+def _exact(expr) -> bool:
+    import sympy
+
+    return isinstance(expr, sympy.Expr) and bool(expr.is_number) and not expr.atoms(sympy.Float)
 
 
 class Verifier:

@@ -30,6 +30,9 @@ def verifier():
         ("19", "19;19", False),  # same with a semicolon
         ("1919", "1,919", True),  # a thousands separator is not a list
         ("\\{1, 2\\}", "\\{2, 1\\}", True),  # sets still compare as sets
+        ("1/2^99", "1/2^98", False),  # math-verify alone rounds both to 0 and says equal
+        ("\\frac{1}{2^{99}}", "2^{-99}", True),  # exact forms of the same number
+        ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", True),  # exact irrational
         ("7", "", False),  # empty answer
         ("7", None, False),  # no answer at all
     ],
