@@ -143,5 +143,66 @@ def problems_cmd(
     err.print(f"wrote {len(loaded)} problems to {out}")
 
 
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate models: math.")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("math")
+def eval_math(
+    model: Annotated[str, typer.Option(help="Model spec: local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1.")],
+    dataset: Annotated[str, typer.Option(help="MATH-500 / AIME / MATH2024 / GSM8K file, any JSONL with question and answer, or a Hugging Face name.")],
+    out: Annotated[Path, typer.Option(help="Output directory: generations.jsonl, samples.jsonl, summary.json, accuracy_vs_tokens.png.")],
+    samples: Annotated[int, typer.Option(min=1, help="Samples per problem (K) for pass@k and maj@k.")] = 1,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max output tokens per sample.")] = 1024,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+    split: Annotated[str, typer.Option(help="Split, for Hugging Face datasets.")] = "test",
+) -> None:
+    """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
+    from agents.models import SpecError, parse_spec
+    from eval.math_eval import evaluate
+    from graphs.problems import ProblemFileError, load_problems
+
+    try:
+        parse_spec(model)
+        problems = load_problems(dataset, split=split, limit=limit)
+    except (SpecError, ProblemFileError) as e:
+        _fail(str(e))
+    _interrupt_on_sigterm()
+    with Progress(TextColumn("[bold]eval math"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("generate", total=len(problems) * samples)
+        try:
+            summary = evaluate(
+                problems, spec=model, out=out, samples=samples, max_tokens=max_tokens, temperature=temperature,
+                concurrency=concurrency, dataset=dataset,
+                on_sample=lambda done, total: progress.update(task, completed=done, total=total),
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
+            raise typer.Exit(130) from None
+    err.print(
+        f"{summary['problems']} problems x {summary['samples_per_problem']}: pass@1 {summary['pass@1']:.3f}, "
+        f"maj@k {summary['maj@k']:.3f}, {summary['tokens_out_mean']:.0f} output tokens on average; {out}/summary.json",
+        highlight=False,
+    )
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="Eval output directories (each with summary.json).")],
+    out: Annotated[Path, typer.Option(help="Report directory: report.md, report.html, plots.")] = Path("report"),
+) -> None:
+    """Put several eval runs side by side (e.g. base versus trained): Markdown table and HTML page."""
+    from eval.report import ReportError, markdown, load_runs, write_report
+
+    try:
+        page = write_report(runs, out)
+    except ReportError as e:
+        _fail(str(e))
+    print(markdown(load_runs(runs)))
+    err.print(f"wrote {page}")
+
+
 if __name__ == "__main__":
     sys.exit(app())

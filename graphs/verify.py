@@ -121,6 +121,25 @@ class Verifier:
             await asyncio.wrap_future(future)
         return self._done(key, future)
 
+    def verify_many(self, pairs: list[tuple[str, str | None]]) -> list[bool]:
+        """Check many pairs at once across the workers; each distinct pair is checked once."""
+        results: dict[tuple[str, str | None], bool] = {}
+        futures = {}
+        for gold, answer in pairs:
+            key = (gold, answer)
+            if key in results or key in futures:
+                continue
+            trivial = self._trivial(gold, answer)
+            if trivial is not None:
+                results[key] = trivial
+            elif key in self._cache:
+                results[key] = self._cache[key]
+            else:
+                futures[key] = self._submit(gold, answer)
+        for key, future in futures.items():
+            results[key] = self._done(key, future)
+        return [results[(gold, answer)] for gold, answer in pairs]
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.stop()

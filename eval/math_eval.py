@@ -1,0 +1,98 @@
+"""``journey eval math``: generate K samples per problem, grade them, write metrics and a plot.
+
+Writes ``OUT/samples.jsonl`` (prompt, output, extracted answer, correct, tokens per sample),
+``OUT/summary.json`` (pass@1, pass@k, maj@k, tokens, the token-budget curve, per subject/level)
+and ``OUT/accuracy_vs_tokens.png``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from agents.models import Sampling
+from eval import metrics
+from eval.generate import generate
+from eval.math import GradeConfig, Grader, extract_answer
+from graphs.schema import Problem
+
+SYSTEM = "Solve the math problem. Reason step by step, then finish with: The final answer is \\boxed{<answer>}."
+SHOTS = (
+    ("A box holds 6 eggs. How many eggs are in 5 boxes?", "Each box holds 6 eggs and there are 5 boxes, so 6 * 5 = 30. The final answer is \\boxed{30}."),
+    ("Solve for x: 2x + 3 = 11.", "Subtract 3: 2x = 8. Divide by 2: x = 4. The final answer is \\boxed{4}."),
+)
+
+
+def messages(problem: Problem) -> list[BaseMessage]:
+    out: list[BaseMessage] = [SystemMessage(SYSTEM)]
+    for question, answer in SHOTS:
+        out += [HumanMessage(question), AIMessage(answer)]
+    out.append(HumanMessage(problem.question))
+    return out
+
+
+def evaluate(
+    problems: list[Problem],
+    *,
+    spec: str,
+    out: Path,
+    samples: int = 1,
+    max_tokens: int = 1024,
+    temperature: float = 0.0,
+    concurrency: int = 8,
+    dataset: str = "",
+    on_sample=None,
+) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    sampling = Sampling(temperature=temperature, max_tokens=max_tokens)
+    rows = asyncio.run(
+        generate(problems, spec=spec, sampling=sampling, samples=samples, messages=messages,
+                 path=out / "generations.jsonl", concurrency=concurrency, on_sample=on_sample)
+    )  # fmt: skip
+    wanted = {p.id for p in problems}
+    rows = [r for r in rows if r["problem_id"] in wanted and r["sample"] < samples]
+    with Grader(GradeConfig()) as grader:
+        correct = grader.grade_many([r["answer"] for r in rows], [r["output"] for r in rows])
+    graded = [r | {"extracted": extract_answer(r["output"]), "correct": ok} for r, ok in zip(rows, correct)]
+    with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
+        for row in graded:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    summary = {
+        "kind": "math",
+        "model": spec,
+        "dataset": dataset,
+        "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature},
+        **metrics.summarize(graded),
+        "wall_s": round(time.perf_counter() - start, 3),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    plot_budget({f"{spec} · {dataset}": summary}, out / "accuracy_vs_tokens.png")
+    return summary
+
+
+def plot_budget(runs: dict[str, dict], path: Path) -> None:
+    """Accuracy against average output tokens per problem, one line per run (maj@k to the right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, no network
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, summary in runs.items():
+        curve = summary["budget_curve"]
+        ax.plot([c["avg_output_tokens"] for c in curve], [c["accuracy"] for c in curve], marker="o", label=label)
+        for c in curve:
+            ax.annotate(f"maj@{c['samples']}", (c["avg_output_tokens"], c["accuracy"]), fontsize=7)
+    ax.set_xlabel("average output tokens per problem")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

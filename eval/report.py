@@ -1,0 +1,78 @@
+"""``journey report``: eval runs side by side (e.g. base versus trained) as Markdown and one HTML page.
+
+Reads each run's ``summary.json``; math runs also get one combined accuracy-versus-tokens plot.
+The HTML embeds its plots (base64 PNG) and loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+COLUMNS = ("run", "kind", "model", "dataset", "problems", "pass@1", "maj@k", "tokens_out_mean", "tokens_out_median")
+
+
+class ReportError(ValueError):
+    pass
+
+
+def load_runs(dirs: list[Path]) -> dict[str, dict]:
+    runs: dict[str, dict] = {}
+    for d in dirs:
+        path = d / "summary.json"
+        if not path.exists():
+            raise ReportError(f"{path}: not found (is {d} an eval output directory?)")
+        try:
+            runs[str(d)] = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ReportError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
+    return runs
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1 else f"{value:.0f}"
+    return "" if value is None else str(value)
+
+
+def rows(runs: dict[str, dict]) -> list[list[str]]:
+    return [[name, *(_cell(s.get(c)) for c in COLUMNS[1:])] for name, s in runs.items()]
+
+
+def markdown(runs: dict[str, dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows(runs)]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(dirs: list[Path], out: Path) -> Path:
+    from eval.math_eval import plot_budget
+
+    runs = load_runs(dirs)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.md").write_text(markdown(runs))
+    math_runs = {name: s for name, s in runs.items() if s.get("kind") == "math"}
+    images = []
+    if math_runs:
+        plot_budget(math_runs, out / "accuracy_vs_tokens.png")
+        images.append(("Accuracy against average output tokens", out / "accuracy_vs_tokens.png"))
+    table = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows(runs)
+    )
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    figures = "".join(
+        f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
+        f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
+        for title, path in images
+    )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>o1-journey report</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}</style></head>"
+        f"<body><h1>Evaluation report</h1><table id='runs'><thead><tr>{head}</tr></thead><tbody>{table}</tbody></table>"
+        f"{figures}</body></html>"
+    )
+    (out / "report.html").write_text(page)
+    return out / "report.html"

@@ -1,0 +1,61 @@
+"""`journey eval math` and `journey report` through a real OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.openai_server import OpenAIServer, last_user
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def knows_even(body: dict) -> str:
+    """Right on problems with an even first number, wrong on odd ones: a known 50% accuracy."""
+    a, b = map(int, re.search(r"What is (\d+) times (\d+)\?", last_user(body)).groups())
+    return f"{a} times {b} is {a * b if a % 2 == 0 else a * b + 1}. The final answer is \\boxed{{{a * b if a % 2 == 0 else a * b + 1}}}."
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp_path):
+    data = tmp_path / "gsm.jsonl"
+    data.write_text("".join(json.dumps({"question": f"What is {i} times 3?", "answer": f"x\n#### {3 * i}"}) + "\n" for i in range(1, 21)))
+    with OpenAIServer(knows_even) as server:
+        result = run("eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--out", str(tmp_path / "a"),
+                     "--samples", "2", "--temperature", "0.5", "--max-tokens", "64")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        again = run("eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--out", str(tmp_path / "a"), "--samples", "2")
+        assert len(server.requests) == 40  # the rerun found every sample done
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["problems"] == 20 and summary["samples_per_problem"] == 2
+    assert summary["pass@1"] == 0.5 and summary["pass@2"] == 0.5 and summary["maj@k"] == 0.5
+    assert summary["tokens_out_mean"] > 0 and [c["samples"] for c in summary["budget_curve"]] == [1, 2]
+    samples = [json.loads(line) for line in (tmp_path / "a" / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 40 and {"prompt", "output", "extracted", "correct", "tokens_out"} <= samples[0].keys()
+    assert (tmp_path / "a" / "accuracy_vs_tokens.png").read_bytes()[:4] == b"\x89PNG"
+
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "summary.json").write_text(json.dumps(summary | {"model": "trained", "pass@1": 0.75}))
+    report = run("report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "| 0.500 |" in md and "| 0.750 |" in md and "trained" in md
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "data:image/png;base64," in page and "http" not in page.replace(server.base_url, "")
+
+
+def test_eval_math_bad_dataset_is_exit_2(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "What is 1 times 3?"}\n')
+    result = run("eval", "math", "--model", "m@http://127.0.0.1:9/v1", "--dataset", str(bad), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and f"{bad}:1: no answer field" in result.stderr
