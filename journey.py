@@ -158,6 +158,7 @@ def eval_math(
     limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
     split: Annotated[str, typer.Option(help="Split, for Hugging Face datasets.")] = "test",
+    stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable). Default: none, except a newline for local models, which are base models that cannot end their turn reliably and answer the one-line few-shot prompt in one line.")] = None,
 ) -> None:
     """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
     from agents.models import SpecError, parse_spec
@@ -165,7 +166,7 @@ def eval_math(
     from graphs.problems import ProblemFileError, load_problems
 
     try:
-        parse_spec(model)
+        kind = parse_spec(model).kind
         problems = load_problems(dataset, split=split, limit=limit)
     except (SpecError, ProblemFileError) as e:
         _fail(str(e))
@@ -176,6 +177,7 @@ def eval_math(
             summary = evaluate(
                 problems, spec=model, out=out, samples=samples, max_tokens=max_tokens, temperature=temperature,
                 concurrency=concurrency, dataset=dataset,
+                stop=tuple(stop) if stop is not None else ("\n",) if kind == "local" else (),
                 on_sample=lambda done, total: progress.update(task, completed=done, total=total),
             )  # fmt: skip
         except KeyboardInterrupt:

@@ -122,11 +122,3 @@ def last_boxed(text: str) -> str | None:
             if depth == 0:
                 return text[i:j].strip()
     return None
-
-
-def usage_update(ev: Event) -> dict[str, int]:
-    return {"tokens": ev.tokens_in + ev.tokens_out}
-
-
-def problem_text(state: Mapping[str, Any]) -> str:
-    return state["problem"]["question"]

@@ -45,11 +45,12 @@ def evaluate(
     temperature: float = 0.0,
     concurrency: int = 8,
     dataset: str = "",
+    stop: tuple[str, ...] = (),
     on_sample=None,
 ) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    sampling = Sampling(temperature=temperature, max_tokens=max_tokens)
+    sampling = Sampling(temperature=temperature, max_tokens=max_tokens, stop=stop)
     rows = asyncio.run(
         generate(problems, spec=spec, sampling=sampling, samples=samples, messages=messages,
                  path=out / "generations.jsonl", concurrency=concurrency, on_sample=on_sample)
@@ -66,7 +67,7 @@ def evaluate(
         "kind": "math",
         "model": spec,
         "dataset": dataset,
-        "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature},
+        "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature, "stop": list(stop)},
         **metrics.summarize(graded),
         "wall_s": round(time.perf_counter() - start, 3),
     }

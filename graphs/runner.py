@@ -115,11 +115,7 @@ class Counts:
 
     def add_usage(self, usage: dict[str, RoleUsage]) -> None:
         for role, u in usage.items():
-            total = self.usage.setdefault(role, RoleUsage(model=u.model))
-            total.calls += u.calls
-            total.tokens_in += u.tokens_in
-            total.tokens_out += u.tokens_out
-            total.latency_s += u.latency_s
+            self.usage.setdefault(role, RoleUsage(model=u.model)).add(u.calls, u.tokens_in, u.tokens_out, u.latency_s)
 
 
 def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, final: dict[str, Any], wall_s: float) -> Trace:

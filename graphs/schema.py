@@ -30,6 +30,12 @@ class RoleUsage(BaseModel):
     tokens_out: int = 0
     latency_s: float = 0.0
 
+    def add(self, calls: int, tokens_in: int, tokens_out: int, latency_s: float) -> None:
+        self.calls += calls
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        self.latency_s += latency_s
+
 
 class Trace(BaseModel):
     """One exploration of one problem: every event, the rendered long thought, and the verdict."""
@@ -74,9 +80,5 @@ def usage_by_role(events: list[Event]) -> dict[str, RoleUsage]:
     for ev in events:
         if not ev.calls:
             continue
-        u = usage.setdefault(ev.role, RoleUsage(model=ev.model))
-        u.calls += ev.calls
-        u.tokens_in += ev.tokens_in
-        u.tokens_out += ev.tokens_out
-        u.latency_s += ev.latency_s
+        usage.setdefault(ev.role, RoleUsage(model=ev.model)).add(ev.calls, ev.tokens_in, ev.tokens_out, ev.latency_s)
     return usage
