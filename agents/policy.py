@@ -56,6 +56,8 @@ def parse(text: str) -> Proposal:
     if not body or len(body) > MAX_STEP_CHARS:
         raise ParseError("empty or overlong step")
     answer = last_boxed(body)
+    if answer is None and "\\boxed" in body:
+        raise ParseError("unclosed \\boxed{")
     if label == "final answer" and answer is None:
         answer = body.strip(" .$")
     if answer == "":

@@ -29,7 +29,17 @@ def test_policy_parse(text, expected):
     assert (got.text, got.answer) == expected
 
 
-@pytest.mark.parametrize("text", ["", "The answer might be five", "Step:", "Final answer: \\boxed{}", "Step: " + "x" * 700])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "The answer might be five",
+        "Step:",
+        "Final answer: \\boxed{}",
+        "Step: " + "x" * 700,
+        "Final answer: \\boxed{19ไง",  # unclosed box, seen from the embedded model
+    ],
+)
 def test_policy_parse_rejects(text):
     with pytest.raises(ParseError):
         policy.parse(text)
