@@ -92,53 +92,42 @@ class Verifier:
         self._cache[key] = result
         return result
 
-    @staticmethod
-    def _trivial(gold: str, answer: str | None) -> bool | None:
+    def _known(self, gold: str, answer: str | None) -> bool | None:
+        """The verdict without a worker: empty or overlong answers, identical strings, cached pairs."""
         if answer is None or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
             return False
         if gold.strip() == answer.strip():
             return True
-        return None
+        return self._cache.get((gold, answer))
 
     def verify(self, gold: str, answer: str | None) -> bool:
-        trivial = self._trivial(gold, answer)
-        if trivial is not None:
-            return trivial
-        key = (gold, answer)
-        if key in self._cache:
-            return self._cache[key]
-        return self._done(key, self._submit(gold, answer))
+        known = self._known(gold, answer)
+        return known if known is not None else self._done((gold, answer), self._submit(gold, answer))
 
     async def averify(self, gold: str, answer: str | None) -> bool:
-        trivial = self._trivial(gold, answer)
-        if trivial is not None:
-            return trivial
-        key = (gold, answer)
-        if key in self._cache:
-            return self._cache[key]
+        known = self._known(gold, answer)
+        if known is not None:
+            return known
         future = self._submit(gold, answer)
         with contextlib.suppress(Exception):  # _done reads the outcome, failures included
             await asyncio.wrap_future(future)
-        return self._done(key, future)
+        return self._done((gold, answer), future)
 
     def verify_many(self, pairs: list[tuple[str, str | None]]) -> list[bool]:
         """Check many pairs at once across the workers; each distinct pair is checked once."""
         results: dict[tuple[str, str | None], bool] = {}
         futures = {}
-        for gold, answer in pairs:
-            key = (gold, answer)
+        for key in pairs:
             if key in results or key in futures:
                 continue
-            trivial = self._trivial(gold, answer)
-            if trivial is not None:
-                results[key] = trivial
-            elif key in self._cache:
-                results[key] = self._cache[key]
+            known = self._known(*key)
+            if known is not None:
+                results[key] = known
             else:
-                futures[key] = self._submit(gold, answer)
+                futures[key] = self._submit(*key)
         for key, future in futures.items():
             results[key] = self._done(key, future)
-        return [results[(gold, answer)] for gold, answer in pairs]
+        return [results[key] for key in pairs]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -46,13 +46,17 @@ def problems_file(tmp_path: Path, n: int) -> Path:
     return path
 
 
-def synth(server: OpenAIServer, problems: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+def synth_command(server: OpenAIServer, problems: Path, out: Path, *extra: str) -> list[str]:
     spec = f"tutor@{server.base_url}"
-    command = [
+    return [
         sys.executable, "-m", "journey", "synth", "--problems", str(problems), "--out", str(out),
-        "--policy", spec, "--critic", spec, "--reflector", spec, "--concurrency", "4", *extra,
+        "--policy", spec, "--critic", spec, "--reflector", spec, *extra,
     ]  # fmt: skip
+
+
+def synth(server: OpenAIServer, problems: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "O1J_ENDPOINT_API_KEY": KEY, "HOME": str(out.parent)}
+    command = synth_command(server, problems, out, "--concurrency", "4", *extra)
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -149,12 +153,8 @@ def test_bad_problem_file_is_one_line_naming_file_and_line(tmp_path):
     assert len(lines) == 1 and f"{bad}:2: no answer field" in lines[0]
 
 
-def _start(server: OpenAIServer, problems: Path, out: Path, *extra: str) -> subprocess.Popen:
-    spec = f"tutor@{server.base_url}"
-    command = [
-        sys.executable, "-m", "journey", "synth", "--problems", str(problems), "--out", str(out),
-        "--policy", spec, "--critic", spec, "--reflector", spec, "--concurrency", "2", *extra,
-    ]  # fmt: skip
+def _start(server: OpenAIServer, problems: Path, out: Path) -> subprocess.Popen:
+    command = synth_command(server, problems, out, "--concurrency", "2")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(out.parent)}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
