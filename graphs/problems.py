@@ -1,4 +1,4 @@
-"""Problem sets from JSONL / JSON / CSV / Parquet files or a Hugging Face dataset name.
+"""Problem sets from JSONL / JSON / CSV / Parquet files, a saved or hub Hugging Face dataset.
 
 Field names are found automatically for MATH-500 (problem/answer/unique_id), AIME
 (problem/answer/id, zero-padded answers such as "025"), GSM8K (question/answer with
@@ -51,7 +51,9 @@ def load_problems(source: str, *, fields: Fields = Fields(), split: str = "test"
         problems = demo_problems()
         return problems[:limit] if limit else problems
     path = Path(source)
-    if path.exists():
+    if path.is_dir():
+        rows = _read_saved_dataset(path, split)
+    elif path.exists():
         rows = _read_file(path)
     elif _looks_like_path(source):
         raise ProblemFileError(source, None, "file not found")
@@ -116,6 +118,21 @@ def _read_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield i, row
     else:
         raise ProblemFileError(name, None, f"unsupported file type {suffix!r} (use .jsonl, .json, .csv or .parquet)")
+
+
+def _read_saved_dataset(path: Path, split: str) -> Iterable[tuple[int, dict[str, Any]]]:
+    """A directory written by ``datasets``' ``save_to_disk`` (a Dataset, or a DatasetDict and a split)."""
+    import datasets
+
+    try:
+        dataset = datasets.load_from_disk(str(path))
+    except FileNotFoundError as e:
+        raise ProblemFileError(str(path), None, f"not a saved Hugging Face dataset: {e}") from None
+    if isinstance(dataset, datasets.DatasetDict):
+        if split not in dataset:
+            raise ProblemFileError(str(path), None, f"no split {split!r} (has {', '.join(dataset)})")
+        dataset = dataset[split]
+    return ((i, row) for i, row in enumerate(dataset, 1))
 
 
 def _read_hub(name: str, split: str) -> Iterable[tuple[int, dict[str, Any]]]:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
-from langchain_core.messages import AIMessage
+import os
 
-from agents.models import ChatModel, parse_spec
+# tests never reach the Hugging Face hub: set before anything imports huggingface_hub or datasets
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+import pytest  # noqa: E402
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel  # noqa: E402
+from langchain_core.messages import AIMessage  # noqa: E402
+
+from agents.models import ChatModel, parse_spec  # noqa: E402
 
 
 def scripted(*replies: str, tokens: int = 10) -> ChatModel:

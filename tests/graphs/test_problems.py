@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -54,6 +55,23 @@ def test_json_csv_parquet_and_explicit_fields(tmp_path):
         [p] = load_problems(path, fields=fields)
         assert (p.question, p.answer) == ("x?", "1")
         assert p.id.startswith("p-")  # stable hash of the question when there is no id field
+
+
+def test_saved_hugging_face_dataset(tmp_path):
+    import datasets
+
+    rows = [{"problem": "1+1?", "answer": "2"}, {"problem": "2+3?", "answer": "5"}]
+    datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)}).save_to_disk(tmp_path / "dd")
+    assert [p.answer for p in load_problems(str(tmp_path / "dd"))] == ["2", "5"]
+    with pytest.raises(ProblemFileError, match="no split 'train'"):
+        load_problems(str(tmp_path / "dd"), split="train")
+
+
+def test_hub_name_offline_is_a_clear_error():
+    assert os.environ["HF_HUB_OFFLINE"] == "1"  # set by conftest: this never leaves the machine
+    with pytest.raises(ProblemFileError) as info:
+        load_problems("o1-journey-tests/no-such-dataset")
+    assert str(info.value).startswith("o1-journey-tests/no-such-dataset: cannot load Hugging Face dataset")
 
 
 def test_stable_ids_from_question(tmp_path):
