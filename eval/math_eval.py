@@ -27,11 +27,16 @@ SHOTS = (
 )
 
 
+def _turn(question: str) -> str:
+    # "Problem: ... Solution:" anchors small base models, which otherwise repeat a shot's question
+    return f"Problem: {question}\nSolution:"
+
+
 def messages(problem: Problem) -> list[BaseMessage]:
     out: list[BaseMessage] = [SystemMessage(SYSTEM)]
     for question, answer in SHOTS:
-        out += [HumanMessage(question), AIMessage(answer)]
-    out.append(HumanMessage(problem.question))
+        out += [HumanMessage(_turn(question)), AIMessage(answer)]
+    out.append(HumanMessage(_turn(problem.question)))
     return out
 
 
