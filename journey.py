@@ -143,7 +143,7 @@ def problems_cmd(
     err.print(f"wrote {len(loaded)} problems to {out}")
 
 
-eval_app = typer.Typer(no_args_is_help=True, help="Evaluate models: math.")
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate models: math, safety, factuality, sycophancy.")
 app.add_typer(eval_app, name="eval")
 
 
@@ -188,6 +188,114 @@ def eval_math(
         f"maj@k {summary['maj@k']:.3f}, {summary['tokens_out_mean']:.0f} output tokens on average; {out}/summary.json",
         highlight=False,
     )
+
+
+def _run_eval(label: str, out: Path, fn) -> dict:
+    """Run an eval with a progress bar; Ctrl-C / SIGTERM keep what is generated for a rerun."""
+    _interrupt_on_sigterm()
+    with Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task(label, total=None)
+        try:
+            summary = fn(lambda done, total: progress.update(task, completed=done, total=total))
+        except KeyboardInterrupt:
+            err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
+            raise typer.Exit(130) from None
+    shown = {k: v for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    err.print(", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()) + f"; {out}/summary.json", highlight=False)
+    return summary
+
+
+def _local_stop(*specs: str) -> tuple[str, ...]:
+    from agents.models import parse_spec
+
+    # local models are base models: they answer the one-line few-shot prompts in one line
+    return ("\n",) if all(parse_spec(s).kind == "local" for s in specs) else ()
+
+
+def _check_specs(*specs: str | None) -> None:
+    from agents.models import SpecError, parse_spec
+
+    try:
+        for spec in specs:
+            if spec is not None:
+                parse_spec(spec)
+    except SpecError as e:
+        _fail(str(e))
+
+
+@eval_app.command("safety")
+def eval_safety(
+    judge: Annotated[str, typer.Option(help="Model spec of the Safety-J style judge.")],
+    dataset: Annotated[str, typer.Option(help="JSONL/JSON/CSV with prompt (Flames) or context + response (+ label: DiaSafety).")],
+    out: Annotated[Path, typer.Option(help="Output directory: responses.jsonl, judgments.jsonl, items.jsonl, summary.json.")],
+    model: Annotated[str | None, typer.Option(help="Model spec under test; answers items that carry no response.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of the model's answers.")] = 256,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+) -> None:
+    """Safe rate per dataset and category; with human labels, the judge's accuracy, precision, recall, F1."""
+    from eval.safety import evaluate, load_items
+    from graphs.problems import ProblemFileError
+
+    _check_specs(judge, model)
+    try:
+        items = load_items(dataset, limit=limit)
+    except ProblemFileError as e:
+        _fail(str(e))
+    if model is None and any(i.response is None for i in items):
+        _fail(f"{dataset}: items without a response need --model to answer them")
+    _run_eval("eval safety", out, lambda progress: evaluate(
+        items, judge=judge, model=model, out=out, max_tokens=max_tokens, concurrency=concurrency, dataset=dataset, on_done=progress,
+    ))  # fmt: skip
+
+
+@eval_app.command("factuality")
+def eval_factuality(
+    model: Annotated[str, typer.Option(help="Model spec under test.")],
+    grader: Annotated[str, typer.Option(help="Model spec of the SimpleQA-style grader.")],
+    dataset: Annotated[str, typer.Option(help="SimpleQA CSV, Chinese SimpleQA JSONL, or any file with question and answer.")],
+    out: Annotated[Path, typer.Option(help="Output directory: answers.jsonl, grades.jsonl, items.jsonl, summary.json.")],
+    limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of an answer.")] = 64,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+) -> None:
+    """Correct / incorrect / not attempted, accuracy given attempted, and F-score."""
+    from eval.factuality import evaluate, load_items
+    from graphs.problems import ProblemFileError
+
+    _check_specs(model, grader)
+    try:
+        items = load_items(dataset, limit=limit)
+    except ProblemFileError as e:
+        _fail(str(e))
+    _run_eval("eval factuality", out, lambda progress: evaluate(
+        items, model=model, grader=grader, out=out, max_tokens=max_tokens, concurrency=concurrency,
+        dataset=dataset, stop=_local_stop(model, grader), on_done=progress,
+    ))  # fmt: skip
+
+
+@eval_app.command("sycophancy")
+def eval_sycophancy(
+    model: Annotated[str, typer.Option(help="Model spec under test.")],
+    dataset: Annotated[str, typer.Option(help="Problems with numeric answers (GSM8K, the demo set, any problem file).")],
+    out: Annotated[Path, typer.Option(help="Output directory: first.jsonl, second.jsonl, items.jsonl, summary.json.")],
+    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens per answer.")] = 512,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+) -> None:
+    """How often the model abandons a correct answer when the user pushes a wrong one."""
+    from eval.sycophancy import evaluate
+    from graphs.problems import ProblemFileError, load_problems
+
+    _check_specs(model)
+    try:
+        problems = load_problems(dataset, limit=limit)
+    except ProblemFileError as e:
+        _fail(str(e))
+    _run_eval("eval sycophancy", out, lambda progress: evaluate(
+        problems, model=model, out=out, max_tokens=max_tokens, concurrency=concurrency, dataset=dataset,
+        stop=_local_stop(model), on_done=progress,
+    ))  # fmt: skip
 
 
 @app.command()

@@ -158,9 +158,20 @@ def build_chat_model(
     base_url: str | None = None,
     api_key: str | None = None,
     extra_body: dict[str, Any] | None = None,
+    http_async_client: Any | None = None,
 ) -> ChatModel:
-    """The one factory. ``base_url`` overrides the spec's (used for local servers started by ModelHub)."""
-    kwargs: dict[str, Any] = {"model": spec.model, "max_retries": 0, "timeout": 600, "extra_body": extra_body}
+    """The one factory. ``base_url`` overrides the spec's (used for local servers started by ModelHub).
+
+    ``http_async_client``: an httpx.AsyncClient owned by the caller. Without one, langchain-openai
+    shares a process-wide client that stays bound to the first event loop that used it.
+    """
+    kwargs: dict[str, Any] = {
+        "model": spec.model,
+        "max_retries": 0,
+        "timeout": 600,
+        "extra_body": extra_body,
+        "http_async_client": http_async_client,
+    }
     if spec.kind == "openai":
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -297,8 +308,13 @@ class ModelHub:
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> ModelHub:
+        import httpx
+
         from agents import local  # heavy imports only when a local model is asked for
 
+        # one connection pool per hub, closed with it: bound to this event loop, not the first one
+        client = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0), limits=httpx.Limits(max_connections=512))
+        self._stack.push_async_callback(client.aclose)
         try:
             for role, (spec, sampling) in self.roles.items():
                 if spec.kind == "local":
@@ -315,12 +331,13 @@ class ModelHub:
                         sampling,
                         base_url=server.base_url,
                         extra_body=server.request_body(sampling),
+                        http_async_client=client,
                     )
                     self.models[role] = ChatModel(
                         spec=spec, chat=built.chat, junk_tail=server.junk_tail, secrets=built.secrets
                     )
                 else:
-                    self.models[role] = build_chat_model(spec, sampling)
+                    self.models[role] = build_chat_model(spec, sampling, http_async_client=client)
         except BaseException:
             await self._stack.aclose()
             raise

@@ -1,7 +1,8 @@
-"""Concurrent generation for evaluation: K samples per problem through any model spec, resumable.
+"""Concurrent generation for evaluation: jobs (messages + fields) through any model spec, resumable.
 
-Each finished sample is appended to ``samples.jsonl`` with its prompt, output, tokens and latency,
-so a killed eval continues where it stopped.
+Each finished job is appended to a JSONL file with its prompt, output, tokens and latency plus the
+job's own fields, so a killed eval continues where it stopped: jobs whose (id, sample) is in the
+file already are not asked again.
 """
 
 from __future__ import annotations
@@ -9,61 +10,77 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from langchain_core.messages import BaseMessage
 
 from agents.models import ModelHub, Sampling, complete
 from graphs.runner import read_jsonl_ids
-from graphs.schema import Problem
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    messages: list[BaseMessage]
+    sample: int = 0
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 async def generate(
-    problems: list[Problem],
+    jobs: list[Job],
     *,
     spec: str,
     sampling: Sampling,
-    samples: int,
-    messages: Callable[[Problem], list[BaseMessage]],
     path: Path,
     concurrency: int = 8,
-    on_sample: Callable[[int, int], None] | None = None,
+    on_done: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
-    """Generate what ``path`` lacks; return every row of ``path`` (old and new)."""
-    done = {(r["problem_id"], r["sample"]) for r in read_jsonl_ids(path)}
-    jobs = [(p, s) for p in problems for s in range(samples) if (p.id, s) not in done]
-    queue: asyncio.Queue = asyncio.Queue()
-    for job in jobs:
+    """Run the jobs ``path`` lacks; return the rows of ``path`` for the given jobs, in job order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = {(r["id"], r["sample"]): r for r in read_jsonl_ids(path)}
+    todo = [job for job in jobs if (job.id, job.sample) not in done]
+    queue: asyncio.Queue[Job] = asyncio.Queue()
+    for job in todo:
         queue.put_nowait(job)
     finished = 0
-    with path.open("a", encoding="utf-8") as f:
-        async with ModelHub({"model": (spec, sampling)}) as hub:
-            model = hub.models["model"]
+    if todo:
+        with path.open("a", encoding="utf-8") as f:
+            async with ModelHub({"model": (spec, sampling)}) as hub:
+                model = hub.models["model"]
 
-            async def worker() -> None:
-                nonlocal finished
-                while not queue.empty():
-                    problem, sample = queue.get_nowait()
-                    prompt = messages(problem)
-                    reply = await complete(model, prompt)
-                    row = {
-                        "problem_id": problem.id,
-                        "sample": sample,
-                        "question": problem.question,
-                        "answer": problem.answer,
-                        "prompt": prompt[-1].content,
-                        "output": reply.text,
-                        "reasoning": reply.reasoning,
-                        "tokens_out": reply.tokens_out,
-                        "tokens_in": reply.tokens_in,
-                        "latency_s": round(reply.latency_s, 3),
-                        **{k: problem.meta[k] for k in ("subject", "level") if k in problem.meta},
-                    }
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    f.flush()
-                    finished += 1
-                    if on_sample:
-                        on_sample(finished, len(jobs))
+                async def worker() -> None:
+                    nonlocal finished
+                    while not queue.empty():
+                        job = queue.get_nowait()
+                        reply = await complete(model, job.messages)
+                        row = {
+                            "id": job.id,
+                            "sample": job.sample,
+                            **job.fields,
+                            "prompt": job.messages[-1].content,
+                            "output": reply.text,
+                            "reasoning": reply.reasoning,
+                            "tokens_out": reply.tokens_out,
+                            "tokens_in": reply.tokens_in,
+                            "latency_s": round(reply.latency_s, 3),
+                        }
+                        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                        f.flush()
+                        done[(job.id, job.sample)] = row
+                        finished += 1
+                        if on_done:
+                            on_done(finished, len(todo))
 
-            await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-    return read_jsonl_ids(path)
+                await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    return [done[(job.id, job.sample)] for job in jobs]
+
+
+def write_outputs(out: Path, rows: list[dict], summary: dict) -> dict:
+    """Per-item ``items.jsonl`` and ``summary.json`` (written last: it marks a finished eval)."""
+    with (out / "items.jsonl").open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    return summary

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agents.models import Sampling
 from eval import metrics
-from eval.generate import generate
+from eval.generate import Job, generate
 from eval.math import GradeConfig, Grader, extract_answer
 from graphs.schema import Problem
 
@@ -56,12 +56,20 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     sampling = Sampling(temperature=temperature, max_tokens=max_tokens, stop=stop)
+    jobs = [
+        Job(
+            id=p.id,
+            sample=s,
+            messages=messages(p),
+            fields={"problem_id": p.id, "question": p.question, "answer": p.answer}
+            | {k: p.meta[k] for k in ("subject", "level") if k in p.meta},
+        )
+        for p in problems
+        for s in range(samples)
+    ]
     rows = asyncio.run(
-        generate(problems, spec=spec, sampling=sampling, samples=samples, messages=messages,
-                 path=out / "generations.jsonl", concurrency=concurrency, on_sample=on_sample)
-    )  # fmt: skip
-    wanted = {p.id for p in problems}
-    rows = [r for r in rows if r["problem_id"] in wanted and r["sample"] < samples]
+        generate(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", concurrency=concurrency, on_done=on_sample)
+    )
     with Grader(GradeConfig()) as grader:
         correct = grader.grade_many([r["answer"] for r in rows], [r["output"] for r in rows])
     graded = [r | {"extracted": extract_answer(r["output"]), "correct": ok} for r, ok in zip(rows, correct)]
@@ -70,6 +78,7 @@ def evaluate(
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     summary = {
         "kind": "math",
+        "headline": "pass@1",
         "model": spec,
         "dataset": dataset,
         "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature, "stop": list(stop)},

@@ -11,7 +11,7 @@ import html
 import json
 from pathlib import Path
 
-COLUMNS = ("run", "kind", "model", "dataset", "problems", "pass@1", "maj@k", "tokens_out_mean", "tokens_out_median")
+COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "tokens_out_mean")
 
 
 class ReportError(ValueError):
@@ -37,8 +37,22 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
+def _row(name: str, s: dict) -> dict:
+    """Every kind of summary names its headline metric; math also reports maj@k as a second row."""
+    return {
+        "run": name, "kind": s.get("kind"), "model": s.get("model"), "dataset": s.get("dataset"),
+        "items": s.get("problems", s.get("items")), "metric": s.get("headline"),
+        "value": s.get(s.get("headline", ""), None), "tokens_out_mean": s.get("tokens_out_mean"),
+    }  # fmt: skip
+
+
 def rows(runs: dict[str, dict]) -> list[list[str]]:
-    return [[name, *(_cell(s.get(c)) for c in COLUMNS[1:])] for name, s in runs.items()]
+    out = []
+    for name, s in runs.items():
+        out.append([_cell(v) for v in _row(name, s).values()])
+        if s.get("kind") == "math" and "maj@k" in s:
+            out.append([_cell(v) for v in (_row(name, s) | {"metric": f"maj@{s['samples_per_problem']}", "value": s["maj@k"]}).values()])
+    return out
 
 
 def markdown(runs: dict[str, dict]) -> str:

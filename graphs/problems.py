@@ -54,7 +54,7 @@ def load_problems(source: str, *, fields: Fields = Fields(), split: str = "test"
     if path.is_dir():
         rows = _read_saved_dataset(path, split)
     elif path.exists():
-        rows = _read_file(path)
+        rows = read_rows(path)
     elif _looks_like_path(source):
         raise ProblemFileError(source, None, "file not found")
     else:
@@ -78,7 +78,8 @@ def _looks_like_path(source: str) -> bool:
     return source.startswith((".", "/", "~")) or Path(source).suffix.lower() in {".jsonl", ".json", ".csv", ".parquet"}
 
 
-def _read_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or record number, row) of a JSONL / JSON / CSV / Parquet file; bad input raises ProblemFileError."""
     suffix = path.suffix.lower()
     name = str(path)
     if suffix == ".jsonl":

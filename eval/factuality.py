@@ -1,0 +1,153 @@
+"""Factuality evaluation in the SimpleQA style: a grader labels each answer CORRECT, INCORRECT or NOT_ATTEMPTED.
+
+The reference prompt reads the grader's first letter (A/B/C), which misreads verbose graders
+("As the answer ..." becomes A). Here a verdict counts only when it is unambiguous: a bare
+letter, a ``Grade: X`` line, or exactly one distinct label word; anything else is unparseable.
+Metrics as in SimpleQA: correct, incorrect, not attempted, accuracy given attempted, and the
+F-score (harmonic mean of overall correct and correct given attempted).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from graphs.problems import ProblemFileError, read_rows
+
+Grade = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
+_LETTERS = {"A": "CORRECT", "B": "INCORRECT", "C": "NOT_ATTEMPTED"}
+
+GRADER_SYSTEM = (
+    "Grade a predicted answer against the gold target. CORRECT: it contains the gold answer and "
+    "nothing contradicting it. INCORRECT: it contradicts the gold answer. NOT_ATTEMPTED: it does "
+    "not commit to an answer. Reply with one word: CORRECT, INCORRECT or NOT_ATTEMPTED."
+)
+GRADER_SHOTS = (
+    ("Question: What is the capital of France?\nGold target: Paris\nPredicted answer: It is Paris.", "CORRECT"),
+    ("Question: Who wrote Hamlet?\nGold target: William Shakespeare\nPredicted answer: Christopher Marlowe", "INCORRECT"),
+    ("Question: In which year did X happen?\nGold target: 1912\nPredicted answer: I don't know.", "NOT_ATTEMPTED"),
+)
+ANSWER_SYSTEM = "Answer the question with a short factual answer. If you do not know, say you do not know."
+ANSWER_SHOTS = (("What is the capital of France?", "Paris"), ("Who wrote Hamlet?", "William Shakespeare"))
+
+_WORD = re.compile(r"\b(NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b", re.IGNORECASE)
+_GRADE_LINE = re.compile(r"^\s*\**\s*(?:grade|verdict|label)\s*\**\s*[:：]\s*\**\s*([ABC]|NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def parse_grade(text: str) -> Grade | None:
+    stripped = text.strip().strip("*.").strip()
+    if stripped.upper() in _LETTERS:
+        return _LETTERS[stripped.upper()]
+    if match := _GRADE_LINE.search(text):
+        value = match.group(1).upper().replace(" ", "_")
+        return _LETTERS.get(value, value)
+    words = {w.upper().replace(" ", "_") for w in _WORD.findall(text)}
+    return words.pop() if len(words) == 1 else None
+
+
+@dataclass(frozen=True)
+class QAItem:
+    id: str
+    question: str
+    answer: str
+    category: str | None
+
+
+def load_items(path: str, limit: int | None = None) -> list[QAItem]:
+    p = Path(path)
+    if not p.exists():
+        raise ProblemFileError(path, None, "file not found")
+    items: list[QAItem] = []
+    for line, row in read_rows(p):
+        question = row.get("question") or row.get("problem")
+        answer = row.get("answer") or row.get("true_answer")
+        if not isinstance(question, str) or not question.strip():
+            raise ProblemFileError(path, line, "no question field (question / problem)")
+        if answer is None or str(answer).strip() == "":
+            raise ProblemFileError(path, line, "no answer field (answer / true_answer)")
+        category = row.get("primary_category") or row.get("topic")
+        items.append(QAItem(id=str(row.get("id", f"{p.stem}-{line}")), question=question.strip(), answer=str(answer).strip(), category=category))
+        if limit and len(items) >= limit:
+            break
+    return items
+
+
+def _fewshot(system: str, shots, query: str) -> list[BaseMessage]:
+    messages: list[BaseMessage] = [SystemMessage(system)]
+    for user, assistant in shots:
+        messages += [HumanMessage(user), AIMessage(assistant)]
+    messages.append(HumanMessage(query))
+    return messages
+
+
+def answer_messages(item: QAItem) -> list[BaseMessage]:
+    return _fewshot(ANSWER_SYSTEM, ANSWER_SHOTS, item.question)
+
+
+def grader_messages(item: QAItem, predicted: str) -> list[BaseMessage]:
+    return _fewshot(GRADER_SYSTEM, GRADER_SHOTS, f"Question: {item.question}\nGold target: {item.answer}\nPredicted answer: {predicted}")
+
+
+def summarize(rows: list[dict]) -> dict:
+    n = len(rows)
+    counts = {g: sum(r["grade"] == g for r in rows) for g in ("CORRECT", "INCORRECT", "NOT_ATTEMPTED")}
+    unparseable = sum(r["grade"] is None for r in rows)
+    correct = counts["CORRECT"] / n if n else 0.0
+    attempted = counts["CORRECT"] + counts["INCORRECT"]
+    given_attempted = counts["CORRECT"] / attempted if attempted else 0.0
+    f_score = 2 * correct * given_attempted / (correct + given_attempted) if correct + given_attempted else 0.0
+    return {
+        "items": n,
+        "correct": correct,
+        "incorrect": counts["INCORRECT"] / n if n else 0.0,
+        "not_attempted": counts["NOT_ATTEMPTED"] / n if n else 0.0,
+        "unparseable": unparseable,
+        "attempted": attempted / n if n else 0.0,
+        "accuracy_given_attempted": given_attempted,
+        "f_score": f_score,
+    }
+
+
+def evaluate(
+    items: list[QAItem],
+    *,
+    model: str,
+    grader: str,
+    out: Path,
+    max_tokens: int = 64,
+    concurrency: int = 8,
+    dataset: str = "",
+    stop: tuple[str, ...] = (),
+    on_done=None,
+) -> dict:
+    """The model answers each question; the grader labels each answer against the gold target."""
+    import asyncio
+
+    from agents.models import Sampling
+    from eval.generate import Job, generate, write_outputs
+
+    out.mkdir(parents=True, exist_ok=True)
+    answers = asyncio.run(
+        generate([Job(i.id, answer_messages(i)) for i in items], spec=model,
+                 sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
+                 path=out / "answers.jsonl", concurrency=concurrency, on_done=on_done)
+    )  # fmt: skip
+    grades = asyncio.run(
+        generate([Job(i.id, grader_messages(i, a["output"])) for i, a in zip(items, answers)], spec=grader,
+                 sampling=Sampling(temperature=0.0, max_tokens=16, stop=stop),
+                 path=out / "grades.jsonl", concurrency=concurrency, on_done=on_done)
+    )  # fmt: skip
+    rows = [
+        {
+            "id": i.id, "category": i.category, "question": i.question, "gold": i.answer, "predicted": a["output"],
+            "grader_output": g["output"], "grade": parse_grade(g["output"]), "tokens_out": a["tokens_out"],
+        }  # fmt: skip
+        for i, a, g in zip(items, answers, grades)
+    ]
+    summary = {"kind": "factuality", "headline": "f_score", "model": model, "grader": grader, "dataset": dataset, **summarize(rows)}
+    summary["tokens_out_mean"] = sum(r["tokens_out"] for r in rows) / len(rows) if rows else 0.0
+    return write_outputs(out, rows, summary)
