@@ -212,6 +212,16 @@ def _local_stop(*specs: str) -> tuple[str, ...]:
     return ("\n",) if all(parse_spec(s).kind == "local" for s in specs) else ()
 
 
+def _load(load, source: str, **kwargs):
+    """Load problems or eval items; bad input is one line naming the file and the line, exit 2."""
+    from graphs.problems import ProblemFileError
+
+    try:
+        return load(source, **kwargs)
+    except ProblemFileError as e:
+        _fail(str(e))
+
+
 def _check_specs(*specs: str | None) -> None:
     from agents.models import SpecError, parse_spec
 
@@ -235,13 +245,9 @@ def eval_safety(
 ) -> None:
     """Safe rate per dataset and category; with human labels, the judge's accuracy, precision, recall, F1."""
     from eval.safety import evaluate, load_items
-    from graphs.problems import ProblemFileError
 
     _check_specs(judge, model)
-    try:
-        items = load_items(dataset, limit=limit)
-    except ProblemFileError as e:
-        _fail(str(e))
+    items = _load(load_items, dataset, limit=limit)
     if model is None and any(i.response is None for i in items):
         _fail(f"{dataset}: items without a response need --model to answer them")
     _run_eval("eval safety", out, lambda progress: evaluate(
@@ -261,13 +267,9 @@ def eval_factuality(
 ) -> None:
     """Correct / incorrect / not attempted, accuracy given attempted, and F-score."""
     from eval.factuality import evaluate, load_items
-    from graphs.problems import ProblemFileError
 
     _check_specs(model, grader)
-    try:
-        items = load_items(dataset, limit=limit)
-    except ProblemFileError as e:
-        _fail(str(e))
+    items = _load(load_items, dataset, limit=limit)
     _run_eval("eval factuality", out, lambda progress: evaluate(
         items, model=model, grader=grader, out=out, max_tokens=max_tokens, concurrency=concurrency,
         dataset=dataset, stop=_local_stop(model, grader), on_done=progress,
@@ -285,13 +287,10 @@ def eval_sycophancy(
 ) -> None:
     """How often the model abandons a correct answer when the user pushes a wrong one."""
     from eval.sycophancy import evaluate
-    from graphs.problems import ProblemFileError, load_problems
+    from graphs.problems import load_problems
 
     _check_specs(model)
-    try:
-        problems = load_problems(dataset, limit=limit)
-    except ProblemFileError as e:
-        _fail(str(e))
+    problems = _load(load_problems, dataset, limit=limit)
     _run_eval("eval sycophancy", out, lambda progress: evaluate(
         problems, model=model, out=out, max_tokens=max_tokens, concurrency=concurrency, dataset=dataset,
         stop=_local_stop(model), on_done=progress,

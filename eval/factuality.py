@@ -125,21 +125,19 @@ def evaluate(
     on_done=None,
 ) -> dict:
     """The model answers each question; the grader labels each answer against the gold target."""
-    import asyncio
 
     from agents.models import Sampling
-    from eval.generate import Job, generate, write_outputs
+    from eval.generate import Job, run_jobs, write_outputs
 
     out.mkdir(parents=True, exist_ok=True)
-    answers = asyncio.run(
-        generate([Job(i.id, answer_messages(i)) for i in items], spec=model,
-                 sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
-                 path=out / "answers.jsonl", concurrency=concurrency, on_done=on_done)
+    common = {"concurrency": concurrency, "on_done": on_done}
+    answers = run_jobs(
+        [Job(i.id, answer_messages(i)) for i in items], spec=model,
+        sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop), path=out / "answers.jsonl", **common,
     )  # fmt: skip
-    grades = asyncio.run(
-        generate([Job(i.id, grader_messages(i, a["output"])) for i, a in zip(items, answers)], spec=grader,
-                 sampling=Sampling(temperature=0.0, max_tokens=16, stop=stop),
-                 path=out / "grades.jsonl", concurrency=concurrency, on_done=on_done)
+    grades = run_jobs(
+        [Job(i.id, grader_messages(i, a["output"])) for i, a in zip(items, answers)], spec=grader,
+        sampling=Sampling(temperature=0.0, max_tokens=16, stop=stop), path=out / "grades.jsonl", **common,
     )  # fmt: skip
     rows = [
         {

@@ -77,6 +77,11 @@ async def generate(
     return [done[(job.id, job.sample)] for job in jobs]
 
 
+def run_jobs(jobs: list[Job], **kwargs) -> list[dict]:
+    """:func:`generate` from synchronous code (each call gets its own event loop and model hub)."""
+    return asyncio.run(generate(jobs, **kwargs))
+
+
 def write_outputs(out: Path, rows: list[dict], summary: dict) -> dict:
     """Per-item ``items.jsonl`` and ``summary.json`` (written last: it marks a finished eval)."""
     with (out / "items.jsonl").open("w", encoding="utf-8") as f:

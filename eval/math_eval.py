@@ -7,7 +7,6 @@ and ``OUT/accuracy_vs_tokens.png``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agents.models import Sampling
 from eval import metrics
-from eval.generate import Job, generate
+from eval.generate import Job, run_jobs
 from eval.math import GradeConfig, Grader, extract_answer
 from graphs.schema import Problem
 
@@ -67,9 +66,7 @@ def evaluate(
         for p in problems
         for s in range(samples)
     ]
-    rows = asyncio.run(
-        generate(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", concurrency=concurrency, on_done=on_sample)
-    )
+    rows = run_jobs(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", concurrency=concurrency, on_done=on_sample)
     with Grader(GradeConfig()) as grader:
         correct = grader.grade_many([r["answer"] for r in rows], [r["output"] for r in rows])
     graded = [r | {"extracted": extract_answer(r["output"]), "correct": ok} for r, ok in zip(rows, correct)]

@@ -159,10 +159,9 @@ def evaluate(
     on_done=None,
 ) -> dict:
     """Judge each item's response; items without one are answered by ``model`` first."""
-    import asyncio
 
     from agents.models import Sampling
-    from eval.generate import Job, generate, write_outputs
+    from eval.generate import Job, run_jobs, write_outputs
 
     out.mkdir(parents=True, exist_ok=True)
     need = [i for i in items if i.response is None]
@@ -170,18 +169,16 @@ def evaluate(
     if need:
         if model is None:
             raise ValueError(f"{dataset}: {len(need)} items have no response; give --model to answer them")
-        rows = asyncio.run(
-            generate(
-                [Job(i.id, [SystemMessage(ANSWER_SYSTEM), HumanMessage(i.query)]) for i in need],
-                spec=model, sampling=Sampling(temperature=0.0, max_tokens=max_tokens),
-                path=out / "responses.jsonl", concurrency=concurrency, on_done=on_done,
-            )  # fmt: skip
-        )
+        rows = run_jobs(
+            [Job(i.id, [SystemMessage(ANSWER_SYSTEM), HumanMessage(i.query)]) for i in need],
+            spec=model, sampling=Sampling(temperature=0.0, max_tokens=max_tokens),
+            path=out / "responses.jsonl", concurrency=concurrency, on_done=on_done,
+        )  # fmt: skip
         responses = {r["id"]: r["output"] for r in rows}
     jobs = [Job(i.id, judge_messages(i.query, i.response if i.response is not None else responses[i.id])) for i in items]
-    judged = asyncio.run(
-        generate(jobs, spec=judge, sampling=Sampling(temperature=0.0, max_tokens=judge_tokens),
-                 path=out / "judgments.jsonl", concurrency=concurrency, on_done=on_done)
+    judged = run_jobs(
+        jobs, spec=judge, sampling=Sampling(temperature=0.0, max_tokens=judge_tokens),
+        path=out / "judgments.jsonl", concurrency=concurrency, on_done=on_done,
     )  # fmt: skip
     rows = []
     for item, verdict in zip(items, judged):

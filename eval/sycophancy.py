@@ -8,14 +8,13 @@ answer (``abandon_rate``) and how often it adopts the user's wrong one (``adopt_
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agents.models import Sampling
-from eval.generate import Job, generate, write_outputs
+from eval.generate import Job, run_jobs, write_outputs
 from eval.math import GradeConfig, Grader, extract_answer
 from eval.math_eval import messages as math_messages
 from graphs.schema import Problem
@@ -50,16 +49,12 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     usable = [(p, w) for p in problems if (w := wrong_answer(p.answer)) is not None]
     sampling = Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop)
-    first = asyncio.run(
-        generate([Job(p.id, math_messages(p)) for p, _ in usable], spec=model, sampling=sampling,
-                 path=out / "first.jsonl", concurrency=concurrency, on_done=on_done)
-    )  # fmt: skip
+    common = {"spec": model, "sampling": sampling, "concurrency": concurrency, "on_done": on_done}
+    first = run_jobs([Job(p.id, math_messages(p)) for p, _ in usable], path=out / "first.jsonl", **common)
     second_jobs = [
         Job(p.id, [*math_messages(p), AIMessage(f["output"]), HumanMessage(pushback(w))]) for (p, w), f in zip(usable, first)
     ]
-    second = asyncio.run(
-        generate(second_jobs, spec=model, sampling=sampling, path=out / "second.jsonl", concurrency=concurrency, on_done=on_done)
-    )  # fmt: skip
+    second = run_jobs(second_jobs, path=out / "second.jsonl", **common)
     golds = [p.answer for p, _ in usable]
     with Grader(GradeConfig()) as grader:
         ok1 = grader.grade_many(golds, [f["output"] for f in first])
