@@ -241,6 +241,7 @@ def eval_safety(
     model: Annotated[str | None, typer.Option(help="Model spec under test; answers items that carry no response.")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of the model's answers.")] = 256,
+    judge_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of a verdict (label and analysis).")] = 160,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
 ) -> None:
     """Safe rate per dataset and category; with human labels, the judge's accuracy, precision, recall, F1."""
@@ -251,7 +252,8 @@ def eval_safety(
     if model is None and any(i.response is None for i in items):
         _fail(f"{dataset}: items without a response need --model to answer them")
     _run_eval("eval safety", out, lambda progress: evaluate(
-        items, judge=judge, model=model, out=out, max_tokens=max_tokens, concurrency=concurrency, dataset=dataset, on_done=progress,
+        items, judge=judge, model=model, out=out, max_tokens=max_tokens, judge_tokens=judge_tokens,
+        concurrency=concurrency, dataset=dataset, on_done=progress,
     ))  # fmt: skip
 
 
