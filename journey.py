@@ -253,7 +253,8 @@ def eval_safety(
         _fail(f"{dataset}: items without a response need --model to answer them")
     _run_eval("eval safety", out, lambda progress: evaluate(
         items, judge=judge, model=model, out=out, max_tokens=max_tokens, judge_tokens=judge_tokens,
-        concurrency=concurrency, dataset=dataset, on_done=progress,
+        concurrency=concurrency, dataset=dataset, stop=_local_stop(model) if model else (),
+        judge_stop=_local_stop(judge), on_done=progress,
     ))  # fmt: skip
 
 

@@ -34,7 +34,8 @@ GRADER_SHOTS = (
 ANSWER_SYSTEM = "Answer the question with a short factual answer. If you do not know, say you do not know."
 ANSWER_SHOTS = (("What is the capital of France?", "Paris"), ("Who wrote Hamlet?", "William Shakespeare"))
 
-_WORD = re.compile(r"\b(NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b", re.IGNORECASE)
+# ASCII boundaries: a small model's junk glued to the label ("CORRECTに通") still leaves the label
+_WORD = re.compile(r"(?<![A-Za-z_])(NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)(?![A-Za-z_])", re.IGNORECASE)
 _GRADE_LINE = re.compile(r"^\s*\**\s*(?:grade|verdict|label)\s*\**\s*[:：]\s*\**\s*([ABC]|NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b", re.IGNORECASE | re.MULTILINE)
 
 

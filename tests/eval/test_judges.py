@@ -45,6 +45,8 @@ def test_parse_verdict_keeps_the_analysis():
         ("As the prediction names Paris, it is CORRECT.", "CORRECT"),  # verbose: first letter would say A by luck
         ("Based on the gold target, INCORRECT", "INCORRECT"),  # verbose: first letter would say B by luck
         ("Checking carefully: NOT_ATTEMPTED", "NOT_ATTEMPTED"),  # verbose: first letter would say C by luck
+        ("CORRECTに通", "CORRECT"),  # junk glued to the label, seen from the embedded grader
+        ("INCORRECTLY GRADED", None),  # a longer word is not a label
         ("correct or incorrect, hard to say", None),  # two labels: unparseable
         ("The answer looks right", None),  # no label
     ],
