@@ -25,7 +25,8 @@ def long_thought(events: list[Event]) -> str:
         elif ev.kind == "attempt":
             parts.append(ev.text)
         elif ev.kind == "answer":
-            parts.append(ev.text if "\\boxed" in ev.text else f"So the answer is \\boxed{{{ev.answer}}}.")
+            # the parsed answer, not the raw line: small models append junk after the box
+            parts.append(f"So the answer is \\boxed{{{ev.answer}}}.")
         elif ev.kind in ("reflection", "backtrack"):
             parts.append(ev.text)
         elif ev.kind == "teacher":

@@ -36,10 +36,12 @@ def kinds(final):
 def test_straight_to_the_answer(verifier):
     final = run(
         verifier,
-        policy=["Step: 2 + 3 = 5.", "Final answer: \\boxed{5}"],
+        # junk after the box, as the embedded model writes it
+        policy=["Step: 2 + 3 = 5.", "Final answer: \\boxed{5}$</tex>を購入"],
         critic=["Verdict: correct. Reason: fine.", "Verdict: correct. Reason: fine."],
     )
     assert kinds(final) == ["attempt", "critique", "answer", "critique", "verification"]
+    assert render.long_thought(final["events"]) == "2 + 3 = 5.\n\nSo the answer is \\boxed{5}."
     assert (final["status"], final["verified"], final["final_answer"], final["n_backtracks"]) == ("verified", True, "5", 0)
     assert final["path"] == ["2 + 3 = 5."]
 
