@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from agents.models import ModelHub, Sampling, complete
-from graphs.runner import read_jsonl_ids
+from graphs.runner import drain, read_jsonl
 
 
 @dataclass(frozen=True)
@@ -39,41 +39,35 @@ async def generate(
 ) -> list[dict]:
     """Run the jobs ``path`` lacks; return the rows of ``path`` for the given jobs, in job order."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["id"], r["sample"]): r for r in read_jsonl_ids(path)}
+    done = {(r["id"], r["sample"]): r for r in read_jsonl(path)}
     todo = [job for job in jobs if (job.id, job.sample) not in done]
-    queue: asyncio.Queue[Job] = asyncio.Queue()
-    for job in todo:
-        queue.put_nowait(job)
-    finished = 0
     if todo:
         with path.open("a", encoding="utf-8") as f:
             async with ModelHub({"model": (spec, sampling)}) as hub:
                 model = hub.models["model"]
+                finished: list[Job] = []
 
-                async def worker() -> None:
-                    nonlocal finished
-                    while not queue.empty():
-                        job = queue.get_nowait()
-                        reply = await complete(model, job.messages)
-                        row = {
-                            "id": job.id,
-                            "sample": job.sample,
-                            **job.fields,
-                            "prompt": job.messages[-1].content,
-                            "output": reply.text,
-                            "reasoning": reply.reasoning,
-                            "tokens_out": reply.tokens_out,
-                            "tokens_in": reply.tokens_in,
-                            "latency_s": round(reply.latency_s, 3),
-                        }
-                        f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                        f.flush()
-                        done[(job.id, job.sample)] = row
-                        finished += 1
-                        if on_done:
-                            on_done(finished, len(todo))
+                async def run(job: Job) -> None:
+                    reply = await complete(model, job.messages)
+                    row = {
+                        "id": job.id,
+                        "sample": job.sample,
+                        **job.fields,
+                        "prompt": job.messages[-1].content,
+                        "output": reply.text,
+                        "reasoning": reply.reasoning,
+                        "tokens_out": reply.tokens_out,
+                        "tokens_in": reply.tokens_in,
+                        "latency_s": round(reply.latency_s, 3),
+                    }
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    f.flush()
+                    done[(job.id, job.sample)] = row
+                    finished.append(job)
+                    if on_done:
+                        on_done(len(finished), len(todo))
 
-                await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+                await drain(todo, run, concurrency)
     return [done[(job.id, job.sample)] for job in jobs]
 
 

@@ -17,12 +17,12 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.models import ModelHub, Sampling, redact
 from graphs import journey, render
@@ -33,6 +33,7 @@ from graphs.verify import Verifier
 METHODS = {journey.NAME: journey}
 
 TRACES, FAILURES, MANIFEST = "traces.jsonl", "failures.jsonl", "manifest.json"
+T = TypeVar("T")
 
 
 class CorpusExistsError(FileExistsError):
@@ -65,7 +66,7 @@ class SynthConfig:
         return out
 
 
-def read_jsonl_ids(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Rows of a corpus file; a torn last line (no newline: killed mid-write) is cut off the file."""
     if not path.exists():
         return []
@@ -80,6 +81,26 @@ def read_jsonl_ids(path: Path) -> list[dict[str, Any]]:
         if line.strip():
             rows.append(json.loads(line))
     return rows
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` in one step, so a crash leaves either the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+async def drain(items: list[T], handle: Callable[[T], Awaitable[None]], concurrency: int) -> None:
+    """Run ``handle`` over ``items`` with at most ``concurrency`` at once (fixed workers, not a task per item)."""
+    queue: asyncio.Queue[T] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await handle(queue.get_nowait())
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
 
 
 class CorpusWriter:
@@ -174,23 +195,18 @@ async def synthesize(
     module = METHODS[cfg.method]
     _prepare_out(out, resume)
     cfg_hash = config_hash(cfg.hashed())
-    done = {row["id"] for row in read_jsonl_ids(out / TRACES)}
-    # failures are retried on resume: keep only those still unresolved in the file
-    old_failures = [row for row in read_jsonl_ids(out / FAILURES) if row["id"] not in done]
+    done = {row["id"] for row in read_jsonl(out / TRACES)}
     jobs = [
-        (p, s) for p in problems for s in range(cfg.samples) if trace_id(p.id, cfg.method, s, cfg_hash) not in done
+        (p, s, tid) for p in problems for s in range(cfg.samples) if (tid := trace_id(p.id, cfg.method, s, cfg_hash)) not in done
     ]
-    retried = {trace_id(p.id, cfg.method, s, cfg_hash) for p, s in jobs}
-    tmp = out / (FAILURES + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in old_failures if r["id"] not in retried))
-    os.replace(tmp, out / FAILURES)
+    # failures are retried on resume: keep in the file only those neither done nor about to be retried
+    retried = {tid for _, _, tid in jobs}
+    kept = [row for row in read_jsonl(out / FAILURES) if row["id"] not in done and row["id"] not in retried]
+    write_atomic(out / FAILURES, "".join(json.dumps(r) + "\n" for r in kept))
 
     counts = Counts(skipped=len(problems) * cfg.samples - len(jobs))
     started = time.time()
     start_wall = time.perf_counter()
-    queue: asyncio.Queue[tuple[Problem, int]] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
     writer = CorpusWriter(out)
     verifier = Verifier(timeout_s=cfg.verify_timeout_s)
     graph = module.build()
@@ -202,45 +218,40 @@ async def synthesize(
             if on_progress:
                 on_progress(counts, len(jobs))
 
-            async def worker() -> None:
-                while True:
-                    try:
-                        problem, sample = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    t0 = time.perf_counter()
-                    tid = trace_id(problem.id, cfg.method, sample, cfg_hash)
-                    try:
-                        final = await graph.ainvoke(
-                            module.initial_state(problem), context=context, config={"recursion_limit": limit}
-                        )
-                        trace = build_trace(problem, sample, cfg, cfg_hash, final, time.perf_counter() - t0)
-                    except Exception as e:  # one problem's failure never stops the run
-                        counts.failed += 1
-                        writer.failure(
-                            {
-                                "id": tid,
-                                "problem_id": problem.id,
-                                "sample": sample,
-                                "method": cfg.method,
-                                "error": type(e).__name__,
-                                "reason": redact(str(e), hub.secrets)[:2000],
-                            }
-                        )
-                    else:
-                        writer.trace(trace)
-                        counts.verified += trace.verified
-                        counts.add_usage(trace.usage)
-                    counts.attempted += 1
-                    if on_progress:
-                        on_progress(counts, len(jobs))
+            async def explore(job: tuple[Problem, int, str]) -> None:
+                problem, sample, tid = job
+                t0 = time.perf_counter()
+                try:
+                    final = await graph.ainvoke(
+                        module.initial_state(problem), context=context, config={"recursion_limit": limit}
+                    )
+                    trace = build_trace(problem, sample, cfg, cfg_hash, final, time.perf_counter() - t0)
+                except Exception as e:  # one problem's failure never stops the run
+                    counts.failed += 1
+                    writer.failure(
+                        {
+                            "id": tid,
+                            "problem_id": problem.id,
+                            "sample": sample,
+                            "method": cfg.method,
+                            "error": type(e).__name__,
+                            "reason": redact(str(e), hub.secrets)[:2000],
+                        }
+                    )
+                else:
+                    writer.trace(trace)
+                    counts.verified += trace.verified
+                    counts.add_usage(trace.usage)
+                counts.attempted += 1
+                if on_progress:
+                    on_progress(counts, len(jobs))
 
-            await asyncio.gather(*(worker() for _ in range(max(1, cfg.concurrency))))
+            await drain(jobs, explore, cfg.concurrency)
     finally:
         writer.close()
         verifier.close()
 
-    all_traces = read_jsonl_ids(out / TRACES)
+    all_traces = read_jsonl(out / TRACES)
     manifest = {
         "method": cfg.method,
         "config": cfg.public(),
@@ -260,13 +271,11 @@ async def synthesize(
         "corpus": {
             "traces": len(all_traces),
             "verified": sum(1 for t in all_traces if t["verified"]),
-            "failures": len(read_jsonl_ids(out / FAILURES)),
+            "failures": len(read_jsonl(out / FAILURES)),
             "tokens": sum(u["tokens_in"] + u["tokens_out"] for t in all_traces for u in t["usage"].values()),
             "backtracks": sum(t["n_backtracks"] for t in all_traces),
         },
     }
     # the manifest is written last, so its existence means the run completed
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, out / MANIFEST)
+    write_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
     return manifest
