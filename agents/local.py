@@ -178,7 +178,7 @@ class LocalServer:
         self.process: subprocess.Popen | None = None
         self.checkpoint: Path | None = None
         self.port = 0
-        self.junk_tail: str | None = None
+        self.sidecar: dict = {}  # what the conversion recorded; empty for plain HF dirs
         self.log_path: Path | None = None
         self._stop_eos: dict[tuple[str, ...], tuple[list[int], int | None]] = {}
 
@@ -191,11 +191,13 @@ class LocalServer:
         return str(self.checkpoint)
 
     @property
+    def junk_tail(self) -> str | None:
+        return self.sidecar.get("junk_tail")
+
+    @property
     def provenance(self) -> dict:
-        sidecar = self.checkpoint / SIDECAR if self.checkpoint else None
-        if sidecar and sidecar.exists():
-            info = json.loads(sidecar.read_text())
-            return {"gguf": info.get("source_gguf"), "gguf_sha256": info.get("gguf_sha256")}
+        if self.sidecar:
+            return {"gguf": self.sidecar.get("source_gguf"), "gguf_sha256": self.sidecar.get("gguf_sha256")}
         return {"hf_dir": str(self.checkpoint)}
 
     def request_body(self, sampling) -> dict | None:
@@ -226,8 +228,7 @@ class LocalServer:
     def start(self) -> None:
         self.checkpoint = ensure_checkpoint(self.model)
         sidecar = self.checkpoint / SIDECAR
-        if sidecar.exists():
-            self.junk_tail = json.loads(sidecar.read_text()).get("junk_tail")
+        self.sidecar = json.loads(sidecar.read_text()) if sidecar.exists() else {}
         self.port = free_port()
         hub_cache = cache_root() / "hub"
         hub_cache.mkdir(parents=True, exist_ok=True)
