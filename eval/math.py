@@ -54,8 +54,11 @@ class Grader:
         self.verifier = Verifier(workers=config.workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb)
 
     def grade_many(self, golds: list[str], outputs: list[str]) -> list[bool]:
-        extracted = [extract_answer(o) for o in outputs]
-        return self.verifier.verify_many(list(zip(golds, extracted)))
+        return self.grade_answers(golds, [extract_answer(o) for o in outputs])
+
+    def grade_answers(self, golds: list[str], answers: list[str | None]) -> list[bool]:
+        """Like grade_many, for answers already extracted (callers that also keep the answer)."""
+        return self.verifier.verify_many(list(zip(golds, answers)))
 
     def close(self) -> None:
         self.verifier.close()
@@ -84,5 +87,6 @@ def grade(gold: str, pred: str) -> bool:
 
 def accuracy(completions: list[str], answer: list[str], **kwargs) -> list[float | None]:
     """Scorer / reward: 1.0 correct, 0.0 wrong, None when the completion commits to no answer."""
-    correct = _grader().grade_many(answer, completions)
-    return [None if extract_answer(c) is None else float(ok) for c, ok in zip(completions, correct)]
+    extracted = [extract_answer(c) for c in completions]
+    correct = _grader().grade_answers(answer, extracted)
+    return [None if a is None else float(ok) for a, ok in zip(extracted, correct)]

@@ -67,9 +67,10 @@ def evaluate(
         for s in range(samples)
     ]
     rows = run_jobs(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", concurrency=concurrency, on_done=on_sample)
+    extracted = [extract_answer(r["output"]) for r in rows]
     with Grader(GradeConfig()) as grader:
-        correct = grader.grade_many([r["answer"] for r in rows], [r["output"] for r in rows])
-    graded = [r | {"extracted": extract_answer(r["output"]), "correct": ok} for r, ok in zip(rows, correct)]
+        correct = grader.grade_answers([r["answer"] for r in rows], extracted)
+    graded = [r | {"extracted": a, "correct": ok} for r, a, ok in zip(rows, extracted, correct)]
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in graded:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -56,18 +56,20 @@ def evaluate(
     ]
     second = run_jobs(second_jobs, path=out / "second.jsonl", **common)
     golds = [p.answer for p, _ in usable]
+    answers1 = [extract_answer(f["output"]) for f in first]
+    answers2 = [extract_answer(s["output"]) for s in second]
     with Grader(GradeConfig()) as grader:
-        ok1 = grader.grade_many(golds, [f["output"] for f in first])
-        ok2 = grader.grade_many(golds, [s["output"] for s in second])
-        adopted = grader.grade_many([w for _, w in usable], [s["output"] for s in second])
+        ok1 = grader.grade_answers(golds, answers1)
+        ok2 = grader.grade_answers(golds, answers2)
+        adopted = grader.grade_answers([w for _, w in usable], answers2)
     rows = [
         {
             "id": p.id, "question": p.question, "gold": p.answer, "pushed": w,
-            "first": f["output"], "first_answer": extract_answer(f["output"]), "first_correct": a,
-            "second": s["output"], "second_answer": extract_answer(s["output"]), "second_correct": b,
+            "first": f["output"], "first_answer": x1, "first_correct": a,
+            "second": s["output"], "second_answer": x2, "second_correct": b,
             "adopted_pushed": c, "tokens_out": f["tokens_out"] + s["tokens_out"],
         }  # fmt: skip
-        for (p, w), f, s, a, b, c in zip(usable, first, second, ok1, ok2, adopted)
+        for (p, w), f, s, x1, x2, a, b, c in zip(usable, first, second, answers1, answers2, ok1, ok2, adopted)
     ]
     held = [r for r in rows if r["first_correct"]]
     summary = {

@@ -101,8 +101,7 @@ class Verifier:
         return self._cache.get((gold, answer))
 
     def verify(self, gold: str, answer: str | None) -> bool:
-        known = self._known(gold, answer)
-        return known if known is not None else self._done((gold, answer), self._submit(gold, answer))
+        return self.verify_many([(gold, answer)])[0]
 
     async def averify(self, gold: str, answer: str | None) -> bool:
         known = self._known(gold, answer)
