@@ -1,0 +1,104 @@
+"""Tiny offline stand-ins for the trainer tests: a corpus written with the real trace schema, a BPE
+tokenizer trained here with ``tokenizers``, and a two-layer Gemma 3 built from a config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agents.events import Event
+from graphs import render
+from graphs.schema import RoleUsage, Trace, trace_id
+
+SPECIALS = ["<pad>", "<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"]
+
+
+def journey_trace(pid: str, question: str, answer: str, *, method: str = "journey", verified: bool = True, model: str = "m1") -> Trace:
+    """A trace with a wrong step, its critique, a reflection and a backtrack, then the right path."""
+    wrong = str(int(answer) + 1) if answer.isdigit() else answer + "1"
+    events = [
+        Event(kind="attempt", role="policy", model=model, text=f"Add the numbers to get {wrong}.", step=1, calls=1, tokens_in=20, tokens_out=8),
+        Event(kind="critique", role="critic", model=model, text="the sum is off by one", step=1, correct=False, calls=1),
+        Event(kind="reflection", role="reflector", model=model, text="Wait, the sum is off by one.", step=1, calls=1),
+        Event(kind="backtrack", role="policy", text="Let me go back to step 1.", step=1),
+        Event(kind="attempt", role="policy", model=model, text=f"Adding carefully gives {answer}.", step=1, calls=1),
+        Event(kind="answer", role="policy", model=model, text=f"\\boxed{{{answer}}}", answer=answer),
+        Event(kind="verification", role="verifier", text="ok" if verified else "mismatch", correct=verified),
+    ]
+    return Trace(
+        id=trace_id(pid, method, 0, "cfg"),
+        problem_id=pid,
+        method=method,
+        sample=0,
+        config_hash="cfg",
+        source="synthesized",
+        question=question,
+        reference_answer=answer,
+        events=events,
+        final_answer=answer,
+        verified=verified,
+        status="verified" if verified else "wrong_answer",
+        long_thought=render.long_thought(events),
+        summary=render.summary([f"Adding carefully gives {answer}."], answer),
+        models={"policy": model, "critic": model},
+        usage={"policy": RoleUsage(model=model, calls=2, tokens_in=40, tokens_out=16)},
+        n_steps=2,
+        n_backtracks=1,
+        wall_s=0.1,
+    )
+
+
+def write_corpus(out: Path, traces: list[Trace]) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "traces.jsonl").open("w") as f:
+        for t in traces:
+            f.write(t.model_dump_json() + "\n")
+    (out / "manifest.json").write_text(json.dumps({"counts": {"traces": len(traces)}}))
+    return out
+
+
+def arithmetic(n: int, offset: int = 0, **kwargs) -> list[Trace]:
+    return [
+        journey_trace(f"q{offset + i}", f"What is {offset + i} plus {2 * i + 3}?", str(offset + 3 * i + 3), **kwargs)
+        for i in range(n)
+    ]
+
+
+def build_tiny_model(out: Path, texts: list[str]) -> Path:
+    """A tokenizer trained on ``texts`` and a randomly initialised two-layer Gemma 3, saved to ``out``."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import (
+        Gemma3ForCausalLM,
+        Gemma3TextConfig,
+        PreTrainedTokenizerFast,
+    )
+
+    from agents.local import CHAT_TEMPLATE
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(
+        texts, trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>")
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(out)
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        max_position_embeddings=1024,
+        sliding_window=128,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=[tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<end_of_turn>")],
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    Gemma3ForCausalLM(config).save_pretrained(out)
+    return out

@@ -1,0 +1,394 @@
+"""Source mixtures: corpora, Hugging Face datasets and chat JSONL mixed by weight, deduplicated and decontaminated.
+
+A recipe lists its sources, each one of
+
+    {corpus: runs/distill}            a directory written by ``journey synth`` (traces.jsonl)
+    {dataset: org/name | saved_dir}   a Hugging Face dataset (``messages``, or question + response columns)
+    {jsonl: data/human.jsonl}         one ``{"messages": [...]}`` conversation a line
+
+with a weight, filters (``verified_only``, ``methods``, ``models``, ``max_tokens``) and a ``cap``.
+The mixture is built in this order, and every step's drops are counted per source:
+
+1. load and filter each source;
+2. drop samples over the token limit (the source's ``max_tokens``, and the run's ``max_length``:
+   over-long samples are dropped, never cut, so the answer at the end is always trained on);
+3. dedup by problem (the question text, normalized) across sources: the problem stays with the
+   source of the highest weight, ties going to the source listed first; within one source several
+   samples of a problem are kept (they are different explorations);
+4. decontaminate: drop problems whose word n-grams overlap an evaluation set by at least the
+   threshold (the share of the training question's n-grams found in any evaluation question);
+5. cap each source, then take from each the share its weight asks for: the mixture is as large
+   as the scarcest source allows (``size`` larger than that needs ``upsample``, which repeats).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from trainer.format import Messages, Thought, assistant_text, trace_messages
+
+QUESTION_FIELDS = ("question", "problem", "prompt", "instruction")
+RESPONSE_FIELDS = ("long_thought", "response", "solution", "completion", "output", "answer")
+
+
+class MixtureError(ValueError):
+    """Bad input in a source; ``str()`` names the source and, where there is one, the line."""
+
+
+class SourceSpec(BaseModel):
+    """One source of a mixture, as written in a recipe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corpus: str | None = Field(default=None, description="directory written by journey synth")
+    dataset: str | None = Field(default=None, description="Hugging Face dataset name or save_to_disk directory")
+    jsonl: str | None = Field(default=None, description="JSONL file, one {'messages': [...]} a line")
+    name: str | None = Field(default=None, description="label in reports; defaults to the path or name")
+    split: str = "train"
+    weight: float = Field(default=1.0, gt=0)
+    verified_only: bool = True
+    methods: list[str] | None = Field(default=None, description="keep traces made by these methods")
+    models: list[str] | None = Field(default=None, description="keep traces in which one of these models took part")
+    max_tokens: int | None = Field(default=None, gt=0, description="drop samples longer than this (chat-templated)")
+    cap: int | None = Field(default=None, gt=0, description="at most this many samples before weighting")
+    thought: Thought = "journey"
+    think_tags: bool = True
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceSpec:
+        given = [k for k in ("corpus", "dataset", "jsonl") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("a source names exactly one of corpus, dataset, jsonl")
+        return self
+
+    @property
+    def location(self) -> str:
+        return self.corpus or self.dataset or self.jsonl or ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.location
+
+
+def parse_sources(raw: list[dict[str, Any]] | None) -> list[SourceSpec]:
+    if not raw:
+        raise MixtureError("the recipe names no sources")
+    specs = []
+    for i, item in enumerate(raw, 1):
+        try:
+            specs.append(SourceSpec.model_validate(item))
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'source'}: {err['msg']}" for err in e.errors())
+            raise MixtureError(f"source {i}: {problems}") from None
+    labels = Counter(s.label for s in specs)
+    if dupes := [label for label, n in labels.items() if n > 1]:
+        raise MixtureError(f"sources listed twice (give them distinct names): {', '.join(dupes)}")
+    return specs
+
+
+@dataclass
+class Sample:
+    source: str
+    problem_id: str
+    question: str
+    messages: Messages
+    tokens: int = 0
+
+    @property
+    def key(self) -> str:
+        return problem_key(self.question)
+
+
+def problem_key(question: str) -> str:
+    return hashlib.sha256(" ".join(question.lower().split()).encode()).hexdigest()[:16]
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a JSONL file, read only: a torn last line is an error here, not something to cut."""
+    with path.open(encoding="utf-8") as f:
+        for lineno, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise MixtureError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
+            if not isinstance(row, dict):
+                raise MixtureError(f"{path}:{lineno}: expected a JSON object")
+            yield lineno, row
+
+
+def _check_messages(messages: Any, where: str) -> Messages:
+    if not isinstance(messages, list) or not messages:
+        raise MixtureError(f"{where}: 'messages' must be a non-empty list")
+    for m in messages:
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
+            raise MixtureError(f"{where}: each message needs a role (system/user/assistant) and text content")
+    if messages[-1]["role"] != "assistant" or not any(m["role"] == "user" for m in messages):
+        raise MixtureError(f"{where}: a conversation needs a user turn and must end with an assistant turn")
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
+    path = Path(spec.corpus) / "traces.jsonl"
+    if not path.exists():
+        raise MixtureError(f"{spec.corpus}: no traces.jsonl (not a corpus written by journey synth)")
+    for lineno, trace in _jsonl_rows(path):
+        missing = [k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace]
+        if missing:
+            raise MixtureError(f"{path}:{lineno}: not a trace (missing {', '.join(missing)})")
+        if spec.verified_only and not trace["verified"]:
+            dropped["unverified"] += 1
+        elif spec.methods and trace["method"] not in spec.methods:
+            dropped["method"] += 1
+        elif spec.models and not set(trace.get("models", {}).values()) & set(spec.models):
+            dropped["model"] += 1
+        else:
+            messages = trace_messages(trace, thought=spec.thought, think_tags=spec.think_tags)
+            yield Sample(spec.label, str(trace["problem_id"]), trace["question"], messages)
+
+
+def _from_chat_rows(spec: SourceSpec, rows: Iterable[tuple[int, dict[str, Any]]], dropped: Counter) -> Iterator[Sample]:
+    for lineno, row in rows:
+        where = f"{spec.location}:{lineno}"
+        if spec.verified_only and row.get("verified") is False:
+            dropped["unverified"] += 1
+            continue
+        if "messages" in row:
+            messages = _check_messages(row["messages"], where)
+        else:
+            q = next((k for k in QUESTION_FIELDS if isinstance(row.get(k), str) and row[k].strip()), None)
+            r = next((k for k in RESPONSE_FIELDS if isinstance(row.get(k), str) and row[k].strip()), None)
+            if q is None or r is None:
+                raise MixtureError(f"{where}: needs 'messages', or a question ({'/'.join(QUESTION_FIELDS)}) and a response ({'/'.join(RESPONSE_FIELDS)})")
+            response = row[r]
+            if r == "long_thought" and isinstance(row.get("answer"), str):
+                response = assistant_text(row["long_thought"], row["answer"], think_tags=spec.think_tags)
+            messages = [{"role": "user", "content": row[q].strip()}, {"role": "assistant", "content": response.strip()}]
+        question = next(m["content"] for m in messages if m["role"] == "user")
+        pid = str(row.get("id") or row.get("problem_id") or "p-" + problem_key(question))
+        yield Sample(spec.label, pid, question, messages)
+
+
+def _dataset_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
+    import datasets
+
+    path = Path(spec.dataset)
+    try:
+        if path.is_dir():
+            data = datasets.load_from_disk(str(path))
+            if isinstance(data, datasets.DatasetDict):
+                if spec.split not in data:
+                    raise MixtureError(f"{spec.dataset}: no split {spec.split!r} (has {', '.join(data)})")
+                data = data[spec.split]
+        else:
+            data = datasets.load_dataset(spec.dataset, split=spec.split)
+    except MixtureError:
+        raise
+    except Exception as e:  # the hub raises many types; the user needs the name and the reason
+        raise MixtureError(f"{spec.dataset}: cannot load dataset: {type(e).__name__}: {e}") from None
+    yield from enumerate(data, 1)
+
+
+def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
+    if spec.corpus:
+        return list(_from_corpus(spec, dropped))
+    if spec.jsonl:
+        if not Path(spec.jsonl).exists():
+            raise MixtureError(f"{spec.jsonl}: file not found")
+        return list(_from_chat_rows(spec, _jsonl_rows(Path(spec.jsonl)), dropped))
+    return list(_from_chat_rows(spec, _dataset_rows(spec), dropped))
+
+
+def fingerprint(spec: SourceSpec) -> str:
+    """What ties a trained model to the exact data: a hash of the files, or the dataset's fingerprint."""
+    if spec.corpus or spec.jsonl:
+        path = Path(spec.corpus) / "traces.jsonl" if spec.corpus else Path(spec.jsonl)
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return "sha256:" + digest.hexdigest()
+    import datasets
+
+    path = Path(spec.dataset)
+    data = datasets.load_from_disk(str(path)) if path.is_dir() else datasets.load_dataset(spec.dataset, split=spec.split)
+    if isinstance(data, datasets.DatasetDict):
+        data = data[spec.split]
+    return "datasets:" + data._fingerprint
+
+
+# -- decontamination -----------------------------------------------------------------------------
+
+
+def ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < n:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+@dataclass
+class Decontaminator:
+    """An n-gram index of evaluation questions; ``check`` returns the worst overlap of a training question."""
+
+    n: int = 8
+    threshold: float = 0.5
+    index: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
+
+    def add(self, eval_set: str, items: Iterable[tuple[str, str]]) -> None:
+        for eval_id, question in items:
+            for gram in ngrams(question, self.n):
+                self.index.setdefault(gram, (eval_set, eval_id))
+
+    def check(self, question: str) -> tuple[float, tuple[str, str] | None]:
+        grams = ngrams(question, self.n)
+        if not grams or not self.index:
+            return 0.0, None
+        hits = Counter(self.index[g] for g in grams if g in self.index)
+        if not hits:
+            return 0.0, None
+        return sum(hits.values()) / len(grams), hits.most_common(1)[0][0]
+
+
+def load_eval_sets(names: list[str], n: int, threshold: float) -> Decontaminator:
+    """Evaluation problems by file, saved dataset or hub name (the loader of ``journey eval math``)."""
+    from graphs.problems import load_problems
+
+    deco = Decontaminator(n=n, threshold=threshold)
+    for name in names:
+        deco.add(name, ((p.id, p.question) for p in load_problems(name)))
+    return deco
+
+
+# -- weighting -----------------------------------------------------------------------------------
+
+
+def allocate(available: list[int], weights: list[float], size: int | None = None, *, upsample: bool = False) -> list[int]:
+    """How many samples each source gives so that the shares follow the weights (largest remainder)."""
+    shares = [w / sum(weights) for w in weights]
+    if size is None:
+        size = math.floor(min(n / p for n, p in zip(available, shares, strict=True)) + 1e-9)
+    raw = [p * size for p in shares]
+    counts = [math.floor(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: counts[i] - raw[i])[: size - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+@dataclass
+class Mixture:
+    samples: list[Sample]
+    report: dict[str, Any]
+    contaminated: list[dict[str, Any]]
+
+    def write(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "mixture.jsonl").open("w", encoding="utf-8") as f:
+            for s in self.samples:
+                f.write(json.dumps({"source": s.source, "problem_id": s.problem_id, "tokens": s.tokens, "messages": s.messages}, ensure_ascii=False) + "\n")
+        with (out / "decontamination.jsonl").open("w", encoding="utf-8") as f:
+            for row in self.contaminated:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (out / "mixture.json").write_text(json.dumps(self.report, indent=2))
+
+
+def build_mixture(
+    specs: list[SourceSpec],
+    *,
+    length: Callable[[Messages], int],
+    max_length: int | None,
+    decontaminator: Decontaminator | None = None,
+    size: int | None = None,
+    upsample: bool = False,
+    seed: int = 0,
+) -> Mixture:
+    per_source: dict[str, dict[str, Any]] = {}
+    pools: dict[str, list[Sample]] = {}
+    for spec in specs:
+        dropped: Counter = Counter()
+        loaded = load_source(spec, dropped)
+        read = len(loaded) + sum(dropped.values())
+        limits = [x for x in (spec.max_tokens, max_length) if x is not None]
+        kept = []
+        for s in loaded:
+            s.tokens = length(s.messages)
+            if limits and s.tokens > min(limits):
+                dropped["too_long"] += 1
+            else:
+                kept.append(s)
+        pools[spec.label] = kept
+        per_source[spec.label] = {"location": spec.location, "weight": spec.weight, "read": read, "dropped": dropped}
+
+    # dedup: a problem belongs to the highest-weight source that has it; ties to the one listed first
+    owner: dict[str, str] = {}
+    for spec in sorted(specs, key=lambda s: -s.weight):  # sorted() is stable: listing order breaks ties
+        for s in pools[spec.label]:
+            owner.setdefault(s.key, spec.label)
+    for spec in specs:
+        keep = [s for s in pools[spec.label] if owner[s.key] == spec.label]
+        per_source[spec.label]["dropped"]["duplicate"] += len(pools[spec.label]) - len(keep)
+        pools[spec.label] = keep
+
+    contaminated: list[dict[str, Any]] = []
+    if decontaminator is not None:
+        for spec in specs:
+            keep = []
+            for s in pools[spec.label]:
+                overlap, hit = decontaminator.check(s.question)
+                if hit is not None and overlap >= decontaminator.threshold:
+                    contaminated.append({"source": spec.label, "problem_id": s.problem_id, "overlap": round(overlap, 3), "eval_set": hit[0], "eval_id": hit[1]})
+                    per_source[spec.label]["dropped"]["contaminated"] += 1
+                else:
+                    keep.append(s)
+            pools[spec.label] = keep
+
+    rng = random.Random(seed)
+    for spec in specs:
+        if spec.cap is not None and len(pools[spec.label]) > spec.cap:
+            per_source[spec.label]["dropped"]["cap"] += len(pools[spec.label]) - spec.cap
+            pools[spec.label] = rng.sample(pools[spec.label], spec.cap)
+
+    available = [len(pools[s.label]) for s in specs]
+    if empty := [s.label for s, n in zip(specs, available, strict=True) if n == 0]:
+        raise MixtureError(f"no samples left in {', '.join(empty)} after filtering: " + json.dumps({k: {r: n for r, n in per_source[k]["dropped"].items() if n} for k in empty}))
+    counts = allocate(available, [s.weight for s in specs], size, upsample=upsample)
+    samples: list[Sample] = []
+    for spec, n, want in zip(specs, available, counts, strict=True):
+        pool = pools[spec.label]
+        if want > n and not upsample:
+            raise MixtureError(f"{spec.label} has {n} samples but the mixture needs {want}: lower the mixture size or set upsample")
+        picked = pool * (want // n) + rng.sample(pool, want % n)
+        samples.extend(picked)
+        per_source[spec.label] |= {"available": n, "selected": want, "repeated": max(0, want - n)}
+    rng.shuffle(samples)
+    total = len(samples)
+    weight_sum = sum(s.weight for s in specs)
+    for spec in specs:
+        row = per_source[spec.label]
+        row["dropped"] = {k: v for k, v in row["dropped"].items() if v}
+        row["share_target"] = round(spec.weight / weight_sum, 4)
+        row["share"] = round(row["selected"] / total, 4) if total else 0.0
+    report = {
+        "sources": per_source,
+        "total": total,
+        "dedup_rule": "a problem stays with the highest-weight source that has it; ties go to the source listed first",
+        "decontamination": None if decontaminator is None else {"ngram": decontaminator.n, "threshold": decontaminator.threshold, "dropped": len(contaminated)},
+        "max_length": max_length,
+        "seed": seed,
+    }
+    return Mixture(samples, report, contaminated)
