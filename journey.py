@@ -16,7 +16,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Synthesize, train on and evaluate long-thought reasoning traces.")
 err = Console(stderr=True)
@@ -306,7 +312,7 @@ def report(
     out: Annotated[Path, typer.Option(help="Report directory: report.md, report.html, plots.")] = Path("report"),
 ) -> None:
     """Put several eval runs side by side (e.g. base versus trained): Markdown table and HTML page."""
-    from eval.report import ReportError, markdown, load_runs, write_report
+    from eval.report import ReportError, load_runs, markdown, write_report
 
     try:
         page = write_report(runs, out)
@@ -314,6 +320,37 @@ def report(
         _fail(str(e))
     print(markdown(load_runs(runs)))
     err.print(f"wrote {page}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    config: Annotated[Path, typer.Option(help="YAML recipe (see recipes/); any SFTConfig field can follow as --field value.")],
+) -> None:
+    """Train on a source mixture with TRL's SFTTrainer, in the stages the recipe lists."""
+    from trainer.config import ConfigError, load_config
+    from trainer.format import TemplateError
+    from trainer.mixture import MixtureError
+    from trainer.sft import train as run_training
+
+    if not config.exists():
+        _fail(f"{config}: recipe not found")
+    _interrupt_on_sigterm()
+    try:
+        manifest = run_training(load_config(str(config), ctx.args))
+    except (ConfigError, MixtureError, TemplateError, FileExistsError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        err.print("interrupted: rerun the same command to resume from the last checkpoint")
+        raise typer.Exit(130) from None
+    for stage in manifest["stages"]:
+        fig = stage["figures"]
+        err.print(
+            f"stage {stage['name']}: {fig.get('steps', 0)} steps, {fig.get('tokens_per_s', 0):,.0f} tokens/s, "
+            f"padding {fig.get('padding_share', 0):.1%}, loss {stage['loss_first']} -> {stage['loss_last']}, "
+            f"{stage['mixture']['total']} samples"
+        )
+    err.print(f"model saved: load it with --model {manifest['load_with']}")
 
 
 if __name__ == "__main__":
