@@ -348,9 +348,10 @@ def train(
         err.print(
             f"stage {stage['name']}: {fig.get('steps', 0)} steps, {fig.get('tokens_per_s', 0):,.0f} tokens/s, "
             f"padding {fig.get('padding_share', 0):.1%}, loss {stage['loss_first']} -> {stage['loss_last']}, "
-            f"{stage['mixture']['total']} samples"
+            f"{stage['mixture']['total']} samples",
+            soft_wrap=True,
         )
-    err.print(f"model saved: load it with --model {manifest['load_with']}")
+    err.print(f"model saved: load it with --model {manifest['load_with']}", soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ def _from_chat_rows(spec: SourceSpec, rows: Iterable[tuple[int, dict[str, Any]]]
         yield Sample(spec.label, pid, question, messages)
 
 
-def _dataset_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
+def _load_dataset(spec: SourceSpec):
     import datasets
 
     path = Path(spec.dataset)
@@ -201,7 +201,7 @@ def _dataset_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
         raise
     except Exception as e:  # the hub raises many types; the user needs the name and the reason
         raise MixtureError(f"{spec.dataset}: cannot load dataset: {type(e).__name__}: {e}") from None
-    yield from enumerate(data, 1)
+    return data
 
 
 def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
@@ -211,25 +211,21 @@ def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
         if not Path(spec.jsonl).exists():
             raise MixtureError(f"{spec.jsonl}: file not found")
         return list(_from_chat_rows(spec, _jsonl_rows(Path(spec.jsonl)), dropped))
-    return list(_from_chat_rows(spec, _dataset_rows(spec), dropped))
+    return list(_from_chat_rows(spec, enumerate(_load_dataset(spec), 1), dropped))
 
 
 def fingerprint(spec: SourceSpec) -> str:
     """What ties a trained model to the exact data: a hash of the files, or the dataset's fingerprint."""
     if spec.corpus or spec.jsonl:
         path = Path(spec.corpus) / "traces.jsonl" if spec.corpus else Path(spec.jsonl)
+        if not path.exists():
+            raise MixtureError(f"{spec.location}: " + ("no traces.jsonl (not a corpus written by journey synth)" if spec.corpus else "file not found"))
         digest = hashlib.sha256()
         with path.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
         return "sha256:" + digest.hexdigest()
-    import datasets
-
-    path = Path(spec.dataset)
-    data = datasets.load_from_disk(str(path)) if path.is_dir() else datasets.load_dataset(spec.dataset, split=spec.split)
-    if isinstance(data, datasets.DatasetDict):
-        data = data[spec.split]
-    return "datasets:" + data._fingerprint
+    return "datasets:" + _load_dataset(spec)._fingerprint
 
 
 # -- decontamination -----------------------------------------------------------------------------
