@@ -42,3 +42,34 @@ def test_embedded_model_synthesizes_a_trace(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["this_run"]["attempted"] == 1 and manifest["config"]["roles"]["policy"]["spec"] == "local"
     assert _servers() == before  # the server the run started is gone
+
+
+@pytest.mark.slow
+def test_smoke_recipe_trains_the_embedded_model_and_eval_loads_it(tmp_path):
+    """recipes/smoke_cpu.yaml, two steps of full SFT, then ``journey eval math --model local:DIR``."""
+    from tests.trainer.tiny import arithmetic, write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus", arithmetic(4))
+    model = tmp_path / "model"
+    overrides = ["--output_dir", str(model), "--max_steps", "2"]
+    recipe = tmp_path / "smoke.yaml"
+    text = (ROOT / "recipes" / "smoke_cpu.yaml").read_text().replace("runs/demo", str(corpus))
+    recipe.write_text(text)
+    train = subprocess.run(
+        [sys.executable, "-m", "journey", "train", "--config", str(recipe), *overrides],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    stage = json.loads((model / "stage.json").read_text())
+    assert stage["figures"]["steps"] == 2 and stage["mixture"]["total"] == 4
+    assert json.loads((model / "o1_journey.json").read_text())["junk_tail"]  # the junk-tail rule carries over
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(json.dumps({"id": "p1", "question": "What is 2 plus 3?", "answer": "5"}) + "\n")
+    evaluate = subprocess.run(
+        [sys.executable, "-m", "journey", "eval", "math", "--model", f"local:{model}", "--dataset", str(problems),
+         "--max-tokens", "16", "--out", str(tmp_path / "eval")],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+    [row] = [json.loads(line) for line in (tmp_path / "eval" / "samples.jsonl").read_text().splitlines()]
+    assert row["tokens_out"] > 0 and row["output"]
