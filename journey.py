@@ -66,8 +66,19 @@ def synth(
     question_field: Annotated[str | None, typer.Option(help="Field holding the question (found automatically if omitted).")] = None,
     answer_field: Annotated[str | None, typer.Option(help="Field holding the reference answer.")] = None,
     id_field: Annotated[str | None, typer.Option(help="Field holding a stable problem id (else a hash of the question).")] = None,
+    teacher: Annotated[str | None, typer.Option(help="Model spec of the teacher: distill samples from it (default local); journey asks it for hints when given.")] = None,
+    rewriter: Annotated[str, typer.Option(help="Model spec of the rewriter (reformat method).")] = "local",
+    keep: Annotated[str, typer.Option(help="distill: keep the first verified sample of each problem, or all verified ones.")] = "first",
+    teacher_after: Annotated[int, typer.Option(min=1, help="journey with --teacher: ask for a hint after this many backtracks.")] = 1,
+    teacher_tokens: Annotated[int, typer.Option(min=1, help="Max new tokens per teacher or rewriter call (a whole long thought).")] = 2048,
+    reasoning_effort: Annotated[str | None, typer.Option(help="o-series teachers: low, medium or high.")] = None,
 ) -> None:
-    """Synthesize a corpus of long-thought traces, verified against the reference answers."""
+    """Synthesize a corpus of long-thought traces, verified against the reference answers.
+
+    Methods: journey (policy, critique, reflection, backtracking; --teacher adds hints when stuck),
+    distill (rejection sampling from --teacher, --samples K tries per problem, --keep first|all),
+    reformat (reference solutions rewritten step by step by --rewriter).
+    """
     from agents.models import Sampling, SpecError, parse_spec
     from agents.structured import ONE_LINE
     from graphs.journey import Budget
@@ -76,24 +87,39 @@ def synth(
 
     if method not in METHODS:
         _fail(f"unknown --method {method!r}; available: {', '.join(METHODS)}")
+    if keep not in ("first", "all"):
+        _fail(f"--keep must be first or all, not {keep!r}")
+    long_form = Sampling(temperature=temperature, max_tokens=teacher_tokens, seed=seed, reasoning_effort=reasoning_effort)
+    if method == "journey":
+        roles = {
+            "policy": (policy, Sampling(temperature=temperature, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+            "critic": (critic, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+            "reflector": (reflector, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+        }
+        if teacher:
+            roles["teacher"] = (teacher, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE, reasoning_effort=reasoning_effort))
+    elif method == "distill":
+        roles = {"teacher": (teacher or "local", long_form)}
+    else:
+        roles = {"rewriter": (rewriter, Sampling(temperature=0.3, max_tokens=teacher_tokens, seed=seed))}
     try:
-        for spec in (policy, critic, reflector):
+        for spec, _ in roles.values():
             parse_spec(spec)
         loaded = load_problems(
             problems, fields=Fields(question_field, answer_field, id_field), split=split, limit=limit
         )
     except (SpecError, ProblemFileError) as e:
         _fail(str(e))
+    if method == "reformat" and (missing := [p.id for p in loaded if not p.meta.get("solution")]):
+        _fail(f"reformat rewrites reference solutions, and {len(missing)} problems have none (first: {missing[0]}); give a file with a 'solution' field")
     cfg = SynthConfig(
         method=method,
-        roles={
-            "policy": (policy, Sampling(temperature=temperature, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
-            "critic": (critic, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
-            "reflector": (reflector, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
-        },
+        roles=roles,
         budget=Budget(max_steps=max_steps, max_backtracks=max_backtracks, max_tokens=max_tokens),
         samples=samples,
         concurrency=concurrency,
+        keep=keep,
+        teacher_after=teacher_after if method == "journey" and teacher else None,
     )
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -104,7 +130,7 @@ def synth(
         def on_progress(counts, total) -> None:
             progress.update(
                 task, total=total, completed=counts.attempted,
-                counts=f"verified {counts.verified}  failed {counts.failed}",
+                counts=f"verified {counts.verified}  rejected {counts.rejected}  failed {counts.failed}",
             )  # fmt: skip
 
         _interrupt_on_sigterm()

@@ -122,3 +122,16 @@ def last_boxed(text: str) -> str | None:
             if depth == 0:
                 return text[i:j].strip()
     return None
+
+
+async def solve_once(model: ChatModel, role: str, prompt: Prompt, query: str) -> dict[str, Any]:
+    """One free-form call whose answer is the last \\boxed{} of the text, else of the separate reasoning.
+
+    No stricter retry: for the roles that write whole solutions (teacher, rewriter) a reply with no
+    answer is a rejected sample, not a format slip worth a second long call.
+    """
+    reply = await complete(model, prompt.messages(query))
+    answer = last_boxed(reply.text) or last_boxed(reply.reasoning or "")
+    ev = event("attempt", role, Parsed(answer, reply.text, [reply]), reply.text, step=1, answer=answer)
+    return {"events": [ev], "candidate": {"text": reply.text, "answer": answer}, "tokens": ev.tokens_in + ev.tokens_out}
+

@@ -14,15 +14,16 @@ from typing import Annotated, Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agents import critique, policy, reflection
+from agents import critique, policy, reflection, teacher
 from agents.events import Event
 from agents.structured import AgentContext
 from graphs.schema import Problem
 from graphs.verify import Verifier
 
 NAME = "journey"
-ROLES = (policy.ROLE, critique.ROLE, reflection.ROLE)
-PROMPTS = (policy.PROMPT, critique.PROMPT, reflection.PROMPT)
+ROLES = (policy.ROLE, critique.ROLE, reflection.ROLE)  # the teacher is optional (--teacher)
+PROMPTS = {policy.ROLE: policy.PROMPT, critique.ROLE: critique.PROMPT, reflection.ROLE: reflection.PROMPT, teacher.ROLE: teacher.HINT}
+SAMPLES_IN_GRAPH = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Budget:
 class JourneyContext(AgentContext):
     budget: Budget = field(default_factory=Budget)
     verifier: Verifier | None = None
+    # ask the teacher for a hint once this many backtracks have failed (None: never)
+    teacher_after: int | None = None
+    max_hints: int = 1
 
 
 class JourneyState(TypedDict):
@@ -48,6 +52,7 @@ class JourneyState(TypedDict):
     tokens: Annotated[int, operator.add]
     n_steps: int
     n_backtracks: int
+    n_hints: int
     final_answer: str | None
     verified: bool
     status: str
@@ -56,7 +61,7 @@ class JourneyState(TypedDict):
 def initial_state(problem: Problem) -> JourneyState:
     return JourneyState(
         problem=problem.model_dump(), path=[], candidate=None, verdict=None, hint=None, events=[], tokens=0,
-        n_steps=0, n_backtracks=0, final_answer=None, verified=False, status="running",
+        n_steps=0, n_backtracks=0, n_hints=0, final_answer=None, verified=False, status="running",
     )  # fmt: skip
 
 
@@ -123,6 +128,16 @@ def next_step(state: JourneyState, runtime: Runtime[JourneyContext]) -> Literal[
     return "finish" if _out_of_budget(state, runtime.context.budget) else "policy"
 
 
+def after_reflection(state: JourneyState, runtime: Runtime[JourneyContext]) -> Literal["policy", "hint", "finish"]:
+    ctx = runtime.context
+    if _out_of_budget(state, ctx.budget):
+        return "finish"
+    stuck = ctx.teacher_after is not None and state["n_backtracks"] >= ctx.teacher_after
+    if stuck and teacher.ROLE in ctx.models and state["n_hints"] < ctx.max_hints:
+        return "hint"
+    return "policy"
+
+
 def build():
     graph = StateGraph(JourneyState, context_schema=JourneyContext)
     graph.add_node("policy", policy.policy)
@@ -131,16 +146,31 @@ def build():
     graph.add_node("accept", accept)
     graph.add_node("verify", verify)
     graph.add_node("finish", finish)
+    graph.add_node("hint", teacher.hint)
     graph.add_edge(START, "policy")
     graph.add_conditional_edges("policy", after_policy)
     graph.add_conditional_edges("critique", after_critique)
     graph.add_conditional_edges("verify", after_verify)
     graph.add_conditional_edges("accept", next_step)
-    graph.add_conditional_edges("reflection", next_step)
+    graph.add_conditional_edges("reflection", after_reflection)
+    graph.add_edge("hint", "policy")
     graph.add_edge("finish", END)
     return graph.compile()
 
 
 def recursion_limit(budget: Budget) -> int:
-    # each step is at most policy, critique, reflection/accept/verify: 4 supersteps
-    return 4 * (budget.max_steps + budget.max_backtracks) + 10
+    # each step is at most policy, critique, reflection/accept/verify (4 supersteps), plus hints
+    return 4 * (budget.max_steps + budget.max_backtracks) + 12
+
+
+def context(models, cfg, verifier: Verifier) -> JourneyContext:
+    return JourneyContext(models=models, budget=cfg.budget, verifier=verifier, teacher_after=cfg.teacher_after)
+
+
+def limit(cfg) -> int:
+    return recursion_limit(cfg.budget)
+
+
+def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
+    # a journey trace is kept verified or not: its exploration is the data, the flag says which
+    return [final | {"sample": sample, "kept": True}]

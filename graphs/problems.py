@@ -174,6 +174,8 @@ def to_problem(row: dict[str, Any], *, fields: Fields, source: str, line: int) -
     id_key = _pick(row, fields.id, ID_FIELDS)
     pid = str(row[id_key]) if id_key else "p-" + hashlib.sha256(question.encode()).hexdigest()[:12]
     meta = {k: v for k, v in row.items() if k not in {q_key, a_key, id_key} and isinstance(v, str | int | float | bool)}
+    if a_key == "solution":  # the answer was read out of it; the reformat method still needs the text
+        meta["solution"] = str(row["solution"])
     return Problem(id=pid, question=question, answer=answer, source=source, meta=meta)
 
 

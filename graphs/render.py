@@ -23,7 +23,8 @@ def long_thought(events: list[Event]) -> str:
             if ev.kind == "reflection":
                 parts.append(f"Wait, this does not work: {last_reason}." if last_reason else "Wait, this does not work.")
         elif ev.kind == "attempt":
-            parts.append(ev.text)
+            # a reasoning model's separate reasoning comes first: it is the thought behind the text
+            parts += [part for part in (ev.reasoning, ev.text) if part]
         elif ev.kind == "answer":
             # the parsed answer, not the raw line: small models append junk after the box
             parts.append(f"So the answer is \\boxed{{{ev.answer}}}.")

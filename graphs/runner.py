@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,14 +26,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agents.models import ModelHub, Sampling, redact
-from graphs import journey, render
+from graphs import distill, journey, reformat, render
 from graphs.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
 from graphs.verify import Verifier
 
-# a plain dict is the registry: method name -> module with NAME, ROLES, PROMPTS, Budget-aware build()
-METHODS = {journey.NAME: journey}
+# a plain dict is the registry: method name -> module with NAME, ROLES, PROMPTS (role -> prompt),
+# SAMPLES_IN_GRAPH, build(), context(models, cfg, verifier), initial_state(problem), limit(cfg) and
+# results(final, sample) -> the samples of one graph run, each marked kept (corpus) or not (rejected)
+METHODS = {m.NAME: m for m in (journey, distill, reformat)}
 
-TRACES, FAILURES, MANIFEST = "traces.jsonl", "failures.jsonl", "manifest.json"
+TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
 T = TypeVar("T")
 
 
@@ -48,16 +51,23 @@ class SynthConfig:
     samples: int = 1
     concurrency: int = 8
     verify_timeout_s: float = 10.0
+    keep: str = "first"  # distill: keep the first verified sample of a problem, or all of them
+    teacher_after: int | None = None  # journey: ask the teacher for a hint after this many backtracks
 
     def hashed(self) -> dict[str, Any]:
         """What changes the traces: method, budgets, models, sampling and prompt texts."""
         module = METHODS[self.method]
-        return {
+        out = {
             "method": self.method,
             "budget": vars(self.budget),
             "roles": {r: {"spec": s, "sampling": vars(p)} for r, (s, p) in sorted(self.roles.items())},
-            "prompts": [p.text() for p in module.PROMPTS],
+            "prompts": [p.text() for r, p in module.PROMPTS.items() if r in self.roles],
         }
+        if module.SAMPLES_IN_GRAPH:  # which samples are drawn and kept depends on these
+            out |= {"samples": self.samples, "keep": self.keep}
+        if self.teacher_after is not None:
+            out["teacher_after"] = self.teacher_after
+        return out
 
     def public(self) -> dict[str, Any]:
         out = self.hashed()
@@ -109,6 +119,7 @@ class CorpusWriter:
     def __init__(self, out: Path):
         self.traces = (out / TRACES).open("a", encoding="utf-8")
         self.failures = (out / FAILURES).open("a", encoding="utf-8")
+        self.rejects = (out / REJECTED).open("a", encoding="utf-8")
 
     @staticmethod
     def _write(f, row: dict[str, Any]) -> None:
@@ -121,15 +132,20 @@ class CorpusWriter:
     def failure(self, row: dict[str, Any]) -> None:
         self._write(self.failures, row)
 
+    def rejected(self, trace: Trace) -> None:
+        self._write(self.rejects, trace.model_dump(mode="json"))
+
     def close(self) -> None:
         self.traces.close()
         self.failures.close()
+        self.rejects.close()
 
 
 @dataclass
 class Counts:
     attempted: int = 0
     verified: int = 0
+    rejected: int = 0
     failed: int = 0
     skipped: int = 0
     usage: dict[str, RoleUsage] = field(default_factory=dict)
@@ -140,6 +156,7 @@ class Counts:
 
 
 def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, final: dict[str, Any], wall_s: float) -> Trace:
+    """A trace from one sample of a graph run (``results()`` of the method)."""
     events = final["events"]
     return Trace(
         id=trace_id(problem.id, cfg.method, sample, cfg_hash),
@@ -174,6 +191,37 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path) -> list[tuple[Problem, int, str]]:
+    """(problem, sample, job id) still to run; files are trimmed so that a rerun never duplicates.
+
+    Failures are retried on resume, so they leave failures.jsonl. For methods that draw a problem's
+    samples in one graph run (distill), a problem is finished when its kept sample is written (keep
+    first) or all its samples are; the rows of an unfinished problem are dropped and drawn again.
+    """
+    traces, rejected = read_jsonl(out / TRACES), read_jsonl(out / REJECTED)
+    if METHODS[cfg.method].SAMPLES_IN_GRAPH:
+        kept, drawn = Counter(), Counter()
+        for rows, is_kept in ((traces, 1), (rejected, 0)):
+            for row in rows:
+                if row["config_hash"] == cfg_hash:
+                    drawn[row["problem_id"]] += 1
+                    kept[row["problem_id"]] += is_kept
+        finished = {pid for pid in drawn if drawn[pid] >= cfg.samples or (cfg.keep == "first" and kept[pid])}
+        jobs = [(p, 0, trace_id(p.id, cfg.method, 0, cfg_hash)) for p in problems if p.id not in finished]
+        redo = {p.id for p, _, _ in jobs}
+        for name, rows in ((TRACES, traces), (REJECTED, rejected)):
+            if any(r["problem_id"] in redo and r["config_hash"] == cfg_hash for r in rows):
+                write_atomic(out / name, "".join(json.dumps(r) + "\n" for r in rows if not (r["problem_id"] in redo and r["config_hash"] == cfg_hash)))
+        done = set()
+    else:
+        done = {row["id"] for row in traces}
+        jobs = [(p, s, tid) for p in problems for s in range(cfg.samples) if (tid := trace_id(p.id, cfg.method, s, cfg_hash)) not in done]
+    retried = {tid for _, _, tid in jobs}
+    failures = [row for row in read_jsonl(out / FAILURES) if row["id"] not in done and row["id"] not in retried]
+    write_atomic(out / FAILURES, "".join(json.dumps(r) + "\n" for r in failures))
+    return jobs
+
+
 def _prepare_out(out: Path, resume: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not resume and ((out / TRACES).exists() or (out / FAILURES).exists()):
@@ -195,25 +243,17 @@ async def synthesize(
     module = METHODS[cfg.method]
     _prepare_out(out, resume)
     cfg_hash = config_hash(cfg.hashed())
-    done = {row["id"] for row in read_jsonl(out / TRACES)}
-    jobs = [
-        (p, s, tid) for p in problems for s in range(cfg.samples) if (tid := trace_id(p.id, cfg.method, s, cfg_hash)) not in done
-    ]
-    # failures are retried on resume: keep in the file only those neither done nor about to be retried
-    retried = {tid for _, _, tid in jobs}
-    kept = [row for row in read_jsonl(out / FAILURES) if row["id"] not in done and row["id"] not in retried]
-    write_atomic(out / FAILURES, "".join(json.dumps(r) + "\n" for r in kept))
-
-    counts = Counts(skipped=len(problems) * cfg.samples - len(jobs))
+    jobs = _pending(problems, cfg, cfg_hash, out)
+    counts = Counts(skipped=(len(problems) if module.SAMPLES_IN_GRAPH else len(problems) * cfg.samples) - len(jobs))
     started = time.time()
     start_wall = time.perf_counter()
     writer = CorpusWriter(out)
     verifier = Verifier(timeout_s=cfg.verify_timeout_s)
     graph = module.build()
-    limit = module.recursion_limit(cfg.budget)
+    limit = module.limit(cfg)
     try:
         async with ModelHub(cfg.roles) as hub:
-            context = module.JourneyContext(models=hub.models, budget=cfg.budget, verifier=verifier)
+            context = module.context(hub.models, cfg, verifier)
             models = hub.describe()
             if on_progress:
                 on_progress(counts, len(jobs))
@@ -225,7 +265,8 @@ async def synthesize(
                     final = await graph.ainvoke(
                         module.initial_state(problem), context=context, config={"recursion_limit": limit}
                     )
-                    trace = build_trace(problem, sample, cfg, cfg_hash, final, time.perf_counter() - t0)
+                    wall = time.perf_counter() - t0
+                    outcomes = [(r["kept"], build_trace(problem, r["sample"], cfg, cfg_hash, r, wall)) for r in module.results(final, sample)]
                 except Exception as e:  # one problem's failure never stops the run
                     counts.failed += 1
                     writer.failure(
@@ -239,9 +280,12 @@ async def synthesize(
                         }
                     )
                 else:
-                    writer.trace(trace)
-                    counts.verified += trace.verified
-                    counts.add_usage(trace.usage)
+                    # rejected samples first: a problem counts as finished once its kept sample is written
+                    for kept, trace in sorted(outcomes, key=lambda o: o[0]):
+                        (writer.trace if kept else writer.rejected)(trace)
+                        counts.verified += kept and trace.verified
+                        counts.rejected += not kept
+                        counts.add_usage(trace.usage)
                 counts.attempted += 1
                 if on_progress:
                     on_progress(counts, len(jobs))
@@ -262,6 +306,7 @@ async def synthesize(
         "this_run": {
             "attempted": counts.attempted,
             "verified": counts.verified,
+            "rejected": counts.rejected,
             "failed": counts.failed,
             "skipped_done": counts.skipped,
             "usage": {r: u.model_dump() for r, u in counts.usage.items()},
@@ -272,6 +317,7 @@ async def synthesize(
             "traces": len(all_traces),
             "verified": sum(1 for t in all_traces if t["verified"]),
             "failures": len(read_jsonl(out / FAILURES)),
+            "rejected": len(read_jsonl(out / REJECTED)),
             "tokens": sum(u["tokens_in"] + u["tokens_out"] for t in all_traces for u in t["usage"].values()),
             "backtracks": sum(t["n_backtracks"] for t in all_traces),
         },

@@ -1,0 +1,177 @@
+"""`journey synth --method distill|reformat`, and the teacher inside journey, through a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.openai_server import OpenAIServer, last_user
+from tests.test_synth_cli import KEY, ROOT, problems_file, synth, traces, tutor
+
+pytestmark = pytest.mark.integration
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def r1_teacher(wrong_first: bool = True):
+    """An R1-style teacher: reasoning in a separate field, the answer in the content.
+
+    Its first sample for an odd problem is wrong (off by one); later samples are right.
+    """
+    seen: Counter = Counter()
+
+    def reply(body: dict) -> dict:
+        a, b = map(int, re.search(r"What is (\d+) \+ (\d+)\?", last_user(body)).groups())
+        seen[a] += 1
+        answer = a + b + (1 if wrong_first and a % 2 and seen[a] == 1 else 0)
+        reasoning = f"I add {a} and {b}. First guess {a + b + 1}. Wait, let me recheck: {a} + {b} = {answer}."
+        return {"content": f"So {a} + {b} = {answer}. The answer is \\boxed{{{answer}}}.", "reasoning_content": reasoning}
+
+    return reply
+
+
+def distill(server: OpenAIServer, problems: Path, out: Path, *extra: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "O1J_ENDPOINT_API_KEY": KEY, "HOME": str(out.parent)}
+    command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems), "--out", str(out),
+               "--teacher", f"r1@{server.base_url}", "--concurrency", "4", *extra]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_distill_keeps_the_first_verified_sample_and_the_rejected_ones_apart(tmp_path):
+    out = tmp_path / "corpus"
+    with OpenAIServer(r1_teacher()) as server:
+        result = distill(server, problems_file(tmp_path, 6), out, "--samples", "3")
+    assert result.returncode == 0, result.stderr
+    kept, rejected = traces(out), rows(out / "rejected.jsonl")
+    assert sorted(t["problem_id"] for t in kept) == [f"q{i}" for i in range(6)]
+    assert all(t["verified"] and t["method"] == "distill" for t in kept)
+    # odd problems: the first sample was wrong, rejected and kept for analysis; the second was kept
+    assert sorted(r["problem_id"] for r in rejected) == ["q1", "q3", "q5"]
+    assert all(r["status"] == "wrong_answer" and r["sample"] == 0 for r in rejected)
+    assert {t["problem_id"]: t["sample"] for t in kept} == {"q0": 0, "q1": 1, "q2": 0, "q3": 1, "q4": 0, "q5": 1}
+    q2 = next(t for t in kept if t["problem_id"] == "q2")
+    # the reasoning field is kept, and the long thought is that reasoning followed by the answer text
+    assert q2["events"][0]["reasoning"].startswith("I add 2 and 4.")
+    assert q2["long_thought"].startswith("I add 2 and 4.") and q2["long_thought"].endswith("The answer is \\boxed{6}.")
+    assert q2["n_backtracks"] == 2  # "Wait" and "let me recheck"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["this_run"]["rejected"] == 3 and manifest["corpus"]["rejected"] == 3
+    assert len(server.requests) == 9
+    assert all(r["max_tokens"] == 2048 for r in server.requests)
+    for path in out.rglob("*"):
+        assert KEY not in path.read_text(), path
+
+
+def test_keep_all_and_problems_that_never_verify(tmp_path):
+    out = tmp_path / "corpus"
+    problems = problems_file(tmp_path, 4)
+
+    def stubborn(body: dict) -> dict:
+        reply = r1_teacher(wrong_first=False)(body)
+        if "What is 3 + 5?" in last_user(body):  # q3 is always answered wrongly
+            reply["content"] = "The answer is \\boxed{0}."
+        return reply
+
+    with OpenAIServer(stubborn) as server:
+        result = distill(server, problems, out, "--samples", "2", "--keep", "all")
+        assert result.returncode == 0, result.stderr
+        calls = len(server.requests)
+        again = distill(server, problems, out, "--samples", "2", "--keep", "all", "--resume")
+        assert again.returncode == 0 and len(server.requests) == calls  # exhausted problems are finished too
+    kept = Counter(t["problem_id"] for t in traces(out))
+    assert kept == {"q0": 2, "q1": 2, "q2": 2}
+    assert Counter(r["problem_id"] for r in rows(out / "rejected.jsonl")) == {"q3": 2}
+
+
+def test_distill_under_faults_and_drops_loses_no_problem(tmp_path):
+    out = tmp_path / "corpus"
+    with OpenAIServer(r1_teacher(wrong_first=False), fault_rate=0.2, drop_rate=0.05, seed=7) as server:
+        result = distill(server, problems_file(tmp_path, 60), out, "--concurrency", "8")
+    assert result.returncode in (0, 1), result.stderr
+    done = [t["problem_id"] for t in traces(out)] + [f["problem_id"] for f in rows(out / "failures.jsonl")]
+    assert sorted(done) == sorted(f"q{i}" for i in range(60))  # every problem exactly once
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["this_run"]["failed"] == len(rows(out / "failures.jsonl"))
+    assert (result.returncode == 1) == bool(manifest["this_run"]["failed"])
+
+
+def test_distill_killed_midway_resumes_to_the_same_problems_without_duplicates(tmp_path):
+    out = tmp_path / "corpus"
+    problems = problems_file(tmp_path, 30)
+    env = {"PATH": "/usr/bin:/bin", "O1J_ENDPOINT_API_KEY": KEY, "HOME": str(tmp_path)}
+    with OpenAIServer(r1_teacher(), delay_s=0.05) as server:
+        command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems), "--out", str(out),
+                   "--teacher", f"r1@{server.base_url}", "--samples", "2", "--concurrency", "2"]  # fmt: skip
+        run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline and len(rows(out / "traces.jsonl")) < 8:
+            time.sleep(0.05)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        assert not (out / "manifest.json").exists()
+        assert distill(server, problems, out, "--samples", "2", "--resume").returncode == 0
+    ids = [t["problem_id"] for t in traces(out)]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(30)) and len(ids) == len(set(ids))
+    rejected = Counter(r["problem_id"] for r in rows(out / "rejected.jsonl"))
+    assert all(n == 1 for n in rejected.values()) and set(rejected) <= {f"q{i}" for i in range(1, 30, 2)}
+
+
+def test_reformat_rewrites_solutions_and_rejects_a_changed_answer(tmp_path):
+    out = tmp_path / "corpus"
+    problems = tmp_path / "p.jsonl"
+    problems.write_text("".join(
+        json.dumps({"id": f"s{i}", "problem": f"What is {i} + {i}?", "solution": f"{i} + {i} = {2 * i}, so \\boxed{{{2 * i}}}."}) + "\n"
+        for i in range(3)
+    ))  # fmt: skip
+
+    def rewriter(body: dict) -> str:
+        text = last_user(body)
+        assert "Reference solution:" in text
+        i = int(re.search(r"What is (\d+)", text).group(1))
+        answer = 2 * i if i != 2 else 5  # the third rewrite changes the result
+        return f"I need {i} + {i}.\nAdding gives {answer}.\nCheck: fine.\nThe answer is \\boxed{{{answer}}}."
+
+    def reformat(server: OpenAIServer, problems: Path, out: Path) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "journey", "synth", "--method", "reformat", "--problems", str(problems), "--out", str(out),
+                   "--rewriter", f"rw@{server.base_url}"]  # fmt: skip
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    with OpenAIServer(rewriter) as server:
+        result = reformat(server, problems, out)
+        no_solutions = reformat(server, problems_file(tmp_path, 2), tmp_path / "x")
+    assert result.returncode == 0, result.stderr
+    assert sorted(t["problem_id"] for t in traces(out)) == ["s0", "s1"]
+    assert [r["problem_id"] for r in rows(out / "rejected.jsonl")] == ["s2"]
+    assert traces(out)[0]["long_thought"].startswith("I need")
+    assert no_solutions.returncode == 2 and "reference solutions" in no_solutions.stderr
+
+
+def test_journey_asks_the_teacher_for_a_hint_after_a_backtrack(tmp_path):
+    out = tmp_path / "corpus"
+
+    def with_teacher(body: dict) -> str:
+        text = last_user(body)
+        if text.endswith("Hint:"):
+            return "Add the two numbers carefully, digit by digit."
+        return tutor(body)
+
+    with OpenAIServer(with_teacher) as server:
+        result = synth(server, problems_file(tmp_path, 2), out, "--teacher", f"o1@{server.base_url}")
+    assert result.returncode == 0, result.stderr
+    for row in traces(out):
+        kinds = [e["kind"] for e in row["events"]]
+        assert kinds[:5] == ["attempt", "critique", "reflection", "backtrack", "teacher"]
+        assert row["events"][4]["role"] == "teacher" and row["models"]["teacher"] == f"o1@{server.base_url}"
+        assert "Hint: Add the two numbers carefully" in row["long_thought"] and row["verified"]
