@@ -72,6 +72,9 @@ def synth(
     teacher_after: Annotated[int, typer.Option(min=1, help="journey with --teacher: ask for a hint after this many backtracks.")] = 1,
     teacher_tokens: Annotated[int, typer.Option(min=1, help="Max new tokens per teacher or rewriter call (a whole long thought).")] = 2048,
     reasoning_effort: Annotated[str | None, typer.Option(help="o-series teachers: low, medium or high.")] = None,
+    max_cost: Annotated[float | None, typer.Option(min=0.0, help="Run budget in USD (estimated from --prices): no new problem starts once spent.")] = None,
+    max_total_tokens: Annotated[int | None, typer.Option(min=1, help="Run budget in tokens (in + out, all roles): no new problem starts once spent.")] = None,
+    prices: Annotated[str | None, typer.Option(help="YAML/JSON of MODEL: {input, output} USD per million tokens, added to the built-in table.")] = None,
 ) -> None:
     """Synthesize a corpus of long-thought traces, verified against the reference answers.
 
@@ -102,13 +105,16 @@ def synth(
         roles = {"teacher": (teacher or "local", long_form)}
     else:
         roles = {"rewriter": (rewriter, Sampling(temperature=0.3, max_tokens=teacher_tokens, seed=seed))}
+    from agents.prices import PriceError, load_prices
+
     try:
+        price_table = load_prices(prices)
         for spec, _ in roles.values():
             parse_spec(spec)
         loaded = load_problems(
             problems, fields=Fields(question_field, answer_field, id_field), split=split, limit=limit
         )
-    except (SpecError, ProblemFileError) as e:
+    except (SpecError, ProblemFileError, PriceError) as e:
         _fail(str(e))
     if method == "reformat" and (missing := [p.id for p in loaded if not p.meta.get("solution")]):
         _fail(f"reformat rewrites reference solutions, and {len(missing)} problems have none (first: {missing[0]}); give a file with a 'solution' field")
@@ -120,6 +126,9 @@ def synth(
         concurrency=concurrency,
         keep=keep,
         teacher_after=teacher_after if method == "journey" and teacher else None,
+        max_cost=max_cost,
+        max_total_tokens=max_total_tokens,
+        prices=price_table,
     )
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -147,9 +156,12 @@ def synth(
     err.print(
         f"{run['attempted']} attempted, {run['verified']} verified, {run['failed']} failed, "
         f"{run['skipped_done']} already done in {run['wall_s']:.0f}s; corpus {out}: "
-        f"{corpus['traces']} traces, {corpus['verified']} verified, {corpus['backtracks']} backtracks",
+        f"{corpus['traces']} traces, {corpus['verified']} verified, {corpus['rejected']} rejected, "
+        f"{corpus['backtracks']} backtracks" + (f", ${run['cost_usd']['total']:.4f} this run" if run["cost_usd"]["total"] is not None else ""),
         highlight=False,
     )
+    if run["stopped_by"]:
+        err.print(f"[yellow]stopped by --{run['stopped_by'].replace('_', '-')}: {run['not_started']} problems not started; --resume continues[/yellow]")
     if run["failed"]:
         err.print(f"[yellow]{run['failed']} problems failed: see {out / 'failures.jsonl'}[/yellow]")
         raise typer.Exit(1)

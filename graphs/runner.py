@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agents.models import ModelHub, Sampling, redact
+from agents.prices import cost, price_of
 from graphs import distill, journey, reformat, render
 from graphs.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
 from graphs.verify import Verifier
@@ -53,6 +54,10 @@ class SynthConfig:
     verify_timeout_s: float = 10.0
     keep: str = "first"  # distill: keep the first verified sample of a problem, or all of them
     teacher_after: int | None = None  # journey: ask the teacher for a hint after this many backtracks
+    # run budgets: no new problem starts once they are reached (those in flight finish)
+    max_cost: float | None = None
+    max_total_tokens: int | None = None
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def hashed(self) -> dict[str, Any]:
         """What changes the traces: method, budgets, models, sampling and prompt texts."""
@@ -72,7 +77,7 @@ class SynthConfig:
     def public(self) -> dict[str, Any]:
         out = self.hashed()
         out.pop("prompts")
-        out |= {"samples": self.samples, "concurrency": self.concurrency}
+        out |= {"samples": self.samples, "concurrency": self.concurrency, "max_cost": self.max_cost, "max_total_tokens": self.max_total_tokens}
         return out
 
 
@@ -149,10 +154,26 @@ class Counts:
     failed: int = 0
     skipped: int = 0
     usage: dict[str, RoleUsage] = field(default_factory=dict)
+    stopped: str | None = None  # the run budget that stopped the run, if one did
 
     def add_usage(self, usage: dict[str, RoleUsage]) -> None:
         for role, u in usage.items():
             self.usage.setdefault(role, RoleUsage(model=u.model)).add(u.calls, u.tokens_in, u.tokens_out, u.latency_s)
+
+    @property
+    def tokens(self) -> int:
+        return sum(u.tokens_in + u.tokens_out for u in self.usage.values())
+
+    def cost(self, prices: dict[str, tuple[float, float]]) -> dict[str, float | None]:
+        """Estimated USD per role; None for roles whose model has no price (local, own endpoints)."""
+        return {role: cost(u.model, u.tokens_in, u.tokens_out, prices) for role, u in self.usage.items()}
+
+    def over_budget(self, cfg: SynthConfig) -> str | None:
+        if cfg.max_total_tokens is not None and self.tokens >= cfg.max_total_tokens:
+            return "max_total_tokens"
+        if cfg.max_cost is not None and sum(c or 0.0 for c in self.cost(cfg.prices).values()) >= cfg.max_cost:
+            return "max_cost"
+        return None
 
 
 def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, final: dict[str, Any], wall_s: float) -> Trace:
@@ -179,6 +200,20 @@ def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, 
         n_backtracks=final["n_backtracks"],
         wall_s=round(wall_s, 3),
     )
+
+
+def _rounded(costs: dict[str, float | None]) -> dict[str, Any]:
+    priced = [c for c in costs.values() if c is not None]
+    return {"by_role": {r: None if c is None else round(c, 6) for r, c in costs.items()}, "total": round(sum(priced), 6) if priced else None}
+
+
+def _corpus_cost(rows: list[dict[str, Any]], prices: dict[str, tuple[float, float]]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for row in rows:
+        for role, u in row["usage"].items():
+            c = cost(u["model"], u["tokens_in"], u["tokens_out"], prices)
+            out[role] = None if c is None and out.get(role) is None else (out.get(role) or 0.0) + (c or 0.0)
+    return out
 
 
 def _versions() -> dict[str, str]:
@@ -260,6 +295,9 @@ async def synthesize(
 
             async def explore(job: tuple[Problem, int, str]) -> None:
                 problem, sample, tid = job
+                counts.stopped = counts.stopped or counts.over_budget(cfg)
+                if counts.stopped:  # left for --resume, not failed
+                    return
                 t0 = time.perf_counter()
                 try:
                     final = await graph.ainvoke(
@@ -309,7 +347,11 @@ async def synthesize(
             "rejected": counts.rejected,
             "failed": counts.failed,
             "skipped_done": counts.skipped,
+            "stopped_by": counts.stopped,
+            "not_started": len(jobs) - counts.attempted,
             "usage": {r: u.model_dump() for r, u in counts.usage.items()},
+            "cost_usd": _rounded(counts.cost(cfg.prices)),
+            "prices": {role: price_of(u.model, cfg.prices) for role, u in counts.usage.items()},
             "started": datetime.fromtimestamp(started, UTC).isoformat(),
             "wall_s": round(time.perf_counter() - start_wall, 3),
         },
@@ -320,6 +362,8 @@ async def synthesize(
             "rejected": len(read_jsonl(out / REJECTED)),
             "tokens": sum(u["tokens_in"] + u["tokens_out"] for t in all_traces for u in t["usage"].values()),
             "backtracks": sum(t["n_backtracks"] for t in all_traces),
+            # kept and rejected samples both cost money
+            "cost_usd": _rounded(_corpus_cost(all_traces + read_jsonl(out / REJECTED), cfg.prices)),
         },
     }
     # the manifest is written last, so its existence means the run completed

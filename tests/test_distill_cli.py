@@ -175,3 +175,40 @@ def test_journey_asks_the_teacher_for_a_hint_after_a_backtrack(tmp_path):
         assert kinds[:5] == ["attempt", "critique", "reflection", "backtrack", "teacher"]
         assert row["events"][4]["role"] == "teacher" and row["models"]["teacher"] == f"o1@{server.base_url}"
         assert "Hint: Add the two numbers carefully" in row["long_thought"] and row["verified"]
+
+
+def test_cost_budget_stops_the_run_cleanly_and_resume_finishes(tmp_path):
+    out = tmp_path / "corpus"
+    problems = problems_file(tmp_path, 12)
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(f"'r1@{{url}}': {{input: 1000, output: 1000}}\n")
+    with OpenAIServer(r1_teacher(wrong_first=False)) as server:
+        prices.write_text(prices.read_text().replace("{url}", server.base_url))
+        # the cost of one problem (every problem here has the same number of tokens)
+        assert distill(server, problems, tmp_path / "probe", "--prices", str(prices), "--limit", "1").returncode == 0
+        one = json.loads((tmp_path / "probe" / "manifest.json").read_text())["this_run"]["cost_usd"]["total"]
+        budget = 2.5 * one
+        first = distill(server, problems, out, "--prices", str(prices), "--max-cost", str(budget), "--concurrency", "1")
+        manifest = json.loads((out / "manifest.json").read_text())
+        done_first = len(traces(out))
+        rest = distill(server, problems, out, "--prices", str(prices), "--resume")
+    assert first.returncode == 0, first.stderr
+    assert "stopped by --max-cost" in first.stderr
+    run = manifest["this_run"]
+    assert run["stopped_by"] == "max_cost" and run["not_started"] == 12 - done_first > 0
+    # the third problem crosses the budget; no fourth starts
+    assert one > 0 and done_first == 3 and run["cost_usd"]["total"] == pytest.approx(3 * one)
+    assert run["cost_usd"]["by_role"]["teacher"] == run["cost_usd"]["total"]
+    assert rest.returncode == 0
+    ids = [t["problem_id"] for t in traces(out)]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(12)) and len(ids) == len(set(ids))
+
+
+def test_token_budget_and_unpriced_models(tmp_path):
+    out = tmp_path / "corpus"
+    with OpenAIServer(r1_teacher(wrong_first=False)) as server:
+        result = distill(server, problems_file(tmp_path, 10), out, "--max-total-tokens", "100", "--concurrency", "1")
+    assert result.returncode == 0, result.stderr
+    run = json.loads((out / "manifest.json").read_text())["this_run"]
+    assert run["stopped_by"] == "max_total_tokens" and 1 <= run["attempted"] < 10
+    assert run["cost_usd"] == {"by_role": {"teacher": None}, "total": None}  # a self-hosted endpoint has no token price
