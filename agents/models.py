@@ -308,12 +308,11 @@ class ModelHub:
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> ModelHub:
-        import httpx
-
         from agents import local  # heavy imports only when a local model is asked for
 
-        # one connection pool per hub, closed with it: bound to this event loop, not the first one
-        client = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0), limits=httpx.Limits(max_connections=512))
+        # one connection pool per hub, closed with it: bound to this event loop, not the first one.
+        # aiohttp under the SDK: httpx's own pool costs as much CPU as the rest of a call (profiled)
+        client = openai.DefaultAioHttpClient(timeout=600.0, limits=openai.DEFAULT_CONNECTION_LIMITS)
         self._stack.push_async_callback(client.aclose)
         try:
             for role, (spec, sampling) in self.roles.items():
