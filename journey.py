@@ -80,7 +80,8 @@ def synth(
 
     Methods: journey (policy, critique, reflection, backtracking; --teacher adds hints when stuck),
     distill (rejection sampling from --teacher, --samples K tries per problem, --keep first|all),
-    reformat (reference solutions rewritten step by step by --rewriter).
+    reformat (reference solutions rewritten step by step by --rewriter),
+    human (annotated thought processes imported from JSONL or Markdown; no model).
     """
     from agents.models import Sampling, SpecError, parse_spec
     from agents.structured import ONE_LINE
@@ -103,8 +104,10 @@ def synth(
             roles["teacher"] = (teacher, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE, reasoning_effort=reasoning_effort))
     elif method == "distill":
         roles = {"teacher": (teacher or "local", long_form)}
-    else:
+    elif method == "reformat":
         roles = {"rewriter": (rewriter, Sampling(temperature=0.3, max_tokens=teacher_tokens, seed=seed))}
+    else:  # human: imported, no model
+        roles = {}
     from agents.prices import PriceError, load_prices
 
     try:
@@ -116,6 +119,8 @@ def synth(
         )
     except (SpecError, ProblemFileError, PriceError) as e:
         _fail(str(e))
+    if method == "human" and (missing := [p.id for p in loaded if not p.meta.get("thought")]):
+        _fail(f"human imports annotated thoughts, and {len(missing)} problems have none (first: {missing[0]}); give a 'thought' field or a Markdown '## Thought' section")
     if method == "reformat" and (missing := [p.id for p in loaded if not p.meta.get("solution")]):
         _fail(f"reformat rewrites reference solutions, and {len(missing)} problems have none (first: {missing[0]}); give a file with a 'solution' field")
     cfg = SynthConfig(
@@ -165,6 +170,40 @@ def synth(
     if run["failed"]:
         err.print(f"[yellow]{run['failed']} problems failed: see {out / 'failures.jsonl'}[/yellow]")
         raise typer.Exit(1)
+
+
+graph_app = typer.Typer(no_args_is_help=True, help="Inspect the synthesis graphs.")
+app.add_typer(graph_app, name="graph")
+
+
+@graph_app.command("show")
+def graph_show(
+    method: Annotated[str, typer.Argument(help="Synthesis method whose graph to print.")],
+) -> None:
+    """Print a method's LangGraph state machine as Mermaid text (offline: no PNG rendering service)."""
+    from graphs.runner import METHODS
+
+    if method not in METHODS:
+        _fail(f"unknown method {method!r}; available: {', '.join(METHODS)}")
+    print(METHODS[method].build().get_graph().draw_mermaid())
+
+
+@app.command()
+def compare(
+    corpora: Annotated[list[Path], typer.Argument(help="Corpus directories written by journey synth, on the same problems.")],
+    out: Annotated[Path, typer.Option(help="Report directory: summary.json, report.md, report.html, plots.")] = Path("compare"),
+) -> None:
+    """Compare synthesis methods side by side: acceptance, tokens, calls, backtracks, cost, overlap, transparency."""
+    from graphs.compare import CompareError, compare as run_compare, markdown_table, table_rows, COLUMNS
+
+    try:
+        summary = run_compare(corpora, out)
+    except CompareError as e:
+        _fail(str(e))
+    for warning in summary["warnings"]:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    print(markdown_table(COLUMNS, table_rows(summary)))
+    err.print(f"wrote {out / 'report.html'}", highlight=False)
 
 
 @app.command("problems")

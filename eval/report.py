@@ -6,10 +6,10 @@ The HTML embeds its plots (base64 PNG) and loads nothing from the network.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from pathlib import Path
+
+from graphs.pages import figure, html_table, markdown_table, page
 
 COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "tokens_out_mean")
 
@@ -56,9 +56,7 @@ def rows(runs: dict[str, dict]) -> list[list[str]]:
 
 
 def markdown(runs: dict[str, dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows(runs)]
-    return "\n".join(lines) + "\n"
+    return markdown_table(COLUMNS, rows(runs))
 
 
 def write_report(dirs: list[Path], out: Path) -> Path:
@@ -68,25 +66,9 @@ def write_report(dirs: list[Path], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.md").write_text(markdown(runs))
     math_runs = {name: s for name, s in runs.items() if s.get("kind") == "math"}
-    images = []
+    figures = ""
     if math_runs:
         plot_budget(math_runs, out / "accuracy_vs_tokens.png")
-        images.append(("Accuracy against average output tokens", out / "accuracy_vs_tokens.png"))
-    table = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows(runs)
-    )
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    figures = "".join(
-        f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
-        f'{base64.b64encode(path.read_bytes()).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
-        for title, path in images
-    )
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>o1-journey report</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}</style></head>"
-        f"<body><h1>Evaluation report</h1><table id='runs'><thead><tr>{head}</tr></thead><tbody>{table}</tbody></table>"
-        f"{figures}</body></html>"
-    )
-    (out / "report.html").write_text(page)
+        figures = figure("Accuracy against average output tokens", out / "accuracy_vs_tokens.png")
+    (out / "report.html").write_text(page("Evaluation report", html_table(COLUMNS, rows(runs), table_id="runs") + figures))
     return out / "report.html"

@@ -23,6 +23,7 @@ from graphs.schema import Problem
 from graphs.verify import Verifier
 
 NAME = "distill"
+SOURCE = "synthesized"
 ROLES = (teacher.ROLE,)
 PROMPTS = {teacher.ROLE: teacher.SOLVE}
 SAMPLES_IN_GRAPH = True  # one graph run draws all of a problem's samples
@@ -56,7 +57,7 @@ async def verify(state: DistillState, runtime: Runtime[DistillContext]) -> dict[
     ok = answer is not None and await runtime.context.verifier.averify(state["problem"]["answer"], answer)
     text = "no \\boxed{} answer" if answer is None else f"The final answer {answer} {'checks out' if ok else 'does not check out'}."
     events = [*state["events"], Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok)]
-    thought = " ".join(filter(None, (state["events"][0].reasoning, state["events"][0].text)))
+    thought = " ".join(filter(None, (state["events"][0].reasoning, state["events"][0].text))) if state["events"] else ""
     sample = {
         "events": events,
         "path": [],

@@ -21,6 +21,7 @@ from graphs.schema import Problem
 from graphs.verify import Verifier
 
 NAME = "journey"
+SOURCE = "synthesized"
 ROLES = (policy.ROLE, critique.ROLE, reflection.ROLE)  # the teacher is optional (--teacher)
 PROMPTS = {policy.ROLE: policy.PROMPT, critique.ROLE: critique.PROMPT, reflection.ROLE: reflection.PROMPT, teacher.ROLE: teacher.HINT}
 SAMPLES_IN_GRAPH = False

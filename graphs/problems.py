@@ -112,13 +112,59 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             reader = csv.DictReader(f)
             for row in reader:
                 yield reader.line_num, dict(row)
+    elif suffix == ".md":
+        yield from _read_markdown(path)
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
         for i, row in enumerate(pq.read_table(path).to_pylist(), 1):
             yield i, row
     else:
-        raise ProblemFileError(name, None, f"unsupported file type {suffix!r} (use .jsonl, .json, .csv or .parquet)")
+        raise ProblemFileError(name, None, f"unsupported file type {suffix!r} (use .jsonl, .json, .csv, .parquet or .md)")
+
+
+_MD_PROBLEM = re.compile(r"^#\s+Problem(?::\s*(.*))?\s*$")
+_MD_SECTION = re.compile(r"^##\s+(Answer|Thought|Solution)\s*$", re.IGNORECASE)
+
+
+def _read_markdown(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Human annotations in Markdown, one block per problem (the line of its header is its line)::
+
+        # Problem: ID
+        question text
+        ## Answer
+        reference answer
+        ## Thought
+        the annotated thought process, any number of paragraphs
+    """
+    name = str(path)
+    row: dict[str, Any] | None = None
+    start, section, buffer = 0, "question", []
+
+    def close() -> tuple[int, dict[str, Any]]:
+        row[section] = "\n".join(buffer).strip()
+        return start, row
+
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if match := _MD_PROBLEM.match(line):
+            if row is not None:
+                yield close()
+            row, start, section, buffer = {}, lineno, "question", []
+            if match.group(1):
+                row["id"] = match.group(1).strip()
+        elif match := _MD_SECTION.match(line):
+            if row is None:
+                raise ProblemFileError(name, lineno, "a section before the first '# Problem' header")
+            row[section] = "\n".join(buffer).strip()
+            section, buffer = match.group(1).lower(), []
+            if section in row:
+                raise ProblemFileError(name, lineno, f"a second '## {match.group(1)}' section in one problem")
+        elif row is not None:
+            buffer.append(line)
+        elif line.strip():
+            raise ProblemFileError(name, lineno, "text before the first '# Problem' header")
+    if row is not None:
+        yield close()
 
 
 def _read_saved_dataset(path: Path, split: str) -> Iterable[tuple[int, dict[str, Any]]]:

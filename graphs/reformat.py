@@ -18,11 +18,12 @@ from graphs.distill import DistillState, initial_state, verify
 from graphs.verify import Verifier
 
 NAME = "reformat"
+SOURCE = "synthesized"
 ROLES = (rewriter.ROLE,)
 PROMPTS = {rewriter.ROLE: rewriter.REFORMAT}
 SAMPLES_IN_GRAPH = False
 
-__all__ = ["NAME", "ROLES", "PROMPTS", "build", "context", "initial_state", "limit", "results"]
+__all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "build", "context", "initial_state", "limit", "results"]
 
 
 @dataclass

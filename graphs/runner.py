@@ -27,14 +27,14 @@ from typing import Any, TypeVar
 
 from agents.models import ModelHub, Sampling, redact
 from agents.prices import cost, price_of
-from graphs import distill, journey, reformat, render
+from graphs import distill, human, journey, reformat, render
 from graphs.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
 from graphs.verify import Verifier
 
-# a plain dict is the registry: method name -> module with NAME, ROLES, PROMPTS (role -> prompt),
+# a plain dict is the registry: method name -> module with NAME, SOURCE, ROLES, PROMPTS (role -> prompt),
 # SAMPLES_IN_GRAPH, build(), context(models, cfg, verifier), initial_state(problem), limit(cfg) and
 # results(final, sample) -> the samples of one graph run, each marked kept (corpus) or not (rejected)
-METHODS = {m.NAME: m for m in (journey, distill, reformat)}
+METHODS = {m.NAME: m for m in (journey, distill, reformat, human)}
 
 TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
 T = TypeVar("T")
@@ -77,7 +77,10 @@ class SynthConfig:
     def public(self) -> dict[str, Any]:
         out = self.hashed()
         out.pop("prompts")
-        out |= {"samples": self.samples, "concurrency": self.concurrency, "max_cost": self.max_cost, "max_total_tokens": self.max_total_tokens}
+        out |= {
+            "samples": self.samples, "concurrency": self.concurrency, "max_cost": self.max_cost,
+            "max_total_tokens": self.max_total_tokens, "verify_timeout_s": self.verify_timeout_s,
+        }  # fmt: skip
         return out
 
 
@@ -185,7 +188,7 @@ def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, 
         method=cfg.method,
         sample=sample,
         config_hash=cfg_hash,
-        source="synthesized",
+        source=METHODS[cfg.method].SOURCE,
         question=problem.question,
         reference_answer=problem.answer,
         events=events,

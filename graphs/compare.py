@@ -1,0 +1,252 @@
+"""``journey compare``: synthesis methods side by side, over corpora made on the same problems.
+
+Per corpus: acceptance rate (verified samples / attempted samples, failures included), tokens per
+sample and per accepted trace (mean, median, p90), tokens spent per accepted trace (rejected samples
+cost too), LLM calls, reflections and backtracks per sample, wall time, estimated cost; which
+problems each method solved (an overlap matrix); distributions as PNG plots; and a transparency
+card per corpus. Writes ``summary.json``, ``report.md`` and a self-contained ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphs.pages import figure, html_table, markdown_table, page
+
+
+class CompareError(ValueError):
+    pass
+
+
+@dataclass
+class Corpus:
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+    traces: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+
+    @property
+    def samples(self) -> list[dict[str, Any]]:
+        return self.traces + self.rejected
+
+    @property
+    def problems(self) -> set[str]:
+        return {r["problem_id"] for r in self.samples + self.failures}
+
+    @property
+    def solved(self) -> set[str]:
+        return {t["problem_id"] for t in self.traces if t["verified"]}
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise CompareError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
+    return out
+
+
+def load_corpus(path: Path) -> Corpus:
+    manifest_path = path / "manifest.json"
+    if not manifest_path.exists():
+        raise CompareError(f"{path}: no manifest.json (not a finished corpus written by journey synth)")
+    manifest = json.loads(manifest_path.read_text())
+    return Corpus(path.name, path, manifest, _rows(path / "traces.jsonl"), _rows(path / "rejected.jsonl"), _rows(path / "failures.jsonl"))
+
+
+def _tokens(trace: dict[str, Any]) -> int:
+    return sum(u["tokens_in"] + u["tokens_out"] for u in trace["usage"].values())
+
+
+def _dist(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "median": None, "p90": None}
+    ordered = sorted(values)
+    return {
+        "mean": round(statistics.fmean(ordered), 1),
+        "median": round(statistics.median(ordered), 1),
+        "p90": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 1),
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 3) if values else None
+
+
+def stats(c: Corpus) -> dict[str, Any]:
+    samples = c.samples
+    accepted = [t for t in c.traces if t["verified"]]
+    attempted = len(samples) + len(c.failures)
+    spent = sum(_tokens(t) for t in samples)
+    return {
+        "method": c.manifest.get("method"),
+        "models": {role: m.get("spec") for role, m in c.manifest.get("models", {}).items()},
+        "problems": len(c.problems),
+        "solved": len(c.solved),
+        "attempted": attempted,
+        "accepted": len(accepted),
+        "acceptance_rate": round(len(accepted) / attempted, 4) if attempted else None,
+        "tokens_per_trace": _dist([_tokens(t) for t in samples]),
+        "tokens_per_accepted": _dist([_tokens(t) for t in accepted]),
+        "tokens_spent_per_accepted": round(spent / len(accepted), 1) if accepted else None,
+        "calls_per_trace": _mean([sum(u["calls"] for u in t["usage"].values()) for t in samples]),
+        "reflections_per_trace": _mean([sum(e["kind"] == "reflection" for e in t["events"]) for t in samples]),
+        "backtracks_per_trace": _mean([t["n_backtracks"] for t in samples]),
+        "wall_s": c.manifest.get("this_run", {}).get("wall_s"),
+        "cost_usd": c.manifest.get("corpus", {}).get("cost_usd", {}).get("total"),
+    }
+
+
+def transparency(c: Corpus) -> dict[str, Any]:
+    """A machine-made checklist in the spirit of Part 2's Technical Transparency Index, scored."""
+    m = c.manifest
+    models = m.get("models", {})
+    in_graph = m.get("method") in ("distill", "reformat")
+    checks = {
+        "data source named": bool(m.get("problems", {}).get("source")),
+        "problem count recorded": m.get("problems", {}).get("count") is not None,
+        "method and config recorded": bool(m.get("method")) and bool(m.get("config")),
+        "prompts fixed by a config hash": bool(m.get("config_hash")),
+        "every model named": bool(models) and all(v.get("spec") for v in models.values()),
+        "model versions pinned (weights digest or API snapshot)": bool(models)
+        and all(v.get("gguf_sha256") or _dated(v.get("spec", "")) for v in models.values()),
+        "package versions recorded": bool(m.get("versions")),
+        "verification settings recorded": "math-verify" in m.get("versions", {}) and "verify_timeout_s" in m.get("config", {}),
+        "token usage recorded": bool(m.get("this_run", {}).get("usage")),
+        "cost estimated": m.get("corpus", {}).get("cost_usd", {}).get("total") is not None,
+        "failures released": (c.path / "failures.jsonl").exists(),
+        "rejected samples released": (c.path / "rejected.jsonl").exists() if in_graph else True,
+        "traces released with their events": bool(c.traces) and all("events" in t for t in c.traces),
+    }
+    return {"checks": checks, "score": round(sum(checks.values()) / len(checks), 3)}
+
+
+def _dated(spec: str) -> bool:
+    # an API model pinned to a dated snapshot (o1-mini-2024-09-12) rather than a moving alias
+    tail = spec.rsplit(":", 1)[-1].split("@", 1)[0]
+    parts = tail.split("-")
+    return len(parts) >= 3 and all(p.isdigit() for p in parts[-3:])
+
+
+def warnings(corpora: list[Corpus]) -> list[str]:
+    out = []
+    base = corpora[0]
+    for c in corpora[1:]:
+        if c.problems != base.problems:
+            only_a, only_b = len(base.problems - c.problems), len(c.problems - base.problems)
+            out.append(f"{c.name} and {base.name} differ in problems ({only_a} only in {base.name}, {only_b} only in {c.name}): rates are not comparable problem for problem")
+    specs = {c.name: sorted({m.get("spec") for m in c.manifest.get("models", {}).values()}) for c in corpora}
+    if len({tuple(v) for v in specs.values()}) > 1:
+        out.append("corpora use different models: " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in specs.items()))
+    return out
+
+
+COLUMNS = (
+    "corpus", "method", "problems", "solved", "acceptance", "tokens/trace (mean · median · p90)", "tokens/accepted (mean)",
+    "tokens spent/accepted", "calls/trace", "reflections/trace", "backtracks/trace", "wall s", "cost $", "transparency",
+)  # fmt: skip
+
+
+def _fmt(x: Any) -> str:
+    return "–" if x is None else f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def table_rows(summary: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, s in summary["corpora"].items():
+        t = s["tokens_per_trace"]
+        rows.append([
+            name, s["method"], _fmt(s["problems"]), _fmt(s["solved"]), _fmt(s["acceptance_rate"]),
+            f"{_fmt(t['mean'])} · {_fmt(t['median'])} · {_fmt(t['p90'])}", _fmt(s["tokens_per_accepted"]["mean"]),
+            _fmt(s["tokens_spent_per_accepted"]), _fmt(s["calls_per_trace"]), _fmt(s["reflections_per_trace"]),
+            _fmt(s["backtracks_per_trace"]), _fmt(s["wall_s"]), _fmt(s["cost_usd"]), _fmt(summary["transparency"][name]["score"]),
+        ])  # fmt: skip
+    return rows
+
+
+def _plots(corpora: list[Corpus], summary: dict[str, Any], out: Path) -> list[tuple[str, Path]]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, no network
+    import matplotlib.pyplot as plt
+
+    names = [c.name for c in corpora]
+    made = []
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(names, [summary["corpora"][n]["acceptance_rate"] or 0 for n in names])
+    ax.set_ylabel("acceptance rate")
+    ax.set_ylim(0, 1)
+    fig.tight_layout()
+    fig.savefig(out / "acceptance.png", dpi=110)
+    plt.close(fig)
+    made.append(("Acceptance rate (verified / attempted samples)", out / "acceptance.png"))
+    for key, title, values in (
+        ("tokens", "Tokens per trace", lambda c: [_tokens(t) for t in c.samples]),
+        ("backtracks", "Backtracks per trace", lambda c: [t["n_backtracks"] for t in c.samples]),
+    ):
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        data = [values(c) or [0] for c in corpora]
+        ax.boxplot(data)
+        ax.set_xticks(range(1, len(names) + 1), names)
+        ax.set_ylabel(title.lower())
+        fig.tight_layout()
+        fig.savefig(out / f"{key}.png", dpi=110)
+        plt.close(fig)
+        made.append((title, out / f"{key}.png"))
+    return made
+
+
+def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
+    if len(dirs) < 2:
+        raise CompareError("compare needs at least two corpora")
+    corpora = [load_corpus(d) for d in dirs]
+    names = [c.name for c in corpora]
+    if len(set(names)) != len(names):
+        corpora = [Corpus(str(c.path), c.path, c.manifest, c.traces, c.rejected, c.failures) for c in corpora]
+        names = [c.name for c in corpora]
+    summary = {
+        "corpora": {c.name: stats(c) for c in corpora},
+        "solved_overlap": {a.name: {b.name: len(a.solved & b.solved) for b in corpora} for a in corpora},
+        "solved_by_all": len(set.intersection(*(c.solved for c in corpora))),
+        "transparency": {c.name: transparency(c) for c in corpora},
+        "warnings": warnings(corpora),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    rows = table_rows(summary)
+    overlap_rows = [[a, *(str(summary["solved_overlap"][a][b]) for b in names)] for a in names]
+    card_columns = ["check", *names]
+    checks = list(next(iter(summary["transparency"].values()))["checks"])
+    card_rows = [[check, *("yes" if summary["transparency"][n]["checks"][check] else "no" for n in names)] for check in checks]
+    card_rows.append(["score", *(f"{summary['transparency'][n]['score']:.2f}" for n in names)])
+    md = [
+        "# Synthesis methods compared\n",
+        *(f"> warning: {w}\n" for w in summary["warnings"]),
+        markdown_table(COLUMNS, rows),
+        "\n## Problems solved by both (overlap)\n",
+        markdown_table(["", *names], overlap_rows),
+        "\n## Transparency card\n",
+        markdown_table(card_columns, card_rows),
+    ]
+    (out / "report.md").write_text("\n".join(md))
+    import html
+
+    body = "".join(f"<p class='warn'>warning: {html.escape(w)}</p>" for w in summary["warnings"])
+    body += html_table(COLUMNS, rows, table_id="methods")
+    body += "<h2>Problems solved by both (overlap)</h2>" + html_table(["", *names], overlap_rows, table_id="overlap")
+    body += "<h2>Transparency card</h2>" + html_table(card_columns, card_rows, table_id="transparency")
+    body += "".join(figure(title, png) for title, png in _plots(corpora, summary, out))
+    (out / "report.html").write_text(page("Synthesis methods compared", body))
+    return summary

@@ -1,0 +1,94 @@
+"""The human method: imports human-annotated thought processes into the trace schema (source ``human``).
+
+No model is called. Each problem row carries the annotated thought in a ``thought`` field (JSONL,
+JSON, CSV, Parquet), or comes from a Markdown file of ``# Problem: ID`` / ``## Answer`` /
+``## Thought`` blocks (see graphs/problems.py). The thought is split into paragraphs: a paragraph
+that starts with "Wait", "Hmm, that" or "No," is a reflection, one that says "let me go back" /
+"back to step" is a backtrack, the rest are attempts. The final answer is the thought's last
+``\\boxed{}`` (else an ``answer_given`` field) and is verified against the reference like any other.
+
+annotate -> verify -> end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.events import Event
+from agents.structured import AgentContext, last_boxed
+from graphs.distill import DistillState, initial_state, verify
+from graphs.verify import Verifier
+
+NAME = "human"
+SOURCE = "human"
+ROLES: tuple[str, ...] = ()
+PROMPTS: dict = {}
+SAMPLES_IN_GRAPH = False
+MAX_THOUGHT_CHARS = 200_000
+
+__all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "build", "context", "initial_state", "limit", "results"]
+
+_REFLECTION = re.compile(r"^(wait\b|hmm,? that|no,|that('s| is) (wrong|not right))", re.IGNORECASE)
+_BACKTRACK = re.compile(r"\b(let me go back|back to step|start over|let me redo)\b", re.IGNORECASE)
+
+
+class AnnotationError(ValueError):
+    pass
+
+
+@dataclass
+class HumanContext(AgentContext):
+    verifier: Verifier | None = None
+
+
+def events_of(thought: str) -> list[Event]:
+    events = []
+    for i, paragraph in enumerate(p.strip() for p in re.split(r"\n\s*\n", thought)):
+        if not paragraph:
+            continue
+        kind = "backtrack" if _BACKTRACK.search(paragraph) else "reflection" if _REFLECTION.match(paragraph) else "attempt"
+        events.append(Event(kind=kind, role="human", text=paragraph, step=i + 1))
+    return events
+
+
+def annotate(state: DistillState) -> dict[str, Any]:
+    meta = state["problem"]["meta"]
+    thought = str(meta.get("thought") or "").strip()
+    if not thought:
+        raise AnnotationError(f"problem {state['problem']['id']}: no 'thought' to import")
+    if len(thought) > MAX_THOUGHT_CHARS:
+        raise AnnotationError(f"problem {state['problem']['id']}: thought longer than {MAX_THOUGHT_CHARS} characters")
+    answer = last_boxed(thought) or (str(meta["answer_given"]).strip() if meta.get("answer_given") else None)
+    events = events_of(thought)
+    return {"events": events, "candidate": {"text": thought, "answer": answer}}
+
+
+def build():
+    graph = StateGraph(DistillState, context_schema=HumanContext)
+    graph.add_node("annotate", annotate)
+    graph.add_node("verify", verify)
+    graph.add_edge(START, "annotate")
+    graph.add_edge("annotate", "verify")
+    graph.add_edge("verify", END)
+    return graph.compile()
+
+
+def context(models, cfg, verifier: Verifier) -> HumanContext:
+    return HumanContext(models=models, verifier=verifier)
+
+
+def limit(cfg) -> int:
+    return 10
+
+
+def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
+    # a human thought is kept verified or not (like a journey): the flag says which
+    out = []
+    for s in final["samples"]:
+        n_back = sum(e.kind == "backtrack" for e in s["events"])
+        out.append(s | {"sample": sample, "kept": True, "n_steps": sum(e.kind == "attempt" for e in s["events"]), "n_backtracks": n_back})
+    return out
