@@ -79,6 +79,7 @@ def synth(
     """Synthesize a corpus of long-thought traces, verified against the reference answers.
 
     Methods: journey (policy, critique, reflection, backtracking; --teacher adds hints when stuck),
+    debate (the policy keeps reasoning, the critic says continue or backtrack; kept once verified),
     distill (rejection sampling from --teacher, --samples K tries per problem, --keep first|all),
     reformat (reference solutions rewritten step by step by --rewriter),
     human (annotated thought processes imported from JSONL or Markdown; no model).
@@ -102,6 +103,11 @@ def synth(
         }
         if teacher:
             roles["teacher"] = (teacher, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE, reasoning_effort=reasoning_effort))
+    elif method == "debate":
+        roles = {
+            "policy": (policy, Sampling(temperature=temperature, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+            "critic": (critic, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+        }
     elif method == "distill":
         roles = {"teacher": (teacher or "local", long_form)}
     elif method == "reformat":

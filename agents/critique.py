@@ -75,3 +75,49 @@ async def critique(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> 
     text = parsed.raw if parsed.malformed else verdict.reason
     ev = event("critique", ROLE, parsed, text, step=len(state["path"]) + 1, correct=None if parsed.malformed else verdict.correct)
     return {"events": [ev], "verdict": verdict.model_dump(), "tokens": ev.tokens_in + ev.tokens_out}
+
+
+# -- the debate variant: the critic tells a policy that keeps reasoning to continue or to backtrack --
+
+DEBATE = Prompt(
+    system=(
+        "You debate a student who solves a math problem step by step. After each new step reply with one line: "
+        "'Continue.' if the step is right, or 'Backtrack: <what is wrong>' if it is not."
+    ),
+    shots=(
+        (
+            "Problem: Ann has 4 pens and buys 3 more. How many pens does she have?\nSteps so far:\nnone\n"
+            "New step: 4 + 3 = 8, so Ann has 8 pens.\nYour turn:",
+            "Backtrack: 4 + 3 is 7, not 8.",
+        ),
+        (
+            "Problem: A box holds 6 eggs. How many eggs are in 5 boxes?\nSteps so far:\nnone\n"
+            "New step: 6 * 5 = 30, so there are 30 eggs.\nYour turn:",
+            "Continue.",
+        ),
+    ),
+    strict="Answer with exactly one line: 'Continue.' or 'Backtrack: <reason>'.",
+)
+
+_DEBATE = re.compile(r"^\W*(continue|backtrack)\b[\s*:.,-]*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_debate(text: str) -> Verdict:
+    match = _DEBATE.match(text.strip())
+    if not match:
+        raise ParseError("expected 'Continue.' or 'Backtrack: <reason>'")
+    go_on = match.group(1).lower() == "continue"
+    reason = " ".join(match.group(2).split()).strip(" .")[:600]
+    if not go_on and not reason:
+        raise ParseError("a backtrack needs a reason")
+    return Verdict(correct=go_on, reason=reason)
+
+
+async def debate_turn(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """The critic's turn in a debate; unparseable turns count as 'continue' (a backtrack needs a reason)."""
+    debate_query = query(state).removesuffix("Check:") + "Your turn:"
+    parsed = await ask(runtime.context.models[ROLE], DEBATE, debate_query, parse_debate)
+    verdict = parsed.value or Verdict(correct=True, reason="")
+    text = parsed.raw if parsed.malformed else ("continue" if verdict.correct else verdict.reason)
+    ev = event("critique", ROLE, parsed, text, step=len(state["path"]) + 1, correct=None if parsed.malformed else verdict.correct)
+    return {"events": [ev], "verdict": verdict.model_dump(), "tokens": ev.tokens_in + ev.tokens_out}

@@ -27,14 +27,14 @@ from typing import Any, TypeVar
 
 from agents.models import ModelHub, Sampling, redact
 from agents.prices import cost, price_of
-from graphs import distill, human, journey, reformat, render
+from graphs import debate, distill, human, journey, reformat, render
 from graphs.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
 from graphs.verify import Verifier
 
 # a plain dict is the registry: method name -> module with NAME, SOURCE, ROLES, PROMPTS (role -> prompt),
 # SAMPLES_IN_GRAPH, build(), context(models, cfg, verifier), initial_state(problem), limit(cfg) and
 # results(final, sample) -> the samples of one graph run, each marked kept (corpus) or not (rejected)
-METHODS = {m.NAME: m for m in (journey, distill, reformat, human)}
+METHODS = {m.NAME: m for m in (journey, debate, distill, reformat, human)}
 
 TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
 T = TypeVar("T")
