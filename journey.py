@@ -72,6 +72,9 @@ def synth(
     teacher_after: Annotated[int, typer.Option(min=1, help="journey with --teacher: ask for a hint after this many backtracks.")] = 1,
     teacher_tokens: Annotated[int, typer.Option(min=1, help="Max new tokens per teacher or rewriter call (a whole long thought).")] = 2048,
     reasoning_effort: Annotated[str | None, typer.Option(help="o-series teachers: low, medium or high.")] = None,
+    width: Annotated[int, typer.Option(min=1, help="tree: candidate next steps sampled per node.")] = 2,
+    beam: Annotated[int, typer.Option(min=1, help="tree: correct steps kept per level (beam search); depth is --max-steps.")] = 2,
+    wrong_trials: Annotated[int, typer.Option(min=0, help="tree: wrong branches visited on purpose per correct step of the long thought.")] = 1,
     max_cost: Annotated[float | None, typer.Option(min=0.0, help="Run budget in USD (estimated from --prices): no new problem starts once spent.")] = None,
     max_total_tokens: Annotated[int | None, typer.Option(min=1, help="Run budget in tokens (in + out, all roles): no new problem starts once spent.")] = None,
     prices: Annotated[str | None, typer.Option(help="YAML/JSON of MODEL: {input, output} USD per million tokens, added to the built-in table.")] = None,
@@ -80,6 +83,7 @@ def synth(
 
     Methods: journey (policy, critique, reflection, backtracking; --teacher adds hints when stuck),
     debate (the policy keeps reasoning, the critic says continue or backtrack; kept once verified),
+    tree (beam search over policy steps judged by the critic, walked depth first into a long thought, rewritten fluently),
     distill (rejection sampling from --teacher, --samples K tries per problem, --keep first|all),
     reformat (reference solutions rewritten step by step by --rewriter),
     human (annotated thought processes imported from JSONL or Markdown; no model).
@@ -107,6 +111,12 @@ def synth(
         roles = {
             "policy": (policy, Sampling(temperature=temperature, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
             "critic": (critic, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+        }
+    elif method == "tree":
+        roles = {
+            "policy": (policy, Sampling(temperature=max(temperature, 0.7), max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+            "critic": (critic, Sampling(temperature=0.3, max_tokens=step_tokens, seed=seed, stop=ONE_LINE)),
+            "rewriter": (rewriter, Sampling(temperature=0.3, max_tokens=teacher_tokens, seed=seed)),
         }
     elif method == "distill":
         roles = {"teacher": (teacher or "local", long_form)}
@@ -137,6 +147,9 @@ def synth(
         concurrency=concurrency,
         keep=keep,
         teacher_after=teacher_after if method == "journey" and teacher else None,
+        width=width,
+        beam=beam,
+        wrong_trials=wrong_trials,
         max_cost=max_cost,
         max_total_tokens=max_total_tokens,
         prices=price_table,

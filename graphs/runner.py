@@ -27,14 +27,14 @@ from typing import Any, TypeVar
 
 from agents.models import ModelHub, Sampling, redact
 from agents.prices import cost, price_of
-from graphs import debate, distill, human, journey, reformat, render
+from graphs import debate, distill, human, journey, reformat, render, tree
 from graphs.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
 from graphs.verify import Verifier
 
 # a plain dict is the registry: method name -> module with NAME, SOURCE, ROLES, PROMPTS (role -> prompt),
 # SAMPLES_IN_GRAPH, build(), context(models, cfg, verifier), initial_state(problem), limit(cfg) and
 # results(final, sample) -> the samples of one graph run, each marked kept (corpus) or not (rejected)
-METHODS = {m.NAME: m for m in (journey, debate, distill, reformat, human)}
+METHODS = {m.NAME: m for m in (journey, debate, tree, distill, reformat, human)}
 
 TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
 T = TypeVar("T")
@@ -54,6 +54,10 @@ class SynthConfig:
     verify_timeout_s: float = 10.0
     keep: str = "first"  # distill: keep the first verified sample of a problem, or all of them
     teacher_after: int | None = None  # journey: ask the teacher for a hint after this many backtracks
+    # tree: candidates per node, nodes kept per level, wrong branches visited per correct step
+    width: int = 2
+    beam: int = 2
+    wrong_trials: int = 1
     # run budgets: no new problem starts once they are reached (those in flight finish)
     max_cost: float | None = None
     max_total_tokens: int | None = None
@@ -72,6 +76,8 @@ class SynthConfig:
             out |= {"samples": self.samples, "keep": self.keep}
         if self.teacher_after is not None:
             out["teacher_after"] = self.teacher_after
+        if self.method == tree.NAME:
+            out["tree"] = {"width": self.width, "beam": self.beam, "wrong_trials": self.wrong_trials}
         return out
 
     def public(self) -> dict[str, Any]:
@@ -195,13 +201,15 @@ def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, 
         final_answer=final["final_answer"],
         verified=final["verified"],
         status=final["status"],
-        long_thought=render.long_thought(events),
+        # a method may write its own long thought (tree: the rewrite) and count calls its events omit
+        long_thought=final["long_thought"] if "long_thought" in final else render.long_thought(events),
         summary=render.summary(final["path"], final["final_answer"] if final["verified"] else None),
         models={role: spec for role, (spec, _) in cfg.roles.items()},
-        usage=usage_by_role(events),
+        usage=usage_by_role(final["usage_events"] if "usage_events" in final else events),
         n_steps=final["n_steps"],
         n_backtracks=final["n_backtracks"],
         wall_s=round(wall_s, 3),
+        tree=final["tree"] if "tree" in final else None,
     )
 
 
