@@ -108,19 +108,19 @@ BOXED = re.compile(r"\\boxed\s*\{")
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...}, braces balanced; None if there is none or it is unclosed."""
-    starts = [m.end() for m in BOXED.finditer(text)]
-    if not starts:
-        return None
-    i = starts[-1]
-    depth = 1
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i:j].strip()
+    """Content of the last closed \\boxed{...}, braces balanced; None if there is none.
+
+    A box left unclosed at the end (a reply cut by its token limit) is skipped for the one before.
+    """
+    for i in reversed([m.end() for m in BOXED.finditer(text)]):
+        depth = 1
+        for j in range(i, len(text)):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[i:j].strip()
     return None
 
 
@@ -132,6 +132,7 @@ async def solve_once(model: ChatModel, role: str, prompt: Prompt, query: str) ->
     """
     reply = await complete(model, prompt.messages(query))
     answer = last_boxed(reply.text) or last_boxed(reply.reasoning or "")
-    ev = event("attempt", role, Parsed(answer, reply.text, [reply]), reply.text, step=1, answer=answer)
+    # a reply with no answer is not malformed: it is a sample that fails verification, text kept
+    ev = event("attempt", role, Parsed(reply.text, reply.text, [reply]), reply.text, step=1, answer=answer)
     return {"events": [ev], "candidate": {"text": reply.text, "answer": answer}, "tokens": ev.tokens_in + ev.tokens_out}
 

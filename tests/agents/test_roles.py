@@ -85,7 +85,14 @@ def test_reflection_parse_rejects(text):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("a \\boxed{1} b \\boxed{2}", "2"), ("\\boxed{\\frac{a}{b}}", "\\frac{a}{b}"), ("\\boxed{unclosed", None), ("none", None)],
+    [
+        ("a \\boxed{1} b \\boxed{2}", "2"),  # the last one
+        ("\\boxed{\\frac{a}{b}}", "\\frac{a}{b}"),  # nested braces
+        ("\\boxed{unclosed", None),
+        ("none", None),
+        # the embedded model rambles past its answer and is cut mid-box: the closed one counts
+        ("The answer is \\boxed{0.5}. bloodstream\nEnd with 'The answer is \\boxed{", "0.5"),
+    ],
 )
 def test_last_boxed(text, expected):
     assert last_boxed(text) == expected

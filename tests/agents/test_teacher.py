@@ -28,7 +28,7 @@ def test_solve_takes_the_last_boxed_answer_and_is_one_call():
 def test_a_solution_without_an_answer_is_a_rejected_sample_not_a_retry():
     out = run(teacher.solve, {"problem": PROBLEM}, teacher=scripted("I am not sure."))
     (ev,) = out["events"]
-    assert ev.answer is None and ev.malformed and ev.calls == 1
+    assert ev.answer is None and not ev.malformed and ev.calls == 1 and ev.text == "I am not sure."
 
 
 def test_hint_is_one_line_and_becomes_a_teacher_event():
