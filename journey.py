@@ -261,16 +261,28 @@ def eval_math(
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
     split: Annotated[str, typer.Option(help="Split, for Hugging Face datasets.")] = "test",
     stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable). Default: none, except a newline for local models, which are base models that cannot end their turn reliably and answer the one-line few-shot prompt in one line.")] = None,
+    engine: Annotated[str, typer.Option(help="endpoint (the model spec, served) or vllm (vLLM's offline engine, for bulk generation on a GPU).")] = "endpoint",
+    vllm_python: Annotated[str | None, typer.Option(help="--engine vllm: the python of vLLM's own virtualenv (or O1J_VLLM_PYTHON).")] = None,
 ) -> None:
     """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
     from agents.models import SpecError, parse_spec
     from eval.math_eval import evaluate
+    from eval.vllm_offline import VLLMError, model_dir
+    from eval.vllm_offline import vllm_python as find_vllm
     from graphs.problems import ProblemFileError, load_problems
 
+    if engine not in ("endpoint", "vllm"):
+        _fail(f"--engine must be endpoint or vllm, not {engine!r}")
     try:
-        kind = parse_spec(model).kind
+        if engine == "vllm":  # the model is a checkpoint vLLM loads itself: local, local:PATH or a hub name
+            vllm_python = find_vllm(vllm_python)
+            kind = "local" if model == "local" or model.startswith("local:") else "hub"
+            if kind == "hub":
+                model_dir(model)  # refuses served specs (openai:, MODEL@URL), which cannot run offline
+        else:
+            kind = parse_spec(model).kind
         problems = load_problems(dataset, split=split, limit=limit)
-    except (SpecError, ProblemFileError) as e:
+    except (SpecError, ProblemFileError, VLLMError) as e:
         _fail(str(e))
     _interrupt_on_sigterm()
     with Progress(TextColumn("[bold]eval math"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
@@ -281,7 +293,10 @@ def eval_math(
                 concurrency=concurrency, dataset=dataset,
                 stop=tuple(stop) if stop is not None else ("\n",) if kind == "local" else (),
                 on_sample=lambda done, total: progress.update(task, completed=done, total=total),
+                engine=engine, vllm_python=vllm_python,
             )  # fmt: skip
+        except VLLMError as e:
+            _fail(str(e))
         except KeyboardInterrupt:
             err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
             raise typer.Exit(130) from None

@@ -51,6 +51,8 @@ def evaluate(
     dataset: str = "",
     stop: tuple[str, ...] = (),
     on_sample=None,
+    engine: str = "endpoint",
+    vllm_python: str | None = None,
 ) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -66,7 +68,12 @@ def evaluate(
         for p in problems
         for s in range(samples)
     ]
-    rows = run_jobs(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", concurrency=concurrency, on_done=on_sample)
+    if engine == "vllm":  # vLLM's offline engine, in its own environment, for bulk generation
+        from eval.vllm_offline import generate_offline
+
+        rows = generate_offline(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", python=vllm_python)
+    else:
+        rows = run_jobs(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", concurrency=concurrency, on_done=on_sample)
     extracted = [extract_answer(r["output"]) for r in rows]
     with Grader(GradeConfig()) as grader:
         correct = grader.grade_answers([r["answer"] for r in rows], extracted)
@@ -80,6 +87,7 @@ def evaluate(
         "model": spec,
         "dataset": dataset,
         "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature, "stop": list(stop)},
+        "engine": engine,
         **metrics.summarize(graded),
         "wall_s": round(time.perf_counter() - start, 3),
     }

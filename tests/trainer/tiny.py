@@ -64,8 +64,11 @@ def arithmetic(n: int, offset: int = 0, **kwargs) -> list[Trace]:
     ]
 
 
-def build_tiny_model(out: Path, texts: list[str]) -> Path:
-    """A tokenizer trained on ``texts`` and a randomly initialised two-layer Gemma 3, saved to ``out``."""
+def build_tiny_model(out: Path, texts: list[str], *, head_dim: int = 16) -> Path:
+    """A tokenizer trained on ``texts`` and a randomly initialised two-layer Gemma 3, saved to ``out``.
+
+    ``head_dim``: vLLM's CPU attention kernels take 32 and up, not 16.
+    """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import (
@@ -88,12 +91,12 @@ def build_tiny_model(out: Path, texts: list[str]) -> Path:
     torch.manual_seed(0)
     config = Gemma3TextConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
+        hidden_size=2 * head_dim,
         intermediate_size=64,
         num_hidden_layers=2,
         num_attention_heads=2,
         num_key_value_heads=1,
-        head_dim=16,
+        head_dim=head_dim,
         max_position_embeddings=1024,
         sliding_window=128,
         bos_token_id=tokenizer.bos_token_id,
