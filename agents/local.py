@@ -169,17 +169,70 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+class ManagedProcess:
+    """A model server this process starts on 127.0.0.1, waits for, and stops (with it, even on SIGKILL)."""
+
+    def __init__(self, name: str, start_timeout_s: float):
+        self.name, self.start_timeout_s = name, start_timeout_s
+        self.process: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+
+    def launch(self, command: list[str], env: dict[str, str], port: int) -> None:
+        logs = cache_root() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log_path = logs / f"{self.name.split()[0]}-{port}.log"
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True, preexec_fn=_die_with_parent,
+        )  # fmt: skip
+        log.close()
+        try:
+            self.wait_healthy(f"http://127.0.0.1:{port}/health")
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_healthy(self, url: str) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}: {self.log_tail()}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.name} not healthy after {self.start_timeout_s:.0f}s: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        if self.log_path and self.log_path.exists():
+            return self.log_path.read_text(errors="replace")[-2000:]
+        return ""
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class LocalServer:
     """``transformers serve`` on 127.0.0.1 at a free port for one checkpoint."""
 
     def __init__(self, model: str = EMBEDDED, *, start_timeout_s: float = 600.0):
         self.model = model
-        self.start_timeout_s = start_timeout_s
-        self.process: subprocess.Popen | None = None
+        self.server = ManagedProcess("transformers serve", start_timeout_s)
         self.checkpoint: Path | None = None
         self.port = 0
         self.sidecar: dict = {}  # what the conversion recorded; empty for plain HF dirs
-        self.log_path: Path | None = None
         self._stop_eos: dict[tuple[str, ...], tuple[list[int], int | None]] = {}
 
     @property
@@ -245,50 +298,10 @@ class LocalServer:
             "--cb-num-blocks", str(KV_BLOCKS),
             "--cb-max-batch-tokens", str(MAX_BATCH_TOKENS),
         ]  # fmt: skip
-        logs = cache_root() / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        self.log_path = logs / f"serve-{self.port}.log"
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True, preexec_fn=_die_with_parent,
-        )  # fmt: skip
-        log.close()
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"transformers serve exited with {self.process.returncode}: {self._log_tail()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            time.sleep(0.5)
-        raise TimeoutError(f"transformers serve not healthy after {self.start_timeout_s:.0f}s: {self._log_tail()}")
-
-    def _log_tail(self) -> str:
-        if self.log_path and self.log_path.exists():
-            return self.log_path.read_text(errors="replace")[-2000:]
-        return ""
+        self.server.launch(command, env, self.port)
 
     def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        self.server.stop()
 
     def __enter__(self) -> LocalServer:
         self.start()
