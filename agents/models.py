@@ -13,6 +13,7 @@ retries are off: stacking them multiplies attempts and hides ``Retry-After``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -40,7 +41,11 @@ class ModelSpec(BaseModel, frozen=True):
 
     kind: str  # "openai" | "endpoint" | "local"
     model: str
-    base_url: str | None = None
+    base_url: str | None = None  # endpoints: one URL, or a pool of URLs joined by commas
+
+    @property
+    def base_urls(self) -> tuple[str, ...]:
+        return tuple(self.base_url.split(",")) if self.base_url else ()
 
     @property
     def reasoning_model(self) -> bool:
@@ -52,7 +57,7 @@ class ModelSpec(BaseModel, frozen=True):
             return f"openai:{self.model}"
         if self.kind == "local":
             return LOCAL if self.model == LOCAL else f"local:{self.model}"
-        return f"{self.model}@{redact_url(self.base_url or '')}"
+        return f"{self.model}@{','.join(redact_url(u) for u in self.base_urls)}"
 
 
 def parse_spec(spec: str) -> ModelSpec:
@@ -74,10 +79,10 @@ def parse_spec(spec: str) -> ModelSpec:
     if "@" in spec:
         # split at '@http' so userinfo in the URL (http://user:pw@host) stays part of the URL
         model, _, base_url = spec.partition("@http")
-        base_url = "http" + base_url
-        if not model or not base_url.startswith(("http://", "https://")):
-            raise SpecError(f"endpoint spec must look like MODEL@http://HOST:PORT/v1, got {redact_url(spec)!r}")
-        return ModelSpec(kind="endpoint", model=model, base_url=base_url.rstrip("/"))
+        urls = [u.strip().rstrip("/") for u in ("http" + base_url).split(",")]
+        if not model or not all(u.startswith(("http://", "https://")) for u in urls):
+            raise SpecError(f"endpoint spec must look like MODEL@http://HOST:PORT/v1[,http://HOST2:PORT/v1], got {redact_url(spec)!r}")
+        return ModelSpec(kind="endpoint", model=model, base_url=",".join(urls))
     raise SpecError(
         f"unknown model spec {spec!r}: use local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1"
     )
@@ -140,6 +145,55 @@ class Sampling:
     stop: tuple[str, ...] = ()
 
 
+# requests in flight per endpoint of a pool; a pool spreads the load over its endpoints
+ENDPOINT_CONCURRENCY = 64
+
+
+@dataclass
+class Endpoint:
+    url: str
+    chat: Any
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ENDPOINT_CONCURRENCY))
+    failures: int = 0  # consecutive
+    outages: int = 0
+    out_until: float = 0.0
+
+
+@dataclass
+class EndpointPool:
+    """Several base URLs of one model: round robin over those in rotation, each with its own
+    concurrency limit. An endpoint that fails ``max_failures`` times in a row leaves the rotation
+    for a cooldown that doubles with each outage; the first call after it is a retry, and a
+    success puts the endpoint back."""
+
+    endpoints: list[Endpoint]
+    max_failures: int = 3
+    cooldown_s: float = 15.0
+    max_cooldown_s: float = 300.0
+    _next: int = 0
+
+    def pick(self) -> Endpoint:
+        now = time.monotonic()
+        n = len(self.endpoints)
+        for i in range(n):
+            endpoint = self.endpoints[(self._next + i) % n]
+            if endpoint.out_until <= now:
+                self._next = (self._next + i + 1) % n
+                return endpoint
+        return min(self.endpoints, key=lambda e: e.out_until)  # all out: the one back soonest
+
+    def succeeded(self, endpoint: Endpoint) -> None:
+        endpoint.failures = endpoint.outages = 0
+        endpoint.out_until = 0.0
+
+    def failed(self, endpoint: Endpoint) -> None:
+        endpoint.failures += 1
+        if endpoint.failures >= self.max_failures:
+            endpoint.out_until = time.monotonic() + min(self.cooldown_s * 2**endpoint.outages, self.max_cooldown_s)
+            endpoint.outages += 1
+            endpoint.failures = 0
+
+
 @dataclass
 class ChatModel:
     """A built chat model plus what the call helper needs to know about it."""
@@ -149,6 +203,7 @@ class ChatModel:
     # regex of what the embedded checkpoint emits in place of <end_of_turn> (see agents/local.py)
     junk_tail: str | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    pool: EndpointPool | None = None  # endpoint specs with several URLs
 
 
 def build_chat_model(
@@ -172,6 +227,7 @@ def build_chat_model(
         "extra_body": extra_body,
         "http_async_client": http_async_client,
     }
+    urls: tuple[str, ...] = ()
     if spec.kind == "openai":
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -183,7 +239,8 @@ def build_chat_model(
         # OpenAI-compatible servers usually ignore the key; the SDK insists on one
         key = api_key or os.environ.get("O1J_ENDPOINT_API_KEY") or "EMPTY"
         kwargs["api_key"] = key
-        kwargs["base_url"] = base_url or spec.base_url
+        urls = (base_url,) if base_url else spec.base_urls
+        kwargs["base_url"] = urls[0]
         kwargs["legacy_max_tokens"] = True
     if spec.reasoning_model:
         # o-series: no temperature, max_completion_tokens (ChatOpenAI maps max_tokens to it)
@@ -197,6 +254,9 @@ def build_chat_model(
             kwargs["seed"] = sampling.seed
         if sampling.stop and extra_body is None:
             kwargs["stop"] = list(sampling.stop)
+    if spec.kind == "endpoint" and len(urls) > 1:
+        endpoints = [Endpoint(url, ReasoningChatOpenAI(**kwargs | {"base_url": url})) for url in urls]
+        return ChatModel(spec=spec, chat=endpoints[0].chat, secrets=(key,), pool=EndpointPool(endpoints))
     return ChatModel(spec=spec, chat=ReasoningChatOpenAI(**kwargs), secrets=(key,))
 
 
@@ -270,7 +330,18 @@ async def complete(
         reraise=True,
     ):
         with attempt:
-            message = await model.chat.ainvoke(messages)
+            if model.pool is None:
+                message = await model.chat.ainvoke(messages)
+            else:
+                endpoint = model.pool.pick()
+                async with endpoint.slots:
+                    try:
+                        message = await endpoint.chat.ainvoke(messages)
+                    except Exception as e:
+                        if retryable(e):  # the endpoint's fault, not the request's
+                            model.pool.failed(endpoint)
+                        raise
+                model.pool.succeeded(endpoint)
     latency = time.perf_counter() - start
     text = message.content if isinstance(message.content, str) else _join_content(message.content)
     text = text.strip()
