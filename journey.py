@@ -75,6 +75,8 @@ def synth(
     width: Annotated[int, typer.Option(min=1, help="tree: candidate next steps sampled per node.")] = 2,
     beam: Annotated[int, typer.Option(min=1, help="tree: correct steps kept per level (beam search); depth is --max-steps.")] = 2,
     wrong_trials: Annotated[int, typer.Option(min=0, help="tree: wrong branches visited on purpose per correct step of the long thought.")] = 1,
+    ray: Annotated[str | None, typer.Option(help="Run the shards on Ray: 'local' starts a local cluster, HOST:PORT joins one (OUT must be on shared storage).")] = None,
+    shards: Annotated[int | None, typer.Option(min=1, help="--ray: number of shards (default: the cluster's CPUs).")] = None,
     max_cost: Annotated[float | None, typer.Option(min=0.0, help="Run budget in USD (estimated from --prices): no new problem starts once spent.")] = None,
     max_total_tokens: Annotated[int | None, typer.Option(min=1, help="Run budget in tokens (in + out, all roles): no new problem starts once spent.")] = None,
     prices: Annotated[str | None, typer.Option(help="YAML/JSON of MODEL: {input, output} USD per million tokens, added to the built-in table.")] = None,
@@ -168,9 +170,19 @@ def synth(
 
         _interrupt_on_sigterm()
         try:
-            manifest = asyncio.run(
-                synthesize(loaded, cfg, out, resume=resume, problems_source=problems, on_progress=on_progress)
-            )
+            if ray:
+                from graphs.ray_backend import ShardMismatchError, synthesize_ray
+
+                try:
+                    manifest = synthesize_ray(
+                        loaded, cfg, out, address=ray, shards=shards, resume=resume, problems_source=problems, on_progress=on_progress
+                    )
+                except ShardMismatchError as e:
+                    _fail(str(e))
+            else:
+                manifest = asyncio.run(
+                    synthesize(loaded, cfg, out, resume=resume, problems_source=problems, on_progress=on_progress)
+                )
         except CorpusExistsError as e:
             _fail(str(e))
         except KeyboardInterrupt:

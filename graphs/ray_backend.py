@@ -1,0 +1,165 @@
+"""Synthesis over a Ray cluster: the problem set in shards, one Ray task per shard, one corpus at the end.
+
+    journey synth ... --ray local            # start a local cluster
+    journey synth ... --ray 10.0.0.1:6379    # join a running one (``ray start --head`` there)
+
+Each shard is an ordinary corpus (``OUT/shards/shard-K``) written by ``runner.synthesize`` in a Ray
+task, with the same graphs, endpoints (a pool spreads the load: ``M@URL1,URL2``), retries and
+resume; ``--resume`` continues every shard. When all shards are done, the driver merges their
+files into ``OUT/traces.jsonl``, ``failures.jsonl`` and ``rejected.jsonl`` and writes one manifest.
+Problems go to shards by position (problem i to shard i mod N), and N is recorded in
+``OUT/shards/ray.json`` so that a resume shards the same way. On several machines, OUT must be on a
+filesystem they share. Progress is aggregated in the driver from a Ray actor the shards report to.
+Ray is imported only here, so runs without ``--ray`` never load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from graphs.runner import (
+    FAILURES,
+    MANIFEST,
+    CorpusExistsError,
+    REJECTED,
+    TRACES,
+    Counts,
+    SynthConfig,
+    _prepare_out,
+    read_jsonl,
+    synthesize,
+    write_atomic,
+)
+from graphs.schema import Problem
+
+SHARDS_DIR = "shards"
+
+
+class ShardMismatchError(ValueError):
+    pass
+
+
+def _recorded_shards(out: Path, requested: int | None) -> int | None:
+    record = out / SHARDS_DIR / "ray.json"
+    if not record.exists():
+        return None
+    recorded = json.loads(record.read_text())["shards"]
+    if requested is not None and requested != recorded:
+        raise ShardMismatchError(f"{out} was sharded {recorded} ways; resume with --shards {recorded}")
+    return recorded
+
+
+def synthesize_ray(
+    problems: list[Problem],
+    cfg: SynthConfig,
+    out: Path,
+    *,
+    address: str,
+    shards: int | None = None,
+    resume: bool = False,
+    problems_source: str = "",
+    on_progress: Callable[[Counts, int], None] | None = None,
+) -> dict[str, Any]:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # a run phones nowhere home
+    import ray
+
+    recorded = _recorded_shards(out, shards)  # before anything is touched
+    _prepare_out(out, resume)
+    if not resume and any((out / SHARDS_DIR).glob(f"shard-*/{TRACES}")):
+        raise CorpusExistsError(f"{out} holds shards of an earlier run: pass --resume to continue it, or choose another --out")
+    local = address == "local"
+    ray.init(
+        address=None if local else address,
+        num_cpus=shards if local and shards else None,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    try:
+        n = recorded or shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
+        (out / SHARDS_DIR / "ray.json").write_text(json.dumps({"shards": n}))
+        parts = [problems[k::n] for k in range(n)]
+
+        @ray.remote
+        class Progress:
+            def __init__(self) -> None:
+                self.by_shard: dict[int, tuple[int, int, int, int, int]] = {}
+
+            def update(self, shard: int, attempted: int, verified: int, rejected: int, failed: int, total: int) -> None:
+                self.by_shard[shard] = (attempted, verified, rejected, failed, total)
+
+            def totals(self) -> list[int]:
+                return [sum(v[i] for v in self.by_shard.values()) for i in range(5)]
+
+        progress = Progress.remote()
+
+        @ray.remote(num_cpus=1, max_retries=0)
+        def run_shard(k: int, shard_problems: list[Problem]) -> dict[str, Any]:
+            def report(counts: Counts, total: int) -> None:
+                progress.update.remote(k, counts.attempted, counts.verified, counts.rejected, counts.failed, total)
+
+            shard_out = out / SHARDS_DIR / f"shard-{k}"
+            return asyncio.run(synthesize(shard_problems, cfg, shard_out, resume=resume, problems_source=problems_source, on_progress=report))
+
+        pending = [run_shard.remote(k, part) for k, part in enumerate(parts) if part]
+        started = time.perf_counter()
+        manifests: list[dict[str, Any]] = []
+        while pending:
+            done, pending = ray.wait(pending, timeout=1.0)
+            manifests += ray.get(done)
+            if on_progress:
+                attempted, verified, rejected, failed, total = ray.get(progress.totals.remote())
+                on_progress(Counts(attempted=attempted, verified=verified, rejected=rejected, failed=failed), total)
+        wall = time.perf_counter() - started
+    finally:
+        ray.shutdown()
+    return _merge(out, manifests, n, address, wall)
+
+
+def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wall_s: float) -> dict[str, Any]:
+    """Concatenate the shards' files into the corpus and sum their manifests (the manifest last)."""
+    shard_dirs = [out / SHARDS_DIR / f"shard-{k}" for k in range(n)]
+    for name in (TRACES, FAILURES, REJECTED):
+        rows = [row for d in shard_dirs for row in read_jsonl(d / name)]
+        write_atomic(out / name, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    first = manifests[0]
+    runs = [m["this_run"] for m in manifests]
+    corpora = [m["corpus"] for m in manifests]
+    summed = ("attempted", "verified", "rejected", "failed", "skipped_done", "not_started")
+    usage: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        for role, u in r["usage"].items():
+            into = usage.setdefault(role, {"model": u["model"], "calls": 0, "tokens_in": 0, "tokens_out": 0, "latency_s": 0.0})
+            for key in ("calls", "tokens_in", "tokens_out", "latency_s"):
+                into[key] += u[key]
+    manifest = first | {
+        "this_run": {k: sum(r[k] for r in runs) for k in summed}
+        | {
+            "stopped_by": next((r["stopped_by"] for r in runs if r["stopped_by"]), None),
+            "wall_s": round(wall_s, 3),
+            "usage": usage,
+            "cost_usd": _sum_costs([r["cost_usd"] for r in runs]),
+        },
+        "corpus": {k: sum(c[k] for c in corpora) for k in ("traces", "verified", "failures", "rejected", "tokens", "backtracks")}
+        | {"cost_usd": _sum_costs([c["cost_usd"] for c in corpora])},
+        "problems": {"source": first["problems"]["source"], "count": sum(m["problems"]["count"] for m in manifests)},
+        "ray": {"address": address, "shards": n},
+    }
+    write_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _sum_costs(costs: list[dict[str, Any]]) -> dict[str, Any]:
+    by_role: dict[str, float | None] = {}
+    for c in costs:
+        for role, value in c["by_role"].items():
+            by_role[role] = None if value is None and by_role.get(role) is None else (by_role.get(role) or 0.0) + (value or 0.0)
+    totals = [c["total"] for c in costs if c["total"] is not None]
+    return {"by_role": by_role, "total": round(sum(totals), 6) if totals else None}
