@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from graphs.pages import figure, html_table, markdown_table, page
+from graphs.problems import ProblemFileError, read_rows
 
 
 class CompareError(ValueError):
@@ -47,15 +48,10 @@ class Corpus:
 def _rows(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise CompareError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
-    return out
+    try:
+        return [row for _, row in read_rows(path)]
+    except ProblemFileError as e:
+        raise CompareError(str(e)) from None
 
 
 def load_corpus(path: Path) -> Corpus:

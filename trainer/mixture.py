@@ -36,6 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from graphs.problems import ProblemFileError, read_rows
 from trainer.format import Messages, Thought, assistant_text, trace_messages
 
 QUESTION_FIELDS = ("question", "problem", "prompt", "instruction")
@@ -118,18 +119,11 @@ def problem_key(question: str) -> str:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Rows of a JSONL file, read only: a torn last line is an error here, not something to cut."""
-    with path.open(encoding="utf-8") as f:
-        for lineno, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise MixtureError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
-            if not isinstance(row, dict):
-                raise MixtureError(f"{path}:{lineno}: expected a JSON object")
-            yield lineno, row
+    """(line, row) through the problem-file reader; bad input names the file and line."""
+    try:
+        yield from read_rows(path)
+    except ProblemFileError as e:
+        raise MixtureError(str(e)) from None
 
 
 def _check_messages(messages: Any, where: str) -> Messages:
