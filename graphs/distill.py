@@ -34,8 +34,14 @@ _BACKTRACK = re.compile(r"\b(wait|let me (?:go back|redo|re-?check|reconsider|tr
 
 
 @dataclass
-class DistillContext(AgentContext):
+class VerifyContext(AgentContext):
+    """What ``verify`` reads: the answer checker."""
+
     verifier: Verifier | None = None
+
+
+@dataclass
+class DistillContext(VerifyContext):
     samples: int = 1
     keep: str = "first"
 
@@ -52,7 +58,7 @@ def initial_state(problem: Problem) -> DistillState:
     return DistillState(problem=problem.model_dump(), candidate=None, events=[], samples=[], tokens=0)
 
 
-async def verify(state: DistillState, runtime: Runtime[DistillContext]) -> dict[str, Any]:
+async def verify(state: DistillState, runtime: Runtime[VerifyContext]) -> dict[str, Any]:
     answer = state["candidate"]["answer"]
     ok = answer is not None and await runtime.context.verifier.averify(state["problem"]["answer"], answer)
     text = "no \\boxed{} answer" if answer is None else f"The final answer {answer} {'checks out' if ok else 'does not check out'}."
@@ -84,6 +90,17 @@ def build():
     graph.add_edge(START, "teacher")
     graph.add_edge("teacher", "verify")
     graph.add_conditional_edges("verify", again)
+    return graph.compile()
+
+
+def one_pass(name: str, node) -> Any:
+    """``name`` writes one sample, then ``verify`` checks it: the graph of reformat and human."""
+    graph = StateGraph(DistillState, context_schema=VerifyContext)
+    graph.add_node(name, node)
+    graph.add_node("verify", verify)
+    graph.add_edge(START, name)
+    graph.add_edge(name, "verify")
+    graph.add_edge("verify", END)
     return graph.compile()
 
 

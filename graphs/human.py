@@ -13,14 +13,11 @@ annotate -> verify -> end.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
-
 from agents.events import Event
-from agents.structured import AgentContext, last_boxed
-from graphs.distill import DistillState, initial_state, verify
+from agents.structured import last_boxed
+from graphs.distill import DistillState, VerifyContext, initial_state, one_pass
 from graphs.verify import Verifier
 
 NAME = "human"
@@ -38,11 +35,6 @@ _BACKTRACK = re.compile(r"\b(let me go back|back to step|start over|let me redo)
 
 class AnnotationError(ValueError):
     pass
-
-
-@dataclass
-class HumanContext(AgentContext):
-    verifier: Verifier | None = None
 
 
 def events_of(thought: str) -> list[Event]:
@@ -68,17 +60,11 @@ def annotate(state: DistillState) -> dict[str, Any]:
 
 
 def build():
-    graph = StateGraph(DistillState, context_schema=HumanContext)
-    graph.add_node("annotate", annotate)
-    graph.add_node("verify", verify)
-    graph.add_edge(START, "annotate")
-    graph.add_edge("annotate", "verify")
-    graph.add_edge("verify", END)
-    return graph.compile()
+    return one_pass("annotate", annotate)
 
 
-def context(models, cfg, verifier: Verifier) -> HumanContext:
-    return HumanContext(models=models, verifier=verifier)
+def context(models, cfg, verifier: Verifier) -> VerifyContext:
+    return VerifyContext(models=models, verifier=verifier)
 
 
 def limit(cfg) -> int:

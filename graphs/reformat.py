@@ -7,14 +7,10 @@ reference answer, so a rewrite that changed the result is marked unverified.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
-
 from agents import rewriter
-from agents.structured import AgentContext
-from graphs.distill import DistillState, initial_state, verify
+from graphs.distill import VerifyContext, initial_state, one_pass
 from graphs.verify import Verifier
 
 NAME = "reformat"
@@ -26,25 +22,12 @@ SAMPLES_IN_GRAPH = False
 __all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "build", "context", "initial_state", "limit", "results"]
 
 
-@dataclass
-class ReformatContext(AgentContext):
-    verifier: Verifier | None = None
-    samples: int = 1
-    keep: str = "all"
-
-
 def build():
-    graph = StateGraph(DistillState, context_schema=ReformatContext)
-    graph.add_node("rewrite", rewriter.reformat)
-    graph.add_node("verify", verify)
-    graph.add_edge(START, "rewrite")
-    graph.add_edge("rewrite", "verify")
-    graph.add_edge("verify", END)
-    return graph.compile()
+    return one_pass("rewrite", rewriter.reformat)
 
 
-def context(models, cfg, verifier: Verifier) -> ReformatContext:
-    return ReformatContext(models=models, verifier=verifier)
+def context(models, cfg, verifier: Verifier) -> VerifyContext:
+    return VerifyContext(models=models, verifier=verifier)
 
 
 def limit(cfg) -> int:
