@@ -268,7 +268,7 @@ def serve_local(
     """
     from agents.local import LocalServer
 
-    server = LocalServer(model.removeprefix("local:") if model.startswith("local:") else model)
+    server = LocalServer(model.removeprefix("local:"))
     _serve_until_interrupted(server, lambda srv: f"{srv.served_model}@{srv.base_url}")
 
 

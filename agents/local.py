@@ -101,6 +101,13 @@ def ensure_checkpoint(model: str = EMBEDDED) -> Path:
     return path
 
 
+def checkpoint_dir(model: str) -> str:
+    """A model to load in-process: ``local`` / ``local:PATH`` as a checkpoint directory, any other name as is."""
+    if model == EMBEDDED or model.startswith("local:"):
+        return str(ensure_checkpoint(model.removeprefix("local:")))
+    return model
+
+
 def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
     import transformers
     from filelock import FileLock

@@ -70,13 +70,12 @@ def vllm_python(explicit: str | None) -> str:
 
 def model_dir(spec: str) -> str:
     """``local`` / ``local:PATH`` become a checkpoint directory; anything else is a name vLLM resolves."""
-    if spec == "local" or spec.startswith("local:"):
-        from agents.local import ensure_checkpoint
+    from agents.local import checkpoint_dir
 
-        return str(ensure_checkpoint(spec.removeprefix("local:") if spec != "local" else "local"))
-    if "@" in spec or spec.startswith("openai:"):
+    local = spec == "local" or spec.startswith("local:")
+    if not local and ("@" in spec or spec.startswith("openai:")):
         raise VLLMError(f"--engine vllm runs a model in-process: give local, local:PATH or a Hugging Face name, not {spec!r}")
-    return spec
+    return checkpoint_dir(spec)
 
 
 def generate_offline(

@@ -26,6 +26,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from agents.local import checkpoint_dir
 from trainer.config import TrainConfig, stage_configs
 from trainer.format import check_labels, token_length, training_template
 from trainer.mixture import build_mixture, fingerprint, load_eval_sets, parse_sources
@@ -100,15 +101,6 @@ class Figures(TrainerCallback):
             "tokens_per_s": round(sum(s["tokens_per_s"] for s in steady) / len(steady), 1),
             "padding_share": round(sum(s["padding_share"] for s in self.steps) / len(self.steps), 4),
         }
-
-
-def resolve_model(model: str) -> str:
-    """``local`` / ``local:PATH`` become a checkpoint dir (the embedded GGUF converted once); others pass through."""
-    if model == "local" or model.startswith("local:"):
-        from agents.local import ensure_checkpoint
-
-        return str(ensure_checkpoint(model.removeprefix("local:") if model != "local" else "local"))
-    return model
 
 
 def _public(config: TrainConfig) -> dict[str, Any]:
@@ -233,7 +225,7 @@ def _data_dir(config: TrainConfig, stage: str) -> Path:
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run every stage; return (and write, last) the run manifest."""
     started = datetime.now(UTC)
-    base = resolve_model(config.model)
+    base = checkpoint_dir(config.model)
     model_path = base
     stages = []
     for name, stage_config in stage_configs(config):
