@@ -115,7 +115,7 @@ def _stage_hash(config: TrainConfig, model_path: str, fingerprints: dict[str, st
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def run_stage(name: str, config: TrainConfig, model_path: str) -> dict[str, Any]:
+def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -> dict[str, Any]:
     import datasets
     from transformers import AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
@@ -150,7 +150,7 @@ def run_stage(name: str, config: TrainConfig, model_path: str) -> dict[str, Any]
         seed=config.mixture_seed,
     )
     if config.process_index == 0:  # every process builds the same mixture (same seed); one writes it
-        mixture.write(_data_dir(config, name))
+        mixture.write(data_dir)
     if config.assistant_only_loss:
         check_labels(tokenizer, template, [s.messages for s in mixture.samples[: config.label_check_samples]])
     tokenizer.chat_template = template
@@ -215,13 +215,6 @@ def run_stage(name: str, config: TrainConfig, model_path: str) -> dict[str, Any]
     return record
 
 
-def _data_dir(config: TrainConfig, stage: str) -> Path:
-    root = Path(config.output_dir)
-    if root.parent.name == "stages":  # an earlier stage: OUTPUT_DIR/stages/NAME -> OUTPUT_DIR/data/NAME
-        root = root.parent.parent
-    return root / "data" / stage
-
-
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run every stage; return (and write, last) the run manifest."""
     started = datetime.now(UTC)
@@ -229,7 +222,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     model_path = base
     stages = []
     for name, stage_config in stage_configs(config):
-        record = run_stage(name, stage_config, model_path)
+        record = run_stage(name, stage_config, model_path, Path(config.output_dir) / "data" / name)
         stages.append(record)
         model_path = record["output_dir"]
     manifest = {
