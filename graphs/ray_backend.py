@@ -33,6 +33,8 @@ from graphs.runner import (
     SynthConfig,
     _prepare_out,
     read_jsonl,
+    rounded_costs,
+    sum_costs,
     synthesize,
     write_atomic,
 )
@@ -145,21 +147,12 @@ def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wal
             "stopped_by": next((r["stopped_by"] for r in runs if r["stopped_by"]), None),
             "wall_s": round(wall_s, 3),
             "usage": usage,
-            "cost_usd": _sum_costs([r["cost_usd"] for r in runs]),
+            "cost_usd": rounded_costs(sum_costs((role, c) for r in runs for role, c in r["cost_usd"]["by_role"].items())),
         },
         "corpus": {k: sum(c[k] for c in corpora) for k in ("traces", "verified", "failures", "rejected", "tokens", "backtracks")}
-        | {"cost_usd": _sum_costs([c["cost_usd"] for c in corpora])},
+        | {"cost_usd": rounded_costs(sum_costs((role, v) for c in corpora for role, v in c["cost_usd"]["by_role"].items()))},
         "problems": {"source": first["problems"]["source"], "count": sum(m["problems"]["count"] for m in manifests)},
         "ray": {"address": address, "shards": n},
     }
     write_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
     return manifest
-
-
-def _sum_costs(costs: list[dict[str, Any]]) -> dict[str, Any]:
-    by_role: dict[str, float | None] = {}
-    for c in costs:
-        for role, value in c["by_role"].items():
-            by_role[role] = None if value is None and by_role.get(role) is None else (by_role.get(role) or 0.0) + (value or 0.0)
-    totals = [c["total"] for c in costs if c["total"] is not None]
-    return {"by_role": by_role, "total": round(sum(totals), 6) if totals else None}

@@ -18,7 +18,7 @@ import os
 import platform
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -213,18 +213,23 @@ def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, 
     )
 
 
-def _rounded(costs: dict[str, float | None]) -> dict[str, Any]:
+def rounded_costs(costs: dict[str, float | None]) -> dict[str, Any]:
     priced = [c for c in costs.values() if c is not None]
     return {"by_role": {r: None if c is None else round(c, 6) for r, c in costs.items()}, "total": round(sum(priced), 6) if priced else None}
 
 
-def _corpus_cost(rows: list[dict[str, Any]], prices: dict[str, tuple[float, float]]) -> dict[str, float | None]:
+def sum_costs(costs: Iterable[tuple[str, float | None]]) -> dict[str, float | None]:
+    """(role, USD) pairs summed per role; a role stays None (unpriced) until one of its costs is priced."""
     out: dict[str, float | None] = {}
-    for row in rows:
-        for role, u in row["usage"].items():
-            c = cost(u["model"], u["tokens_in"], u["tokens_out"], prices)
-            out[role] = None if c is None and out.get(role) is None else (out.get(role) or 0.0) + (c or 0.0)
+    for role, c in costs:
+        out[role] = None if c is None and out.get(role) is None else (out.get(role) or 0.0) + (c or 0.0)
     return out
+
+
+def _corpus_cost(rows: list[dict[str, Any]], prices: dict[str, tuple[float, float]]) -> dict[str, float | None]:
+    return sum_costs(
+        (role, cost(u["model"], u["tokens_in"], u["tokens_out"], prices)) for row in rows for role, u in row["usage"].items()
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -361,7 +366,7 @@ async def synthesize(
             "stopped_by": counts.stopped,
             "not_started": len(jobs) - counts.attempted,
             "usage": {r: u.model_dump() for r, u in counts.usage.items()},
-            "cost_usd": _rounded(counts.cost(cfg.prices)),
+            "cost_usd": rounded_costs(counts.cost(cfg.prices)),
             "prices": {role: price_of(u.model, cfg.prices) for role, u in counts.usage.items()},
             "started": datetime.fromtimestamp(started, UTC).isoformat(),
             "wall_s": round(time.perf_counter() - start_wall, 3),
@@ -374,7 +379,7 @@ async def synthesize(
             "tokens": sum(u["tokens_in"] + u["tokens_out"] for t in all_traces for u in t["usage"].values()),
             "backtracks": sum(t["n_backtracks"] for t in all_traces),
             # kept and rejected samples both cost money
-            "cost_usd": _rounded(_corpus_cost(all_traces + read_jsonl(out / REJECTED), cfg.prices)),
+            "cost_usd": rounded_costs(_corpus_cost(all_traces + read_jsonl(out / REJECTED), cfg.prices)),
         },
     }
     # the manifest is written last, so its existence means the run completed
