@@ -4,6 +4,11 @@ math-verify's own timeout is signal based and works only in a process's main thr
 pathological answer (``5^{5^{5^5}}``) can hang sympy or eat memory: so every check runs in a
 pebble worker process that is killed when it overruns. Model text never reaches sympy anywhere
 else. Distinct (gold, answer) pairs are checked once.
+
+Two integers or fractions of integers written plainly (``7``, ``-3/4``, ``\\frac{14}{2}``) are
+compared exactly with ``fractions.Fraction`` in this process, without a worker: for exact numbers
+``check`` comes down to exact equality anyway, and a worker round trip with sympy costs
+milliseconds where this costs microseconds (most answers of AIME, GSM8K and many of MATH).
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import re
 import resource
 from concurrent.futures import TimeoutError as FutureTimeout
+from fractions import Fraction
 
 from pebble import ProcessPool
 from pebble.common import ProcessExpired
@@ -50,6 +57,27 @@ def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
         # verify() rounds to 6 decimals, so 1/2^99 "equals" 1/2^98: exact numbers must be exactly equal
         ok = sympy.simplify((gold_expr - answer_expr).doit()) == 0
     return ok
+
+
+_INT = r"[+-]?\d{1,40}"
+_RATIONAL = re.compile(
+    rf"(?P<int>{_INT})"
+    rf"|(?P<num>{_INT})\s*/\s*(?P<den>\d{{1,40}})"
+    rf"|(?P<sign>[+-]?)\\[dt]?frac\{{\s*(?P<fnum>{_INT})\s*\}}\{{\s*(?P<fden>{_INT})\s*\}}"
+)
+
+
+def rational(text: str) -> Fraction | None:
+    """An integer or a fraction of integers in plain form, exactly; None for anything else."""
+    m = _RATIONAL.fullmatch(text.strip())
+    if m is None:
+        return None
+    if m["int"] is not None:
+        return Fraction(int(m["int"]))
+    num, den = (int(m["num"]), int(m["den"])) if m["num"] is not None else (int(m["fnum"]), int(m["fden"]))
+    if den == 0:
+        return None
+    return Fraction(num, den) * (-1 if m["sign"] == "-" else 1)
 
 
 def _exact(expr) -> bool:
@@ -93,11 +121,14 @@ class Verifier:
         return result
 
     def _known(self, gold: str, answer: str | None) -> bool | None:
-        """The verdict without a worker: empty or overlong answers, identical strings, cached pairs."""
+        """The verdict without a worker: empty or overlong answers, identical strings, two plain
+        rationals, cached pairs."""
         if answer is None or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
             return False
         if gold.strip() == answer.strip():
             return True
+        if (exact_gold := rational(gold)) is not None and (exact_answer := rational(answer)) is not None:
+            return exact_gold == exact_answer
         return self._cache.get((gold, answer))
 
     def verify(self, gold: str, answer: str | None) -> bool:

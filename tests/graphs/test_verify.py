@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from graphs.verify import Verifier
+from graphs.verify import Verifier, check
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,27 @@ def verifier():
 )
 def test_equivalence(verifier, gold, answer, expected):
     assert verifier.verify(gold, answer) is expected
+
+
+@pytest.mark.parametrize(
+    "gold, answer",
+    [
+        ("7", "\\frac{14}{2}"),  # a fraction that reduces to the integer
+        ("-3/4", "\\frac{-3}{4}"),  # the sign inside the fraction
+        ("-3/4", "-\\frac{3}{4}"),  # the sign in front of it
+        ("3/4", "\\dfrac{6}{8}"),  # \dfrac, not reduced
+        ("25", "025"),  # AIME zero padding
+        ("1/3", " 2 / 6 "),  # spaces
+        ("7", "8"),  # wrong
+        ("1/2", "-1/2"),  # the sign matters
+        ("1/3", "\\frac{1}{3}"),  # the same rational in two notations
+        ("100000000000000000001", "100000000000000000000"),  # beyond float precision: exact, not rounded
+    ],
+)
+def test_plain_rationals_are_decided_in_process_as_math_verify_decides_them(gold, answer):
+    verifier = Verifier()
+    assert verifier.verify(gold, answer) is check(gold, answer)  # math-verify in this process is the reference
+    assert verifier._pool is None  # no worker was needed
 
 
 def test_pathological_answer_returns_within_the_limit(verifier):
