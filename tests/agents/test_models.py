@@ -8,7 +8,9 @@ import openai
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agents.models import ModelSpec, RetryPolicy, Sampling, SpecError, build_chat_model, complete, parse_spec, redact
+from tenacity import RetryCallState
+
+from agents.models import ModelSpec, RetryPolicy, Sampling, SpecError, _wait, build_chat_model, complete, parse_spec, redact
 from tests.openai_server import OpenAIServer
 
 FAST = RetryPolicy(attempts=4, initial_s=0.01, max_s=0.05)
@@ -82,6 +84,24 @@ def test_transient_errors_are_retried_with_retry_after():
     with OpenAIServer(lambda body: "ok", faults={0: 429, 1: 503, 2: "drop"}) as server:
         out = asyncio.run(complete(_endpoint(server), [HumanMessage("hi")], retry=FAST))
         assert out.text == "ok" and len(server.requests) == 4
+
+
+@pytest.mark.parametrize(
+    "retry_after, low, high",
+    [
+        ("7", 7.0, 7.0),  # the server's wait is longer than our backoff: it wins
+        ("1000", 120.0, 120.0),  # capped: a server cannot park the run for a quarter of an hour
+        (None, 0.0, FAST.max_s),  # no header: our own backoff
+    ],
+)
+def test_the_wait_before_a_retry_honours_retry_after(retry_after, low, high):
+    # the 429 as the client stack raises it, then the wait tenacity would sleep before the next attempt
+    with OpenAIServer(lambda body: "ok", faults={0: 429}, retry_after=retry_after) as server:
+        with pytest.raises(openai.RateLimitError) as raised:
+            asyncio.run(complete(_endpoint(server), [HumanMessage("hi")], retry=RetryPolicy(attempts=1)))
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
+    state.set_exception((type(raised.value), raised.value, raised.value.__traceback__))
+    assert low <= _wait(FAST)(state) <= high
 
 
 @pytest.mark.parametrize("status", [400, 401, 404])
