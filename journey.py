@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sys
@@ -51,7 +50,9 @@ def synth(
     method: Annotated[str, typer.Option(help="Synthesis method (graph) to run.")] = "journey",
     limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
     samples: Annotated[int, typer.Option(min=1, help="Traces per problem.")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, help="Problems explored at once.")] = 8,
+    concurrency: Annotated[int, typer.Option(min=1, help="Problems explored at once (over all workers).")] = 8,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes exploring at once, sharing --concurrency (default: one per core, at most 8; one with local models).")] = None,
+    batch: Annotated[int, typer.Option(min=1, help="distill: problems per graph run. Pays against fast endpoints (hundreds of traces/s); a batch waits for its slowest problem, so keep 1 for slow teachers.")] = 1,
     policy: Annotated[str, typer.Option(help="Model spec of the policy: local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1.")] = "local",
     critic: Annotated[str, typer.Option(help="Model spec of the critique agent.")] = "local",
     reflector: Annotated[str, typer.Option(help="Model spec of the reflection agent.")] = "local",
@@ -94,12 +95,15 @@ def synth(
     from agents.structured import ONE_LINE
     from graphs.journey import Budget
     from graphs.problems import Fields, ProblemFileError, load_problems
-    from graphs.runner import METHODS, CorpusExistsError, SynthConfig, synthesize
+    from graphs.runner import METHODS, CorpusExistsError, SynthConfig
+    from graphs.workers import WorkerError, synthesize_local, workers_for
 
     if method not in METHODS:
         _fail(f"unknown --method {method!r}; available: {', '.join(METHODS)}")
     if keep not in ("first", "all"):
         _fail(f"--keep must be first or all, not {keep!r}")
+    if batch > 1 and not METHODS[method].BATCHED:
+        _fail(f"--batch runs several problems per graph run of a batched method ({', '.join(n for n, m in METHODS.items() if m.BATCHED)}), not {method}")
     long_form = Sampling(temperature=temperature, max_tokens=teacher_tokens, seed=seed, reasoning_effort=reasoning_effort)
     if method == "journey":
         roles = {
@@ -147,6 +151,7 @@ def synth(
         budget=Budget(max_steps=max_steps, max_backtracks=max_backtracks, max_tokens=max_tokens),
         samples=samples,
         concurrency=concurrency,
+        batch=batch,
         keep=keep,
         teacher_after=teacher_after if method == "journey" and teacher else None,
         width=width,
@@ -156,38 +161,56 @@ def synth(
         max_total_tokens=max_total_tokens,
         prices=price_table,
     )
-    with Progress(
+    try:
+        cfg.workers = 1 if ray else workers_for(cfg, workers)
+    except ValueError as e:
+        _fail(str(e))
+    progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[counts]}"), console=err, transient=False,
-    ) as progress:  # fmt: skip
-        task = progress.add_task(f"{method}", total=None, counts="starting models")
+    )  # fmt: skip
+    task = progress.add_task(f"{method}", total=None, counts="starting models")
 
-        def on_progress(counts, total) -> None:
-            progress.update(
-                task, total=total, completed=counts.attempted,
-                counts=f"verified {counts.verified}  rejected {counts.rejected}  failed {counts.failed}",
-            )  # fmt: skip
+    def on_progress(counts, total) -> None:
+        progress.start()  # a no-op once started
+        progress.update(
+            task, total=total, completed=counts.attempted,
+            counts=f"verified {counts.verified}  rejected {counts.rejected}  failed {counts.failed}",
+        )  # fmt: skip
 
-        _interrupt_on_sigterm()
-        try:
-            if ray:
-                from graphs.ray_backend import ShardMismatchError, synthesize_ray
+    def stop_progress() -> None:
+        if progress.live.is_started:
+            progress.stop()
 
-                try:
-                    manifest = synthesize_ray(
-                        loaded, cfg, out, address=ray, shards=shards, resume=resume, problems_source=problems, on_progress=on_progress
-                    )
-                except ShardMismatchError as e:
-                    _fail(str(e))
-            else:
-                manifest = asyncio.run(
-                    synthesize(loaded, cfg, out, resume=resume, problems_source=problems, on_progress=on_progress)
+    # worker processes are forked before the progress display starts its thread
+    if cfg.workers == 1:
+        progress.start()
+    _interrupt_on_sigterm()
+    try:
+        if ray:
+            from graphs.ray_backend import ShardMismatchError, synthesize_ray
+
+            try:
+                manifest = synthesize_ray(
+                    loaded, cfg, out, address=ray, shards=shards, resume=resume, problems_source=problems, on_progress=on_progress
                 )
-        except CorpusExistsError as e:
-            _fail(str(e))
-        except KeyboardInterrupt:
-            err.print(f"interrupted: traces written so far are in {out}; continue with --resume")
-            raise typer.Exit(130) from None
+            except ShardMismatchError as e:
+                _fail(str(e))
+        else:
+            manifest = synthesize_local(loaded, cfg, out, resume=resume, problems_source=problems, on_progress=on_progress)
+    except (CorpusExistsError, SpecError) as e:
+        stop_progress()
+        _fail(str(e))
+    except WorkerError as e:
+        stop_progress()
+        err.print(f"[red]error:[/red] {e}; what finished is in {out}, --resume continues", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        stop_progress()
+        err.print(f"interrupted: traces written so far are in {out}; continue with --resume")
+        raise typer.Exit(130) from None
+    finally:
+        stop_progress()
     run, corpus = manifest["this_run"], manifest["corpus"]
     err.print(
         f"{run['attempted']} attempted, {run['verified']} verified, {run['failed']} failed, "

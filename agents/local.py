@@ -169,11 +169,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    # Linux: the server is killed when we die, even by SIGKILL. SIGKILL, not SIGTERM: uvicorn answers
-    # SIGTERM by finishing in-flight generations first, which kept an orphan busy for minutes.
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: this process gets ``sig`` when its parent dies, even by SIGKILL.
+
+    Servers get SIGKILL, not SIGTERM: uvicorn answers SIGTERM by finishing in-flight generations
+    first, which kept an orphan busy for minutes.
+    """
     with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
 
 
 class ManagedProcess:
@@ -191,7 +194,7 @@ class ManagedProcess:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            start_new_session=True, preexec_fn=die_with_parent,
         )  # fmt: skip
         log.close()
         try:

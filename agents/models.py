@@ -94,8 +94,8 @@ def redact_url(url: str) -> str:
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """Remove API keys (the given ones and the OpenAI key from the environment) from text."""
-    candidates = [*secrets, os.environ.get("OPENAI_API_KEY", "")]
+    """Remove API keys (the given ones and those in the environment) from text."""
+    candidates = [*secrets, os.environ.get("OPENAI_API_KEY", ""), os.environ.get("O1J_ENDPOINT_API_KEY", "")]
     for secret in candidates:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")

@@ -35,6 +35,7 @@ SOURCE = "synthesized"
 ROLES = (policy.ROLE, critique.ROLE)
 PROMPTS = {policy.ROLE: policy.PROMPT, critique.ROLE: critique.DEBATE}
 SAMPLES_IN_GRAPH = False
+BATCHED = False
 
 __all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "Budget", "build", "context", "initial_state", "limit", "results"]
 

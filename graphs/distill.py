@@ -1,13 +1,21 @@
 """The distill method: rejection sampling from a teacher.
 
-teacher -> verify -> (verified and keep=first, or K samples drawn: end | else: teacher again).
-Each sample is one teacher call; its answer is verified against the reference. The runner writes
-the kept samples (the first verified one, or every verified one with ``keep="all"``) to the corpus
-and the others to ``rejected.jsonl``: rejected samples are kept for analysis, never thrown away.
+teacher -> verify -> (every problem finished: end | else: teacher again). A problem is finished once
+a sample verifies (keep=first) or K samples are drawn. Each sample is one teacher call; its answer is
+verified against the reference. The runner writes the kept samples (the first verified one, or every
+verified one with ``keep="all"``) to the corpus and the others to ``rejected.jsonl``: rejected
+samples are kept for analysis, never thrown away.
+
+One graph run holds a batch of problems (``--batch``, default 1): each node works on all the
+batch's unfinished problems at once, so LangGraph's per-step cost (about a millisecond of CPU a
+step, the largest share of a distilled trace's CPU against a fast endpoint) is paid once per batch.
+A batch ends with its slowest problem, so batches pay only when calls are fast and alike. A problem
+whose calls keep failing fails alone: the others of its batch go on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import re
 from dataclasses import dataclass
@@ -27,6 +35,7 @@ SOURCE = "synthesized"
 ROLES = (teacher.ROLE,)
 PROMPTS = {teacher.ROLE: teacher.SOLVE}
 SAMPLES_IN_GRAPH = True  # one graph run draws all of a problem's samples
+BATCHED = True  # one graph run takes several problems: batch_state(problems), batch_results(final)
 KEEP = ("first", "all")
 
 # how a long thought says it backtracks: counted per distilled trace, for comparing methods
@@ -76,17 +85,53 @@ async def verify(state: DistillState, runtime: Runtime[VerifyContext]) -> dict[s
     return {"samples": [sample], "events": [], "candidate": None}
 
 
-def again(state: DistillState, runtime: Runtime[DistillContext]) -> Literal["teacher", "__end__"]:
+class BatchState(TypedDict):
+    """The problems of one graph run: a DistillState each, plus ``done`` and ``error``."""
+
+    items: list[dict[str, Any]]
+
+
+def batch_state(problems: list[Problem]) -> BatchState:
+    return BatchState(items=[dict(initial_state(p)) | {"done": False, "error": None} for p in problems])
+
+
+async def teacher_all(state: BatchState, runtime: Runtime[DistillContext]) -> dict[str, Any]:
+    """One more sample from the teacher for every unfinished problem of the batch, at once."""
+
+    async def one(item: dict[str, Any]) -> dict[str, Any]:
+        if item["done"]:
+            return item
+        try:
+            update = await teacher.solve(item, runtime)
+        except Exception as e:  # this problem's failure (retries spent), not its batch's
+            return item | {"done": True, "error": e}
+        return item | update | {"tokens": item["tokens"] + update["tokens"]}
+
+    return {"items": list(await asyncio.gather(*(one(item) for item in state["items"])))}
+
+
+async def verify_all(state: BatchState, runtime: Runtime[DistillContext]) -> dict[str, Any]:
     ctx = runtime.context
-    if ctx.keep == "first" and state["samples"][-1]["verified"]:
-        return END
-    return END if len(state["samples"]) >= ctx.samples else "teacher"
+
+    async def one(item: dict[str, Any]) -> dict[str, Any]:
+        if item["done"]:
+            return item
+        update = await verify(item, runtime)
+        samples = item["samples"] + update["samples"]
+        done = (ctx.keep == "first" and samples[-1]["verified"]) or len(samples) >= ctx.samples
+        return item | update | {"samples": samples, "done": done}
+
+    return {"items": list(await asyncio.gather(*(one(item) for item in state["items"])))}
+
+
+def again(state: BatchState) -> Literal["teacher", "__end__"]:
+    return END if all(item["done"] for item in state["items"]) else "teacher"
 
 
 def build():
-    graph = StateGraph(DistillState, context_schema=DistillContext)
-    graph.add_node("teacher", teacher.solve)
-    graph.add_node("verify", verify)
+    graph = StateGraph(BatchState, context_schema=DistillContext)
+    graph.add_node("teacher", teacher_all)
+    graph.add_node("verify", verify_all)
     graph.add_edge(START, "teacher")
     graph.add_edge("teacher", "verify")
     graph.add_conditional_edges("verify", again)
@@ -112,6 +157,10 @@ def limit(cfg) -> int:
     return 2 * cfg.samples + 5
 
 
-def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
-    """Every drawn sample with its index and whether the corpus keeps it."""
-    return [s | {"sample": i, "kept": s["verified"]} for i, s in enumerate(final["samples"])]
+def batch_results(final: dict[str, Any]) -> list[list[dict[str, Any]] | Exception]:
+    """Per problem of the batch: every drawn sample with its index and whether the corpus keeps it,
+    or the exception that failed the problem."""
+    return [
+        item["error"] or [s | {"sample": i, "kept": s["verified"]} for i, s in enumerate(item["samples"])]
+        for item in final["items"]
+    ]

@@ -25,6 +25,7 @@ SOURCE = "human"
 ROLES: tuple[str, ...] = ()
 PROMPTS: dict = {}
 SAMPLES_IN_GRAPH = False
+BATCHED = False
 MAX_THOUGHT_CHARS = 200_000
 
 __all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "build", "context", "initial_state", "limit", "results"]

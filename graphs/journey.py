@@ -25,6 +25,7 @@ SOURCE = "synthesized"
 ROLES = (policy.ROLE, critique.ROLE, reflection.ROLE)  # the teacher is optional (--teacher)
 PROMPTS = {policy.ROLE: policy.PROMPT, critique.ROLE: critique.PROMPT, reflection.ROLE: reflection.PROMPT, teacher.ROLE: teacher.HINT}
 SAMPLES_IN_GRAPH = False
+BATCHED = False
 
 
 @dataclass(frozen=True)

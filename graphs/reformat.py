@@ -18,6 +18,7 @@ SOURCE = "synthesized"
 ROLES = (rewriter.ROLE,)
 PROMPTS = {rewriter.ROLE: rewriter.REFORMAT}
 SAMPLES_IN_GRAPH = False
+BATCHED = False
 
 __all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "build", "context", "initial_state", "limit", "results"]
 

@@ -32,12 +32,15 @@ from graphs.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usag
 from graphs.verify import Verifier
 
 # a plain dict is the registry: method name -> module with NAME, SOURCE, ROLES, PROMPTS (role -> prompt),
-# SAMPLES_IN_GRAPH, build(), context(models, cfg, verifier), initial_state(problem), limit(cfg) and
-# results(final, sample) -> the samples of one graph run, each marked kept (corpus) or not (rejected)
+# SAMPLES_IN_GRAPH, BATCHED, build(), context(models, cfg, verifier), limit(cfg), and either
+# initial_state(problem) and results(final, sample) -> the samples of one graph run, each marked kept
+# (corpus) or not (rejected), or, BATCHED, batch_state(problems) and batch_results(final) -> per problem
+# its samples or the exception that failed it
 METHODS = {m.NAME: m for m in (journey, debate, tree, distill, reformat, human)}
 
 TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
 T = TypeVar("T")
+Job = tuple[Problem, int, str]  # (problem, sample, trace id): one trace to draw, or a problem's samples if SAMPLES_IN_GRAPH
 
 
 class CorpusExistsError(FileExistsError):
@@ -50,7 +53,9 @@ class SynthConfig:
     roles: dict[str, tuple[str, Sampling]]
     budget: journey.Budget = field(default_factory=journey.Budget)
     samples: int = 1
-    concurrency: int = 8
+    concurrency: int = 8  # problems in flight, over all worker processes
+    workers: int = 1  # processes exploring at once (graphs/workers.py); changes speed, not traces
+    batch: int = 1  # BATCHED methods (distill): problems per graph run; changes speed, not traces
     verify_timeout_s: float = 10.0
     keep: str = "first"  # distill: keep the first verified sample of a problem, or all of them
     teacher_after: int | None = None  # journey: ask the teacher for a hint after this many backtracks
@@ -84,7 +89,7 @@ class SynthConfig:
         out = self.hashed()
         out.pop("prompts")
         out |= {
-            "samples": self.samples, "concurrency": self.concurrency, "max_cost": self.max_cost,
+            "samples": self.samples, "concurrency": self.concurrency, "workers": self.workers, "batch": self.batch, "max_cost": self.max_cost,
             "max_total_tokens": self.max_total_tokens, "verify_timeout_s": self.verify_timeout_s,
         }  # fmt: skip
         return out
@@ -128,7 +133,10 @@ async def drain(items: list[T], handle: Callable[[T], Awaitable[None]], concurre
 
 
 class CorpusWriter:
-    """Appends one JSON line per finished item and flushes, so a crash loses at most the item in flight."""
+    """Appends one JSON line per finished item and flushes, so a crash loses at most the item in flight.
+
+    The only writer of a corpus: with worker processes, they send their outcomes here.
+    """
 
     def __init__(self, out: Path):
         self.traces = (out / TRACES).open("a", encoding="utf-8")
@@ -136,23 +144,38 @@ class CorpusWriter:
         self.rejects = (out / REJECTED).open("a", encoding="utf-8")
 
     @staticmethod
-    def _write(f, row: dict[str, Any]) -> None:
-        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    def _write(f, line: str) -> None:
+        f.write(line + "\n")
         f.flush()
 
-    def trace(self, trace: Trace) -> None:
-        self._write(self.traces, trace.model_dump(mode="json"))
+    def sample(self, sample: Sample) -> None:
+        self._write(self.traces if sample.kept else self.rejects, sample.line)
 
     def failure(self, row: dict[str, Any]) -> None:
-        self._write(self.failures, row)
-
-    def rejected(self, trace: Trace) -> None:
-        self._write(self.rejects, trace.model_dump(mode="json"))
+        self._write(self.failures, json.dumps(row, ensure_ascii=False))
 
     def close(self) -> None:
         self.traces.close()
         self.failures.close()
         self.rejects.close()
+
+
+@dataclass
+class Sample:
+    """One finished sample: corpus or rejected, and the trace as the JSON line to write."""
+
+    kept: bool
+    verified: bool
+    usage: dict[str, RoleUsage]
+    line: str
+
+
+@dataclass
+class Outcome:
+    """One job's result, built where its graph ran (this process or a worker): its samples, or why it failed."""
+
+    samples: list[Sample] = field(default_factory=list)
+    failure: dict[str, Any] | None = None
 
 
 @dataclass
@@ -242,7 +265,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path) -> list[tuple[Problem, int, str]]:
+def _pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path) -> list[Job]:
     """(problem, sample, job id) still to run; files are trimmed so that a rerun never duplicates.
 
     Failures are retried on resume, so they leave failures.jsonl. For methods that draw a problem's
@@ -281,6 +304,169 @@ def _prepare_out(out: Path, resume: bool) -> None:
     (out / MANIFEST).unlink(missing_ok=True)
 
 
+async def explore(batch: list[Job], graph, context, cfg: SynthConfig, cfg_hash: str, secrets: tuple[str, ...]) -> list[Outcome]:
+    """Run the method's graph on a batch of jobs (one, unless the method is BATCHED): an outcome per
+    job. A problem's failure is its outcome, never an exception, and never its batch's."""
+    module = METHODS[cfg.method]
+    t0 = time.perf_counter()
+    config = {"recursion_limit": module.limit(cfg)}
+    try:
+        if module.BATCHED:
+            final = await graph.ainvoke(module.batch_state([problem for problem, _, _ in batch]), context=context, config=config)
+            per_job = module.batch_results(final)
+        else:
+            ((problem, sample, _),) = batch
+            final = await graph.ainvoke(module.initial_state(problem), context=context, config=config)
+            per_job = [module.results(final, sample)]
+    except Exception as e:
+        per_job = [e] * len(batch)
+    wall = time.perf_counter() - t0
+    outcomes = []
+    for (problem, sample, tid), samples in zip(batch, per_job, strict=True):
+        error = samples if isinstance(samples, Exception) else None
+        if error is None:
+            try:
+                traces = [(r["kept"], build_trace(problem, r["sample"], cfg, cfg_hash, r, wall)) for r in samples]
+            except Exception as e:
+                error = e
+        if error is not None:
+            outcomes.append(Outcome(failure={
+                "id": tid, "problem_id": problem.id, "sample": sample, "method": cfg.method,
+                "error": type(error).__name__, "reason": redact(str(error), secrets)[:2000],
+            }))  # fmt: skip
+            continue
+        # rejected samples first: a problem counts as finished once its kept sample is written
+        outcomes.append(Outcome(samples=[Sample(kept, t.verified, t.usage, t.model_dump_json()) for kept, t in sorted(traces, key=lambda o: o[0])]))
+    return outcomes
+
+
+async def work(
+    jobs: list[Job],
+    cfg: SynthConfig,
+    cfg_hash: str,
+    concurrency: int,
+    *,
+    deliver: Callable[[list[Outcome]], None],
+    stopped: Callable[[], bool],
+    ready: Callable[[dict[str, Any]], None],
+) -> None:
+    """Explore ``jobs`` with one set of models and one verifier, ``concurrency`` problems at once
+    (in batches of ``cfg.batch`` for BATCHED methods): ``ready(models)`` once they are up,
+    ``deliver`` each batch's outcomes, and start no new batch once ``stopped()``."""
+    module = METHODS[cfg.method]
+    size = cfg.batch if module.BATCHED else 1
+    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    verifier = Verifier(timeout_s=cfg.verify_timeout_s)
+    try:
+        async with ModelHub(cfg.roles) as hub:
+            graph, context = module.build(), module.context(hub.models, cfg, verifier)
+            ready(hub.describe())
+
+            async def handle(batch: list[Job]) -> None:
+                if not stopped():  # left for --resume, not failed
+                    deliver(await explore(batch, graph, context, cfg, cfg_hash, hub.secrets))
+
+            await drain(batches, handle, -(-concurrency // size))
+    finally:
+        verifier.close()
+
+
+class Run:
+    """One run over a corpus directory: the jobs still to do, the one writer, the counts, the manifest."""
+
+    def __init__(
+        self,
+        problems: list[Problem],
+        cfg: SynthConfig,
+        out: Path,
+        *,
+        resume: bool,
+        problems_source: str,
+        on_progress: Callable[[Counts, int], None] | None,
+    ):
+        self.cfg, self.out, self.problems_source, self.on_progress = cfg, out, problems_source, on_progress
+        self.problem_count = len(problems)
+        _prepare_out(out, resume)
+        self.cfg_hash = config_hash(cfg.hashed())
+        self.jobs = _pending(problems, cfg, self.cfg_hash, out)
+        samples_per_job = 1 if METHODS[cfg.method].SAMPLES_IN_GRAPH else cfg.samples
+        self.counts = Counts(skipped=len(problems) * samples_per_job - len(self.jobs))
+        self.models: dict[str, dict[str, Any]] = {}
+        self.started = time.time()
+        self._t0 = time.perf_counter()
+        self.writer = CorpusWriter(out)
+
+    def ready(self, models: dict[str, dict[str, Any]]) -> None:
+        self.models = self.models or models
+        self._progress()
+
+    def stopped(self) -> bool:
+        """True once a run budget is spent: no new problem starts (those in flight finish)."""
+        self.counts.stopped = self.counts.stopped or self.counts.over_budget(self.cfg)
+        return self.counts.stopped is not None
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        counts = self.counts
+        for outcome in outcomes:
+            if outcome.failure is not None:
+                counts.failed += 1
+                self.writer.failure(outcome.failure)
+            for sample in outcome.samples:
+                self.writer.sample(sample)
+                counts.verified += sample.kept and sample.verified
+                counts.rejected += not sample.kept
+                counts.add_usage(sample.usage)
+            counts.attempted += 1
+        self._progress()
+
+    def _progress(self) -> None:
+        if self.on_progress:
+            self.on_progress(self.counts, len(self.jobs))
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def finish(self) -> dict[str, Any]:
+        """Close the corpus files and write the manifest (last: its existence means the run completed)."""
+        self.close()
+        cfg, out, counts = self.cfg, self.out, self.counts
+        all_traces, rejected = read_jsonl(out / TRACES), read_jsonl(out / REJECTED)
+        manifest = {
+            "method": cfg.method,
+            "config": cfg.public(),
+            "config_hash": self.cfg_hash,
+            "models": self.models,
+            "problems": {"source": self.problems_source, "count": self.problem_count},
+            "versions": _versions(),
+            "this_run": {
+                "attempted": counts.attempted,
+                "verified": counts.verified,
+                "rejected": counts.rejected,
+                "failed": counts.failed,
+                "skipped_done": counts.skipped,
+                "stopped_by": counts.stopped,
+                "not_started": len(self.jobs) - counts.attempted,
+                "usage": {r: u.model_dump() for r, u in counts.usage.items()},
+                "cost_usd": rounded_costs(counts.cost(cfg.prices)),
+                "prices": {role: price_of(u.model, cfg.prices) for role, u in counts.usage.items()},
+                "started": datetime.fromtimestamp(self.started, UTC).isoformat(),
+                "wall_s": round(time.perf_counter() - self._t0, 3),
+            },
+            "corpus": {
+                "traces": len(all_traces),
+                "verified": sum(1 for t in all_traces if t["verified"]),
+                "failures": len(read_jsonl(out / FAILURES)),
+                "rejected": len(rejected),
+                "tokens": sum(u["tokens_in"] + u["tokens_out"] for t in all_traces for u in t["usage"].values()),
+                "backtracks": sum(t["n_backtracks"] for t in all_traces),
+                # kept and rejected samples both cost money
+                "cost_usd": rounded_costs(_corpus_cost(all_traces + rejected, cfg.prices)),
+            },
+        }
+        write_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
+        return manifest
+
+
 async def synthesize(
     problems: list[Problem],
     cfg: SynthConfig,
@@ -290,98 +476,10 @@ async def synthesize(
     problems_source: str = "",
     on_progress: Callable[[Counts, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Run ``cfg.method`` over every (problem, sample) not already in ``out``; return the manifest."""
-    module = METHODS[cfg.method]
-    _prepare_out(out, resume)
-    cfg_hash = config_hash(cfg.hashed())
-    jobs = _pending(problems, cfg, cfg_hash, out)
-    counts = Counts(skipped=(len(problems) if module.SAMPLES_IN_GRAPH else len(problems) * cfg.samples) - len(jobs))
-    started = time.time()
-    start_wall = time.perf_counter()
-    writer = CorpusWriter(out)
-    verifier = Verifier(timeout_s=cfg.verify_timeout_s)
-    graph = module.build()
-    limit = module.limit(cfg)
+    """Run ``cfg.method`` over every (problem, sample) not already in ``out`` in this process; return the manifest."""
+    run = Run(problems, cfg, out, resume=resume, problems_source=problems_source, on_progress=on_progress)
     try:
-        async with ModelHub(cfg.roles) as hub:
-            context = module.context(hub.models, cfg, verifier)
-            models = hub.describe()
-            if on_progress:
-                on_progress(counts, len(jobs))
-
-            async def explore(job: tuple[Problem, int, str]) -> None:
-                problem, sample, tid = job
-                counts.stopped = counts.stopped or counts.over_budget(cfg)
-                if counts.stopped:  # left for --resume, not failed
-                    return
-                t0 = time.perf_counter()
-                try:
-                    final = await graph.ainvoke(
-                        module.initial_state(problem), context=context, config={"recursion_limit": limit}
-                    )
-                    wall = time.perf_counter() - t0
-                    outcomes = [(r["kept"], build_trace(problem, r["sample"], cfg, cfg_hash, r, wall)) for r in module.results(final, sample)]
-                except Exception as e:  # one problem's failure never stops the run
-                    counts.failed += 1
-                    writer.failure(
-                        {
-                            "id": tid,
-                            "problem_id": problem.id,
-                            "sample": sample,
-                            "method": cfg.method,
-                            "error": type(e).__name__,
-                            "reason": redact(str(e), hub.secrets)[:2000],
-                        }
-                    )
-                else:
-                    # rejected samples first: a problem counts as finished once its kept sample is written
-                    for kept, trace in sorted(outcomes, key=lambda o: o[0]):
-                        (writer.trace if kept else writer.rejected)(trace)
-                        counts.verified += kept and trace.verified
-                        counts.rejected += not kept
-                        counts.add_usage(trace.usage)
-                counts.attempted += 1
-                if on_progress:
-                    on_progress(counts, len(jobs))
-
-            await drain(jobs, explore, cfg.concurrency)
+        await work(run.jobs, cfg, run.cfg_hash, cfg.concurrency, deliver=run.record, stopped=run.stopped, ready=run.ready)
     finally:
-        writer.close()
-        verifier.close()
-
-    all_traces = read_jsonl(out / TRACES)
-    manifest = {
-        "method": cfg.method,
-        "config": cfg.public(),
-        "config_hash": cfg_hash,
-        "models": models,
-        "problems": {"source": problems_source, "count": len(problems)},
-        "versions": _versions(),
-        "this_run": {
-            "attempted": counts.attempted,
-            "verified": counts.verified,
-            "rejected": counts.rejected,
-            "failed": counts.failed,
-            "skipped_done": counts.skipped,
-            "stopped_by": counts.stopped,
-            "not_started": len(jobs) - counts.attempted,
-            "usage": {r: u.model_dump() for r, u in counts.usage.items()},
-            "cost_usd": rounded_costs(counts.cost(cfg.prices)),
-            "prices": {role: price_of(u.model, cfg.prices) for role, u in counts.usage.items()},
-            "started": datetime.fromtimestamp(started, UTC).isoformat(),
-            "wall_s": round(time.perf_counter() - start_wall, 3),
-        },
-        "corpus": {
-            "traces": len(all_traces),
-            "verified": sum(1 for t in all_traces if t["verified"]),
-            "failures": len(read_jsonl(out / FAILURES)),
-            "rejected": len(read_jsonl(out / REJECTED)),
-            "tokens": sum(u["tokens_in"] + u["tokens_out"] for t in all_traces for u in t["usage"].values()),
-            "backtracks": sum(t["n_backtracks"] for t in all_traces),
-            # kept and rejected samples both cost money
-            "cost_usd": rounded_costs(_corpus_cost(all_traces + read_jsonl(out / REJECTED), cfg.prices)),
-        },
-    }
-    # the manifest is written last, so its existence means the run completed
-    write_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
-    return manifest
+        run.close()
+    return run.finish()

@@ -42,6 +42,7 @@ SOURCE = "synthesized"
 ROLES = (policy.ROLE, critique.ROLE, rewriter.ROLE)
 PROMPTS = {policy.ROLE: policy.PROMPT, critique.ROLE: critique.PROMPT, rewriter.ROLE: rewriter.FLUENT}
 SAMPLES_IN_GRAPH = False
+BATCHED = False
 ROOT = "0"
 
 

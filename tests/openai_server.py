@@ -1,6 +1,7 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: scripted replies, injected faults.
 
-``reply(body) -> str`` decides each completion from the request body. Faults are given per request
+``reply(body) -> str | dict | int`` decides each completion from the request body (an int is an HTTP
+error status for that request, e.g. a 400 for one problem). Faults are given per request
 index or by rate (``fault_rate`` with a seeded RNG): HTTP 429/500/503 (with Retry-After) and
 dropped connections. Every request is recorded, headers included, so tests can assert on them.
 """
@@ -30,7 +31,7 @@ class _Server(ThreadingHTTPServer):
 class OpenAIServer:
     def __init__(
         self,
-        reply: Callable[[dict[str, Any]], str | dict[str, Any]],
+        reply: Callable[[dict[str, Any]], str | dict[str, Any] | int],
         *,
         faults: dict[int, int | str] | None = None,
         fault_rate: float = 0.0,
@@ -122,6 +123,9 @@ class OpenAIServer:
                 if server.delay_s:
                     time.sleep(server.delay_s)
                 out = server.reply(body)
+                if isinstance(out, int):
+                    self._send(out, {"error": {"message": f"scripted {out}", "type": "scripted"}})
+                    return
                 message = out if isinstance(out, dict) else {"role": "assistant", "content": out}
                 message.setdefault("role", "assistant")
                 prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))

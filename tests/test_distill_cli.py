@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.openai_server import OpenAIServer, last_user
@@ -94,33 +95,47 @@ def test_keep_all_and_problems_that_never_verify(tmp_path):
     assert Counter(r["problem_id"] for r in rows(out / "rejected.jsonl")) == {"q3": 2}
 
 
-def test_distill_under_faults_and_drops_loses_no_problem(tmp_path):
+# one process, one problem per graph run; and two worker processes with four problems per graph run
+PARALLEL = pytest.mark.parametrize("parallel", [("--workers", "1", "--batch", "1"), ("--workers", "2", "--batch", "4")], ids=["inprocess", "workers-batch"])
+
+
+@PARALLEL
+def test_distill_under_faults_and_drops_loses_no_problem(tmp_path, parallel):
     out = tmp_path / "corpus"
     with OpenAIServer(r1_teacher(wrong_first=False), fault_rate=0.2, drop_rate=0.05, seed=7) as server:
-        result = distill(server, problems_file(tmp_path, 60), out, "--concurrency", "8")
+        result = distill(server, problems_file(tmp_path, 60), out, "--concurrency", "8", *parallel)
     assert result.returncode in (0, 1), result.stderr
     done = [t["problem_id"] for t in traces(out)] + [f["problem_id"] for f in rows(out / "failures.jsonl")]
     assert sorted(done) == sorted(f"q{i}" for i in range(60))  # every problem exactly once
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["this_run"]["failed"] == len(rows(out / "failures.jsonl"))
     assert (result.returncode == 1) == bool(manifest["this_run"]["failed"])
+    assert manifest["config"]["workers"] == int(parallel[1]) and manifest["config"]["batch"] == int(parallel[3])
+    assert len(server.requests) > 60  # faults were retried
+    for path in out.rglob("*"):
+        assert KEY not in path.read_text(), path
+    assert KEY not in result.stdout + result.stderr
 
 
-def test_distill_killed_midway_resumes_to_the_same_problems_without_duplicates(tmp_path):
+@PARALLEL
+def test_distill_killed_midway_resumes_to_the_same_problems_without_duplicates(tmp_path, parallel):
     out = tmp_path / "corpus"
     problems = problems_file(tmp_path, 30)
     env = {"PATH": "/usr/bin:/bin", "O1J_ENDPOINT_API_KEY": KEY, "HOME": str(tmp_path)}
     with OpenAIServer(r1_teacher(), delay_s=0.05) as server:
         command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems), "--out", str(out),
-                   "--teacher", f"r1@{server.base_url}", "--samples", "2", "--concurrency", "2"]  # fmt: skip
+                   "--teacher", f"r1@{server.base_url}", "--samples", "2", "--concurrency", "2", *parallel]  # fmt: skip
         run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
         while time.time() < deadline and len(rows(out / "traces.jsonl")) < 8:
             time.sleep(0.05)
+        children = psutil.Process(run.pid).children(recursive=True)  # worker processes and their verifiers
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
+        gone, alive = psutil.wait_procs(children, timeout=20)
+        assert not alive, f"outlived the killed run: {alive}"
         assert not (out / "manifest.json").exists()
-        assert distill(server, problems, out, "--samples", "2", "--resume").returncode == 0
+        assert distill(server, problems, out, "--samples", "2", "--resume", *parallel).returncode == 0
     ids = [t["problem_id"] for t in traces(out)]
     assert sorted(ids) == sorted(f"q{i}" for i in range(30)) and len(ids) == len(set(ids))
     rejected = Counter(r["problem_id"] for r in rows(out / "rejected.jsonl"))
