@@ -8,7 +8,9 @@ task, with the same graphs, endpoints (a pool spreads the load: ``M@URL1,URL2``)
 resume; ``--resume`` continues every shard. When all shards are done, the driver merges their
 files into ``OUT/traces.jsonl``, ``failures.jsonl`` and ``rejected.jsonl`` and writes one manifest.
 Problems go to shards by position (problem i to shard i mod N), and N is recorded in
-``OUT/shards/ray.json`` so that a resume shards the same way. On several machines, OUT must be on a
+``OUT/shards/ray.json`` so that a resume shards the same way. Run budgets (``--max-cost``,
+``--max-total-tokens``) are split evenly over the shards, each of which stops on its own share: the
+run as a whole never spends more than its budget (plus what each shard had in flight). On several machines, OUT must be on a
 filesystem they share. Progress is aggregated in the driver from a Ray actor the shards report to.
 Ray is imported only here, so runs without ``--ray`` never load it.
 """
@@ -20,6 +22,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +91,7 @@ def synthesize_ray(
         (out / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
         (out / SHARDS_DIR / "ray.json").write_text(json.dumps({"shards": n}))
         parts = [problems[k::n] for k in range(n)]
+        shard_cfg = shard_config(cfg, n)
 
         @ray.remote
         class Progress:
@@ -108,7 +112,7 @@ def synthesize_ray(
                 progress.update.remote(k, counts.attempted, counts.verified, counts.rejected, counts.failed, total)
 
             shard_out = out / SHARDS_DIR / f"shard-{k}"
-            return asyncio.run(synthesize(shard_problems, cfg, shard_out, resume=resume, problems_source=problems_source, on_progress=report))
+            return asyncio.run(synthesize(shard_problems, shard_cfg, shard_out, resume=resume, problems_source=problems_source, on_progress=report))
 
         pending = [run_shard.remote(k, part) for k, part in enumerate(parts) if part]
         started = time.perf_counter()
@@ -122,10 +126,20 @@ def synthesize_ray(
         wall = time.perf_counter() - started
     finally:
         ray.shutdown()
-    return _merge(out, manifests, n, address, wall)
+    return _merge(out, manifests, n, address, wall, cfg)
 
 
-def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wall_s: float) -> dict[str, Any]:
+def shard_config(cfg: SynthConfig, n: int) -> SynthConfig:
+    """The config each of ``n`` shards runs: an even share of the run budgets, one process each."""
+    return replace(
+        cfg,
+        workers=1,
+        max_cost=None if cfg.max_cost is None else cfg.max_cost / n,
+        max_total_tokens=None if cfg.max_total_tokens is None else max(1, cfg.max_total_tokens // n),
+    )
+
+
+def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wall_s: float, cfg: SynthConfig) -> dict[str, Any]:
     """Concatenate the shards' files into the corpus and sum their manifests (the manifest last)."""
     shard_dirs = [out / SHARDS_DIR / f"shard-{k}" for k in range(n)]
     for name in (TRACES, FAILURES, REJECTED):
@@ -142,6 +156,7 @@ def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wal
             for key in ("calls", "tokens_in", "tokens_out", "latency_s"):
                 into[key] += u[key]
     manifest = first | {
+        "config": cfg.public(),  # the run's, not a shard's share of the budgets
         "this_run": {k: sum(r[k] for r in runs) for k in summed}
         | {
             "stopped_by": next((r["stopped_by"] for r in runs if r["stopped_by"]), None),

@@ -66,3 +66,20 @@ def test_ray_shards_merge_to_the_same_corpus_as_one_process(tmp_path):
     assert json.loads((tmp_path / "ray" / "manifest.json").read_text())["this_run"]["attempted"] == 0
     assert sorted(t["problem_id"] for t in traces(tmp_path / "ray")) == sorted(ids)
     assert wrong_shards.returncode == 2 and "resume with --shards 2" in wrong_shards.stderr
+
+
+def test_run_budgets_are_shared_by_the_shards(tmp_path):
+    problems = problems_file(tmp_path, 60)
+    with OpenAIServer(r1_teacher(wrong_first=False)) as server:
+        spec = f"r1@{server.base_url}"
+        probe = run(problems, tmp_path / "probe", spec, "--limit", "1", home=tmp_path)
+        one = json.loads((tmp_path / "probe" / "manifest.json").read_text())["corpus"]["tokens"]  # every problem costs the same
+        budget = 10 * one
+        result = run(problems, tmp_path / "ray", spec, "--ray", "local", "--shards", "2", "--concurrency", "1", "--max-total-tokens", str(budget), home=tmp_path)
+    assert probe.returncode == 0 and result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
+    assert manifest["config"]["max_total_tokens"] == budget  # the run's budget, not a shard's share
+    assert manifest["this_run"]["stopped_by"] == "max_total_tokens"
+    # each shard stops once its half is spent (with one problem in flight): the run spends about the budget,
+    # not the budget once per shard
+    assert 10 <= manifest["this_run"]["attempted"] <= 12 and manifest["corpus"]["tokens"] <= budget + 2 * one
