@@ -52,7 +52,7 @@ def synth(
     samples: Annotated[int, typer.Option(min=1, help="Traces per problem.")] = 1,
     concurrency: Annotated[int, typer.Option(min=1, help="Problems explored at once (over all workers).")] = 8,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes exploring at once, sharing --concurrency (default: one per core, at most 8; one with local models).")] = None,
-    batch: Annotated[int, typer.Option(min=1, help="distill: problems per graph run. Pays against fast endpoints (hundreds of traces/s); a batch waits for its slowest problem, so keep 1 for slow teachers.")] = 1,
+    batch: Annotated[int, typer.Option(min=1, help="distill: problems per graph run (at most --concurrency). Pays against fast endpoints (hundreds of traces/s); a batch waits for its slowest problem, so keep 1 for slow teachers.")] = 1,
     policy: Annotated[str, typer.Option(help="Model spec of the policy: local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1.")] = "local",
     critic: Annotated[str, typer.Option(help="Model spec of the critique agent.")] = "local",
     reflector: Annotated[str, typer.Option(help="Model spec of the reflection agent.")] = "local",

@@ -354,7 +354,8 @@ async def work(
     (in batches of ``cfg.batch`` for BATCHED methods): ``ready(models)`` once they are up,
     ``deliver`` each batch's outcomes, and start no new batch once ``stopped()``."""
     module = METHODS[cfg.method]
-    size = cfg.batch if module.BATCHED else 1
+    # never more than ``concurrency`` problems in flight, batched or not
+    size = min(cfg.batch, concurrency) if module.BATCHED else 1
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     verifier = Verifier(timeout_s=cfg.verify_timeout_s)
     try:
@@ -366,7 +367,7 @@ async def work(
                 if not stopped():  # left for --resume, not failed
                     deliver(await explore(batch, graph, context, cfg, cfg_hash, hub.secrets))
 
-            await drain(batches, handle, -(-concurrency // size))
+            await drain(batches, handle, concurrency // size)
     finally:
         verifier.close()
 

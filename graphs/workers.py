@@ -7,8 +7,8 @@ langchain and a LangGraph invocation, each a millisecond or more of CPU (profile
 ``bench/synth_throughput.py``), so against a fast endpoint the event loop, not the network, is the
 bottleneck. Here jobs are split round robin over ``workers`` processes, each with its own event loop,
 models, verifier and share of ``--concurrency``, on uvloop (about an eighth less CPU per trace than
-asyncio's own loop, measured on the distill bench). The workers write nothing: they send each job's
-outcome to this process, the corpus's only writer, which keeps counts, budgets, progress, resume and
+asyncio's own loop, measured on the distill bench). The workers write nothing: they send their jobs'
+outcomes to this process, the corpus's only writer, which keeps counts, budgets, progress, resume and
 the manifest exactly as in a one-process run. A spent budget sets an event the workers check before
 starting a job.
 
@@ -34,7 +34,7 @@ import uvloop
 
 from agents.local import die_with_parent
 from agents.models import SpecError, parse_spec, redact
-from graphs.runner import Counts, Run, SynthConfig, synthesize, work
+from graphs.runner import Counts, Job, Run, SynthConfig, synthesize, work
 from graphs.schema import Problem
 
 # more processes than this rarely pay: the endpoint, not the client, is then the limit
@@ -96,7 +96,7 @@ def _run_workers(run: Run, cfg: SynthConfig, n: int) -> None:
     ctx = multiprocessing.get_context(method)
     stop = ctx.Event()
     procs: list[multiprocessing.process.BaseProcess] = []
-    conns: dict[Connection, int] = {}
+    conns: list[Connection] = []
     errors: list[Exception] = []
     try:
         for k in range(n):
@@ -110,13 +110,13 @@ def _run_workers(run: Run, cfg: SynthConfig, n: int) -> None:
             proc.start()
             send.close()  # ours is the read end: EOF once the worker is gone
             procs.append(proc)
-            conns[receive] = k
+            conns.append(receive)
         while conns:
-            for conn in wait(list(conns)):
+            for conn in wait(conns):
                 try:
                     kind, payload = conn.recv()
                 except EOFError:
-                    del conns[conn]
+                    conns.remove(conn)
                     continue
                 if kind == "outcomes":
                     run.record(payload)
@@ -151,7 +151,7 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 
 def _worker(
-    jobs: list[tuple[Problem, int, str]],
+    jobs: list[Job],
     cfg: SynthConfig,
     cfg_hash: str,
     concurrency: int,
