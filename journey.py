@@ -96,7 +96,7 @@ def synth(
     from graphs.journey import Budget
     from graphs.problems import Fields, ProblemFileError, load_problems
     from graphs.runner import METHODS, CorpusExistsError, SynthConfig
-    from graphs.workers import WorkerError, synthesize_local, workers_for
+    from graphs.workers import WorkerError, synthesize, workers_for
 
     if method not in METHODS:
         _fail(f"unknown --method {method!r}; available: {', '.join(METHODS)}")
@@ -197,7 +197,7 @@ def synth(
             except ShardMismatchError as e:
                 _fail(str(e))
         else:
-            manifest = synthesize_local(loaded, cfg, out, resume=resume, problems_source=problems, on_progress=on_progress)
+            manifest = synthesize(loaded, cfg, out, resume=resume, problems_source=problems, on_progress=on_progress)
     except (CorpusExistsError, SpecError) as e:
         stop_progress()
         _fail(str(e))

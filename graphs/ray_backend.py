@@ -3,7 +3,7 @@
     journey synth ... --ray local            # start a local cluster
     journey synth ... --ray 10.0.0.1:6379    # join a running one (``ray start --head`` there)
 
-Each shard is an ordinary corpus (``OUT/shards/shard-K``) written by ``runner.synthesize`` in a Ray
+Each shard is an ordinary corpus (``OUT/shards/shard-K``) written by ``workers.synthesize`` in a Ray
 task, with the same graphs, endpoints (a pool spreads the load: ``M@URL1,URL2``), retries and
 resume; ``--resume`` continues every shard. When all shards are done, the driver merges their
 files into ``OUT/traces.jsonl``, ``failures.jsonl`` and ``rejected.jsonl`` and writes one manifest.
@@ -17,7 +17,6 @@ Ray is imported only here, so runs without ``--ray`` never load it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -38,10 +37,10 @@ from graphs.runner import (
     read_jsonl,
     rounded_costs,
     sum_costs,
-    synthesize,
     write_atomic,
 )
 from graphs.schema import Problem
+from graphs.workers import synthesize
 
 SHARDS_DIR = "shards"
 
@@ -112,7 +111,7 @@ def synthesize_ray(
                 progress.update.remote(k, counts.attempted, counts.verified, counts.rejected, counts.failed, total)
 
             shard_out = out / SHARDS_DIR / f"shard-{k}"
-            return asyncio.run(synthesize(shard_problems, shard_cfg, shard_out, resume=resume, problems_source=problems_source, on_progress=report))
+            return synthesize(shard_problems, shard_cfg, shard_out, resume=resume, problems_source=problems_source, on_progress=report)
 
         pending = [run_shard.remote(k, part) for k, part in enumerate(parts) if part]
         started = time.perf_counter()

@@ -8,6 +8,10 @@ Bounded concurrency (a fixed set of asyncio workers, so 10,000 problems are not 
 retries inside the model layer, and resume: a trace id is derived from (problem id, method, sample,
 config hash), so ``--resume`` skips what is written and never duplicates it. A torn last line (a
 run killed mid-write) is cut off before anything is appended.
+
+A ``Run`` holds what one run over a corpus needs (the jobs still to do, the one writer, counts,
+budgets, the manifest); ``work`` explores jobs with one set of models and sends back outcomes.
+``graphs.workers.synthesize`` puts the two together, in this process or over worker processes.
 """
 
 from __future__ import annotations
@@ -424,6 +428,10 @@ class Run:
         if self.on_progress:
             self.on_progress(self.counts, len(self.jobs))
 
+    async def explore(self) -> None:
+        """Every pending job in this process."""
+        await work(self.jobs, self.cfg, self.cfg_hash, self.cfg.concurrency, deliver=self.record, stopped=self.stopped, ready=self.ready)
+
     def close(self) -> None:
         self.writer.close()
 
@@ -466,21 +474,3 @@ class Run:
         }
         write_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
         return manifest
-
-
-async def synthesize(
-    problems: list[Problem],
-    cfg: SynthConfig,
-    out: Path,
-    *,
-    resume: bool = False,
-    problems_source: str = "",
-    on_progress: Callable[[Counts, int], None] | None = None,
-) -> dict[str, Any]:
-    """Run ``cfg.method`` over every (problem, sample) not already in ``out`` in this process; return the manifest."""
-    run = Run(problems, cfg, out, resume=resume, problems_source=problems_source, on_progress=on_progress)
-    try:
-        await work(run.jobs, cfg, run.cfg_hash, cfg.concurrency, deliver=run.record, stopped=run.stopped, ready=run.ready)
-    finally:
-        run.close()
-    return run.finish()

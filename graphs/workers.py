@@ -1,4 +1,4 @@
-"""Synthesis on this machine over worker processes: the runner's graphs on every core, one writer.
+"""Synthesis on this machine, in this process or over worker processes: the runner's graphs on every core, one writer.
 
     journey synth ... --workers 4      # default: one per core (capped), one when a role is a local model
 
@@ -34,7 +34,7 @@ import uvloop
 
 from agents.local import die_with_parent
 from agents.models import SpecError, parse_spec, redact
-from graphs.runner import Counts, Job, Run, SynthConfig, synthesize, work
+from graphs.runner import Counts, Job, Run, SynthConfig, work
 from graphs.schema import Problem
 
 # more processes than this rarely pay: the endpoint, not the client, is then the limit
@@ -59,7 +59,7 @@ def workers_for(cfg: SynthConfig, requested: int | None) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
-def synthesize_local(
+def synthesize(
     problems: list[Problem],
     cfg: SynthConfig,
     out: Path,
@@ -68,19 +68,18 @@ def synthesize_local(
     problems_source: str = "",
     on_progress: Callable[[Counts, int], None] | None = None,
 ) -> dict[str, Any]:
-    """``runner.synthesize`` over ``cfg.workers`` processes (one: in this process); returns the manifest."""
+    """Run ``cfg.method`` over every (problem, sample) not already in ``out``, in ``cfg.workers``
+    processes (one: in this process), on uvloop; return the manifest."""
     # what exists now (modules, problems) lives as long as the run: kept out of the collector's way.
     # The cyclic GC's passes over it took a sixth of a distill run's CPU (5 s of 31 over 6,000
     # traces; 2 s frozen); in forked workers, leaving it alone also keeps pages shared with us
     gc.freeze()
     try:
-        if cfg.workers <= 1:
-            return uvloop.run(synthesize(problems, cfg, out, resume=resume, problems_source=problems_source, on_progress=on_progress))
         run = Run(problems, cfg, out, resume=resume, problems_source=problems_source, on_progress=on_progress)
         try:
             n = min(cfg.workers, cfg.concurrency, len(run.jobs))
             if n <= 1:
-                uvloop.run(work(run.jobs, cfg, run.cfg_hash, cfg.concurrency, deliver=run.record, stopped=run.stopped, ready=run.ready))
+                uvloop.run(run.explore())
             else:
                 _run_workers(run, cfg, n)
         finally:
