@@ -7,11 +7,11 @@ Starts a server (aiohttp, in its own process) that answers every chat completion
 ``--delay-ms`` with a correct long thought ending in ``\\boxed{}``; a share of the answers is
 written in another but equal form (``7.0`` for 7) that only math-verify can judge, so that its
 worker processes really run instead of the verifier's in-process shortcuts (equal strings, plain
-rationals). It measures the raw ceiling (an aiohttp client
-loop, the same number of requests at the same concurrency), then runs ``journey synth --method
-distill`` as a user would (a fresh process: CLI start-up, problem loading, worker processes, the
-LangGraph graph, answer verification and corpus writing included) and prints traces/s, the ceiling,
-their ratio and the machine. ``--batch 1`` shows the cost of one graph run per problem.
+rationals). It measures the raw ceiling (an aiohttp client loop, the same number of requests at
+the same concurrency), then runs ``journey synth --method distill`` as a user would (a fresh
+process: CLI start-up, problem loading, worker processes, the LangGraph graph, answer verification
+and corpus writing included) and prints traces/s, the ceiling, their ratio and the machine.
+``--batch 1`` shows the cost of one graph run per problem.
 """
 
 from __future__ import annotations

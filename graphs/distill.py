@@ -95,33 +95,38 @@ def batch_state(problems: list[Problem]) -> BatchState:
     return BatchState(items=[dict(initial_state(p)) | {"done": False, "error": None} for p in problems])
 
 
-async def teacher_all(state: BatchState, runtime: Runtime[DistillContext]) -> dict[str, Any]:
-    """One more sample from the teacher for every unfinished problem of the batch, at once."""
+async def _each_unfinished(state: BatchState, step) -> dict[str, Any]:
+    """``step(item)`` for every unfinished problem of the batch, all at once; finished ones unchanged."""
 
     async def one(item: dict[str, Any]) -> dict[str, Any]:
-        if item["done"]:
-            return item
+        return item if item["done"] else await step(item)
+
+    return {"items": list(await asyncio.gather(*(one(item) for item in state["items"])))}
+
+
+async def teacher_all(state: BatchState, runtime: Runtime[DistillContext]) -> dict[str, Any]:
+    """One more sample from the teacher for every unfinished problem of the batch."""
+
+    async def sample(item: dict[str, Any]) -> dict[str, Any]:
         try:
             update = await teacher.solve(item, runtime)
         except Exception as e:  # this problem's failure (retries spent), not its batch's
             return item | {"done": True, "error": e}
         return item | update | {"tokens": item["tokens"] + update["tokens"]}
 
-    return {"items": list(await asyncio.gather(*(one(item) for item in state["items"])))}
+    return await _each_unfinished(state, sample)
 
 
 async def verify_all(state: BatchState, runtime: Runtime[DistillContext]) -> dict[str, Any]:
     ctx = runtime.context
 
-    async def one(item: dict[str, Any]) -> dict[str, Any]:
-        if item["done"]:
-            return item
+    async def check(item: dict[str, Any]) -> dict[str, Any]:
         update = await verify(item, runtime)
         samples = item["samples"] + update["samples"]
         done = (ctx.keep == "first" and samples[-1]["verified"]) or len(samples) >= ctx.samples
         return item | update | {"samples": samples, "done": done}
 
-    return {"items": list(await asyncio.gather(*(one(item) for item in state["items"])))}
+    return await _each_unfinished(state, check)
 
 
 def again(state: BatchState) -> Literal["teacher", "__end__"]:

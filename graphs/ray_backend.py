@@ -10,8 +10,8 @@ files into ``OUT/traces.jsonl``, ``failures.jsonl`` and ``rejected.jsonl`` and w
 Problems go to shards by position (problem i to shard i mod N), and N is recorded in
 ``OUT/shards/ray.json`` so that a resume shards the same way. Run budgets (``--max-cost``,
 ``--max-total-tokens``) are split evenly over the shards, each of which stops on its own share: the
-run as a whole never spends more than its budget (plus what each shard had in flight). On several machines, OUT must be on a
-filesystem they share. Progress is aggregated in the driver from a Ray actor the shards report to.
+run as a whole never spends more than its budget (plus what each shard had in flight). On several
+machines, OUT must be on a filesystem they share. Progress is aggregated in the driver from a Ray actor the shards report to.
 Ray is imported only here, so runs without ``--ray`` never load it.
 """
 
