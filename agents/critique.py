@@ -73,7 +73,14 @@ async def critique(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> 
     parsed = await ask(runtime.context.models[ROLE], PROMPT, query(state), parse)
     verdict = parsed.value or Verdict(correct=True, reason="")
     text = parsed.raw if parsed.malformed else verdict.reason
-    ev = event("critique", ROLE, parsed, text, step=len(state["path"]) + 1, correct=None if parsed.malformed else verdict.correct)
+    ev = event(
+        "critique",
+        ROLE,
+        parsed,
+        text,
+        step=len(state["path"]) + 1,
+        correct=None if parsed.malformed else verdict.correct,
+    )
     return {"events": [ev], "verdict": verdict.model_dump(), "tokens": ev.tokens_in + ev.tokens_out}
 
 
@@ -119,5 +126,12 @@ async def debate_turn(state: Mapping[str, Any], runtime: Runtime[AgentContext]) 
     parsed = await ask(runtime.context.models[ROLE], DEBATE, debate_query, parse_debate)
     verdict = parsed.value or Verdict(correct=True, reason="")
     text = parsed.raw if parsed.malformed else ("continue" if verdict.correct else verdict.reason)
-    ev = event("critique", ROLE, parsed, text, step=len(state["path"]) + 1, correct=None if parsed.malformed else verdict.correct)
+    ev = event(
+        "critique",
+        ROLE,
+        parsed,
+        text,
+        step=len(state["path"]) + 1,
+        correct=None if parsed.malformed else verdict.correct,
+    )
     return {"events": [ev], "verdict": verdict.model_dump(), "tokens": ev.tokens_in + ev.tokens_out}

@@ -193,9 +193,14 @@ class ManagedProcess:
         self.log_path = logs / f"{self.name.split()[0]}-{port}.log"
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True, preexec_fn=die_with_parent,
-        )  # fmt: skip
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
         log.close()
         try:
             self.wait_healthy(f"http://127.0.0.1:{port}/health")
@@ -299,15 +304,21 @@ class LocalServer:
         cli = Path(sys.executable).with_name("transformers")
         command = [
             str(cli) if cli.exists() else "transformers",
-            "serve", str(self.checkpoint),
+            "serve",
+            str(self.checkpoint),
             "--continuous-batching",
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--log-level", "warning",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
             # without a bound the paged KV cache takes most of the machine's RAM (seen: 19 GiB of 24)
-            "--cb-num-blocks", str(KV_BLOCKS),
-            "--cb-max-batch-tokens", str(MAX_BATCH_TOKENS),
-        ]  # fmt: skip
+            "--cb-num-blocks",
+            str(KV_BLOCKS),
+            "--cb-max-batch-tokens",
+            str(MAX_BATCH_TOKENS),
+        ]
         self.server.launch(command, env, self.port)
 
     def stop(self) -> None:

@@ -18,8 +18,9 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage
@@ -81,11 +82,11 @@ def parse_spec(spec: str) -> ModelSpec:
         model, _, base_url = spec.partition("@http")
         urls = [u.strip().rstrip("/") for u in ("http" + base_url).split(",")]
         if not model or not all(u.startswith(("http://", "https://")) for u in urls):
-            raise SpecError(f"endpoint spec must look like MODEL@http://HOST:PORT/v1[,http://HOST2:PORT/v1], got {redact_url(spec)!r}")
+            raise SpecError(
+                f"endpoint spec must look like MODEL@http://HOST:PORT/v1[,http://HOST2:PORT/v1], got {redact_url(spec)!r}"
+            )
         return ModelSpec(kind="endpoint", model=model, base_url=",".join(urls))
-    raise SpecError(
-        f"unknown model spec {spec!r}: use local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1"
-    )
+    raise SpecError(f"unknown model spec {spec!r}: use local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1")
 
 
 def redact_url(url: str) -> str:
@@ -125,7 +126,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
     def _create_chat_result(self, response: Any, generation_info: dict | None = None) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)
         raw = response if isinstance(response, dict) else response.model_dump()
-        for generation, choice in zip(result.generations, raw.get("choices") or []):
+        for generation, choice in zip(result.generations, raw.get("choices") or [], strict=False):
             message = choice.get("message") or {}
             reasoning = message.get("reasoning_content") or message.get("reasoning")
             if reasoning and isinstance(generation.message, AIMessage):
@@ -318,9 +319,7 @@ def _wait(policy: RetryPolicy):
     return wait
 
 
-async def complete(
-    model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = RetryPolicy()
-) -> Reply:
+async def complete(model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = RetryPolicy()) -> Reply:
     """Call a chat model with bounded retries; record tokens and latency."""
     start = time.perf_counter()
     async for attempt in AsyncRetrying(
@@ -364,6 +363,22 @@ def _join_content(blocks: list) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # the hub: one place that turns role specs into models and owns local servers
+
+
+T = TypeVar("T")
+
+
+async def drain(items: list[T], handle: Callable[[T], Awaitable[None]], concurrency: int) -> None:
+    """Run ``handle`` over ``items`` with at most ``concurrency`` at once (fixed workers, not a task per item)."""
+    queue: asyncio.Queue[T] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        while not queue.empty():
+            await handle(queue.get_nowait())
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
 
 
 class ModelHub:

@@ -14,7 +14,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from agents.structured import AgentContext, ParseError, Prompt, ask, event, first_line, last_boxed, numbered
+from agents.structured import AgentContext, ParseError, Prompt, ask, event, first_line, numbered
+from answers.extract import last_boxed
 
 ROLE = "policy"
 MAX_STEP_CHARS = 600

@@ -40,7 +40,11 @@ def load_prices(path: str | None) -> dict[str, tuple[float, float]]:
     import yaml
 
     try:
-        raw = yaml.safe_load(Path(path).read_text()) if Path(path).suffix in (".yaml", ".yml") else json.loads(Path(path).read_text())
+        raw = (
+            yaml.safe_load(Path(path).read_text())
+            if Path(path).suffix in (".yaml", ".yml")
+            else json.loads(Path(path).read_text())
+        )
     except (OSError, ValueError, yaml.YAMLError) as e:
         raise PriceError(f"{path}: cannot read prices: {e}") from None
     if not isinstance(raw, dict):

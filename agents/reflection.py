@@ -87,7 +87,9 @@ async def reflection(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -
         back_to = min(max(parsed.value.back_to, 1), wrong_step)
         said = parsed.value.text
     ev = event("reflection", ROLE, parsed, said, step=wrong_step)
-    backtrack = Event(kind="backtrack", role=ROLE, model=ev.model, text=backtrack_text(back_to, wrong_step), step=back_to)
+    backtrack = Event(
+        kind="backtrack", role=ROLE, model=ev.model, text=backtrack_text(back_to, wrong_step), step=back_to
+    )
     return {
         "events": [ev, backtrack],
         "path": path[: back_to - 1],

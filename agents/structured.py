@@ -6,7 +6,6 @@ share so the role files stay a prompt, a parser and a node.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -15,6 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agents.events import Event
 from agents.models import ChatModel, Reply, complete
+from answers.extract import last_boxed
 
 T = TypeVar("T")
 
@@ -104,26 +104,6 @@ def first_line(text: str) -> str:
     return text.strip().splitlines()[0].strip() if text.strip() else ""
 
 
-BOXED = re.compile(r"\\boxed\s*\{")
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last closed \\boxed{...}, braces balanced; None if there is none.
-
-    A box left unclosed at the end (a reply cut by its token limit) is skipped for the one before.
-    """
-    for i in reversed([m.end() for m in BOXED.finditer(text)]):
-        depth = 1
-        for j in range(i, len(text)):
-            if text[j] == "{":
-                depth += 1
-            elif text[j] == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[i:j].strip()
-    return None
-
-
 async def solve_once(model: ChatModel, role: str, prompt: Prompt, query: str) -> dict[str, Any]:
     """One free-form call whose answer is the last \\boxed{} of the text, else of the separate reasoning.
 
@@ -135,4 +115,3 @@ async def solve_once(model: ChatModel, role: str, prompt: Prompt, query: str) ->
     # a reply with no answer is not malformed: it is a sample that fails verification, text kept
     ev = event("attempt", role, Parsed(reply.text, reply.text, [reply]), reply.text, step=1, answer=answer)
     return {"events": [ev], "candidate": {"text": reply.text, "answer": answer}, "tokens": ev.tokens_in + ev.tokens_out}
-

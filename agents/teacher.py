@@ -76,4 +76,9 @@ async def hint(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict
     parsed = await ask(runtime.context.models[ROLE], HINT, hint_query(state), parse_hint)
     text = parsed.value if parsed.value is not None else parsed.raw
     ev = event("teacher", ROLE, parsed, text, step=len(state["path"]) + 1)
-    return {"events": [ev], "hint": parsed.value, "n_hints": state.get("n_hints", 0) + 1, "tokens": ev.tokens_in + ev.tokens_out}
+    return {
+        "events": [ev],
+        "hint": parsed.value,
+        "n_hints": state.get("n_hints", 0) + 1,
+        "tokens": ev.tokens_in + ev.tokens_out,
+    }

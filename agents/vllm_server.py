@@ -47,10 +47,22 @@ class VLLMServer:
 
     def command(self) -> list[str]:
         command = [
-            self.python, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model,
-            "--served-model-name", self.served_name, "--host", "127.0.0.1", "--port", str(self.port),
-            "--tensor-parallel-size", str(self.tp), "--data-parallel-size", str(self.dp),
-        ]  # fmt: skip
+            self.python,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            self.model,
+            "--served-model-name",
+            self.served_name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--tensor-parallel-size",
+            str(self.tp),
+            "--data-parallel-size",
+            str(self.dp),
+        ]
         if self.reasoning_parser:  # R1-style models: the reasoning arrives in reasoning_content
             command += ["--reasoning-parser", self.reasoning_parser]
         if self.max_model_len:

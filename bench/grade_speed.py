@@ -15,15 +15,17 @@ import random
 import time
 from pathlib import Path
 
+from corpus.problems import load_problems
 from eval.math import GradeConfig, Grader
-from graphs.problems import load_problems
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "math500" / "test.jsonl"
 
 
 def outputs_for(answer: str, k: int, rng: random.Random) -> list[str]:
     wrong = [f"{answer} + 1", "0", f"-({answer})", "\\frac{1}{2}"]
-    choices = [f"The final answer is \\boxed{{{answer}}}."] * 4 + [f"So \\boxed{{{w}}}." for w in wrong] + ["I give up."]
+    choices = (
+        [f"The final answer is \\boxed{{{answer}}}."] * 4 + [f"So \\boxed{{{w}}}." for w in wrong] + ["I give up."]
+    )
     return [rng.choice(choices) for _ in range(k)]
 
 
@@ -47,8 +49,10 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         distinct = len(grader.verifier._cache)
     print(f"problems {len(problems)} x samples {args.samples} = {len(golds)} pairs, {distinct} distinct")
-    print(f"workers {args.workers}: {elapsed:.1f} s total, {len(golds) / elapsed:.0f} pairs/s, "
-          f"{distinct / elapsed:.0f} distinct pairs/s, timeouts {grader.verifier.timeouts}")
+    print(
+        f"workers {args.workers}: {elapsed:.1f} s total, {len(golds) / elapsed:.0f} pairs/s, "
+        f"{distinct / elapsed:.0f} distinct pairs/s, timeouts {grader.verifier.timeouts}"
+    )
     print(f"accuracy of the simulated outputs: {sum(correct) / len(correct):.3f}")
 
 

@@ -47,12 +47,21 @@ def serve(port: int, delay_s: float, equivalent_share: float) -> None:
         await asyncio.sleep(delay_s)
         # problem i asks "What is i + (2i + 7)?": every n-th answer in a form only math-verify decides
         answer = f"{a + b}.0" if every and a % every == 0 else str(a + b)
-        content = f"I add {a} and {b}. Wait, let me check the carry: {a} + {b} = {a + b}. The answer is \\boxed{{{answer}}}."
-        return web.json_response({
-            "id": "c", "object": "chat.completion", "created": 0, "model": body.get("model", "bench"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
-        })  # fmt: skip
+        content = (
+            f"I add {a} and {b}. Wait, let me check the carry: {a} + {b} = {a + b}. The answer is \\boxed{{{answer}}}."
+        )
+        return web.json_response(
+            {
+                "id": "c",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model", "bench"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+            }
+        )
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
@@ -101,12 +110,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--delay-ms", type=float, default=50.0)
     parser.add_argument("--batch", type=int, default=8, help="journey synth --batch: problems per graph run")
-    parser.add_argument("--workers", type=int, default=None, help="journey synth --workers (default: its own, one per core)")
-    parser.add_argument("--equivalent-share", type=float, default=0.2, help="share of answers in another but equal form")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="journey synth --workers (default: its own, one per core)"
+    )
+    parser.add_argument(
+        "--equivalent-share", type=float, default=0.2, help="share of answers in another but equal form"
+    )
     args = parser.parse_args()
 
     port = free_port()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(port, args.delay_ms / 1000, args.equivalent_share), daemon=True)
+    server = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(port, args.delay_ms / 1000, args.equivalent_share), daemon=True
+    )
     server.start()
     try:
         wait_up(port)
@@ -116,10 +131,30 @@ def main() -> None:
             problems = Path(tmp) / "problems.jsonl"
             with problems.open("w") as f:
                 for i in range(args.problems):
-                    f.write(json.dumps({"id": f"b{i}", "question": f"What is {i} + {2 * i + 7}?", "answer": str(3 * i + 7)}) + "\n")
-            command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems),
-                       "--out", str(Path(tmp) / "corpus"), "--teacher", f"bench@{base}", "--concurrency", str(args.concurrency),
-                       "--teacher-tokens", "256", "--batch", str(args.batch)]  # fmt: skip
+                    f.write(
+                        json.dumps({"id": f"b{i}", "question": f"What is {i} + {2 * i + 7}?", "answer": str(3 * i + 7)})
+                        + "\n"
+                    )
+            command = [
+                sys.executable,
+                "-m",
+                "journey",
+                "synth",
+                "--method",
+                "distill",
+                "--problems",
+                str(problems),
+                "--out",
+                str(Path(tmp) / "corpus"),
+                "--teacher",
+                f"bench@{base}",
+                "--concurrency",
+                str(args.concurrency),
+                "--teacher-tokens",
+                "256",
+                "--batch",
+                str(args.batch),
+            ]
             if args.workers is not None:
                 command += ["--workers", str(args.workers)]
             start = time.perf_counter()
@@ -132,14 +167,27 @@ def main() -> None:
         server.terminate()
     traces = manifest["corpus"]["traces"]
     rate = traces / wall
-    print(json.dumps({
-        "machine": f"{platform.machine()} {_cpu_model()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}",
-        "problems": args.problems, "concurrency": args.concurrency, "server_delay_ms": args.delay_ms,
-        "workers": manifest["config"]["workers"], "batch": manifest["config"]["batch"], "equivalent_share": args.equivalent_share,
-        "traces": traces, "verified": manifest["corpus"]["verified"], "wall_s": round(wall, 2),
-        "synth_wall_s_in_manifest": manifest["this_run"]["wall_s"],
-        "traces_per_s": round(rate, 1), "raw_ceiling_req_per_s": round(raw, 1), "ratio": round(rate / raw, 3),
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "machine": f"{platform.machine()} {_cpu_model()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}",
+                "problems": args.problems,
+                "concurrency": args.concurrency,
+                "server_delay_ms": args.delay_ms,
+                "workers": manifest["config"]["workers"],
+                "batch": manifest["config"]["batch"],
+                "equivalent_share": args.equivalent_share,
+                "traces": traces,
+                "verified": manifest["corpus"]["verified"],
+                "wall_s": round(wall, 2),
+                "synth_wall_s_in_manifest": manifest["this_run"]["wall_s"],
+                "traces_per_s": round(rate, 1),
+                "raw_ceiling_req_per_s": round(raw, 1),
+                "ratio": round(rate / raw, 3),
+            },
+            indent=2,
+        )
+    )
 
 
 def _cpu_model() -> str:

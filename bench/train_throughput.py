@@ -27,7 +27,9 @@ def long_thought(rng: random.Random, steps: int) -> tuple[str, str]:
     for j in range(1, steps + 1):
         a, b = rng.randint(10, 999), rng.randint(10, 999)
         if rng.random() < 0.15:
-            lines.append(f"Step {j}: {a} + {b} = {a + b + 10}. Wait, that is wrong: {a} + {b} is {a + b}, let me go back to step {j}.")
+            lines.append(
+                f"Step {j}: {a} + {b} = {a + b + 10}. Wait, that is wrong: {a} + {b} is {a + b}, let me go back to step {j}."
+            )
         else:
             lines.append(f"Step {j}: add {b} to the running total {a} to get {a + b}.")
         total += a + b
@@ -79,8 +81,18 @@ def main() -> None:
         tmp = Path(tmp)
         model = build_model(args.model_config, tmp / "model")
         write_corpus(tmp / "corpus.jsonl", args.samples)
-        overrides = ["--model", str(model), "--output_dir", str(tmp / "run"), "--max_steps", str(args.steps),
-                     "--per_device_train_batch_size", str(args.batch), "--logging_steps", "10"]  # fmt: skip
+        overrides = [
+            "--model",
+            str(model),
+            "--output_dir",
+            str(tmp / "run"),
+            "--max_steps",
+            str(args.steps),
+            "--per_device_train_batch_size",
+            str(args.batch),
+            "--logging_steps",
+            "10",
+        ]
         if not torch.cuda.is_available():
             overrides += ["--use_cpu", "true", "--bf16", "false"]
         config = load_config(str(ROOT / "recipes" / "gpu_sft.yaml"), overrides)
@@ -88,11 +100,22 @@ def main() -> None:
         (stage,) = train(config)["stages"]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     lengths = stage["mixture"]["sources"]["bench"]
-    print(json.dumps({
-        "device": device, "dtype": "bf16" if config.bf16 else "fp32", "batch": args.batch, "max_length": config.max_length,
-        "samples": lengths["selected"], "dropped": lengths["dropped"], **stage["figures"],
-        "loss_first": stage["loss_first"], "loss_last": stage["loss_last"],
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "device": device,
+                "dtype": "bf16" if config.bf16 else "fp32",
+                "batch": args.batch,
+                "max_length": config.max_length,
+                "samples": lengths["selected"],
+                "dropped": lengths["dropped"],
+                **stage["figures"],
+                "loss_first": stage["loss_first"],
+                "loss_last": stage["loss_last"],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

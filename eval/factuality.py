@@ -16,7 +16,7 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from graphs.problems import ProblemFileError, read_rows
+from corpus.problems import ProblemFileError, read_rows
 
 Grade = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
 _LETTERS = {"A": "CORRECT", "B": "INCORRECT", "C": "NOT_ATTEMPTED"}
@@ -28,7 +28,10 @@ GRADER_SYSTEM = (
 )
 GRADER_SHOTS = (
     ("Question: What is the capital of France?\nGold target: Paris\nPredicted answer: It is Paris.", "CORRECT"),
-    ("Question: Who wrote Hamlet?\nGold target: William Shakespeare\nPredicted answer: Christopher Marlowe", "INCORRECT"),
+    (
+        "Question: Who wrote Hamlet?\nGold target: William Shakespeare\nPredicted answer: Christopher Marlowe",
+        "INCORRECT",
+    ),
     ("Question: In which year did X happen?\nGold target: 1912\nPredicted answer: I don't know.", "NOT_ATTEMPTED"),
 )
 ANSWER_SYSTEM = "Answer the question with a short factual answer. If you do not know, say you do not know."
@@ -36,7 +39,10 @@ ANSWER_SHOTS = (("What is the capital of France?", "Paris"), ("Who wrote Hamlet?
 
 # ASCII boundaries: a small model's junk glued to the label ("CORRECTに通") still leaves the label
 _WORD = re.compile(r"(?<![A-Za-z_])(NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)(?![A-Za-z_])", re.IGNORECASE)
-_GRADE_LINE = re.compile(r"^\s*\**\s*(?:grade|verdict|label)\s*\**\s*[:：]\s*\**\s*([ABC]|NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b", re.IGNORECASE | re.MULTILINE)
+_GRADE_LINE = re.compile(
+    r"^\s*\**\s*(?:grade|verdict|label)\s*\**\s*[:：]\s*\**\s*([ABC]|NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def parse_grade(text: str) -> Grade | None:
@@ -71,7 +77,14 @@ def load_items(path: str, limit: int | None = None) -> list[QAItem]:
         if answer is None or str(answer).strip() == "":
             raise ProblemFileError(path, line, "no answer field (answer / true_answer)")
         category = row.get("primary_category") or row.get("topic")
-        items.append(QAItem(id=str(row.get("id", f"{p.stem}-{line}")), question=question.strip(), answer=str(answer).strip(), category=category))
+        items.append(
+            QAItem(
+                id=str(row.get("id", f"{p.stem}-{line}")),
+                question=question.strip(),
+                answer=str(answer).strip(),
+                category=category,
+            )
+        )
         if limit and len(items) >= limit:
             break
     return items
@@ -90,7 +103,11 @@ def answer_messages(item: QAItem) -> list[BaseMessage]:
 
 
 def grader_messages(item: QAItem, predicted: str) -> list[BaseMessage]:
-    return _fewshot(GRADER_SYSTEM, GRADER_SHOTS, f"Question: {item.question}\nGold target: {item.answer}\nPredicted answer: {predicted}")
+    return _fewshot(
+        GRADER_SYSTEM,
+        GRADER_SHOTS,
+        f"Question: {item.question}\nGold target: {item.answer}\nPredicted answer: {predicted}",
+    )
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -133,20 +150,39 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     common = {"concurrency": concurrency, "on_done": on_done}
     answers = run_jobs(
-        [Job(i.id, answer_messages(i)) for i in items], spec=model,
-        sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop), path=out / "answers.jsonl", **common,
-    )  # fmt: skip
+        [Job(i.id, answer_messages(i)) for i in items],
+        spec=model,
+        sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
+        path=out / "answers.jsonl",
+        **common,
+    )
     grades = run_jobs(
-        [Job(i.id, grader_messages(i, a["output"])) for i, a in zip(items, answers)], spec=grader,
-        sampling=Sampling(temperature=0.0, max_tokens=16, stop=stop), path=out / "grades.jsonl", **common,
-    )  # fmt: skip
+        [Job(i.id, grader_messages(i, a["output"])) for i, a in zip(items, answers, strict=True)],
+        spec=grader,
+        sampling=Sampling(temperature=0.0, max_tokens=16, stop=stop),
+        path=out / "grades.jsonl",
+        **common,
+    )
     rows = [
         {
-            "id": i.id, "category": i.category, "question": i.question, "gold": i.answer, "predicted": a["output"],
-            "grader_output": g["output"], "grade": parse_grade(g["output"]), "tokens_out": a["tokens_out"],
-        }  # fmt: skip
-        for i, a, g in zip(items, answers, grades)
+            "id": i.id,
+            "category": i.category,
+            "question": i.question,
+            "gold": i.answer,
+            "predicted": a["output"],
+            "grader_output": g["output"],
+            "grade": parse_grade(g["output"]),
+            "tokens_out": a["tokens_out"],
+        }
+        for i, a, g in zip(items, answers, grades, strict=True)
     ]
-    summary = {"kind": "factuality", "headline": "f_score", "model": model, "grader": grader, "dataset": dataset, **summarize(rows)}
+    summary = {
+        "kind": "factuality",
+        "headline": "f_score",
+        "model": model,
+        "grader": grader,
+        "dataset": dataset,
+        **summarize(rows),
+    }
     summary["tokens_out_mean"] = sum(r["tokens_out"] for r in rows) / len(rows) if rows else 0.0
     return write_outputs(out, rows, summary)

@@ -16,8 +16,8 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agents.models import ModelHub, Sampling, complete
-from graphs.runner import drain, read_jsonl
+from agents.models import ModelHub, Sampling, complete, drain
+from corpus.files import read_jsonl
 
 
 @dataclass(frozen=True)

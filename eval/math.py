@@ -6,7 +6,7 @@ Public API (Math-Verify style, small on purpose):
 - ``grade(gold, pred) -> bool``            pred is the full model output
 - ``accuracy(completions, answer, **kw) -> list[float | None]``  a scorer usable as a reward
 
-Equivalence runs in worker processes with time and memory limits (graphs/verify.py); model text
+Equivalence runs in worker processes with time and memory limits (answers/verify.py); model text
 never reaches sympy in this process. Each distinct (gold, extracted answer) pair is checked once.
 """
 
@@ -16,8 +16,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from agents.structured import last_boxed
-from graphs.verify import Verifier
+from answers.extract import last_boxed
+from answers.verify import Verifier
 
 _FINAL = re.compile(
     r"(?:final answer|the answer)\s*(?:is|:)\s*:?\s*(.+?)(?:\s*$|\.\s|\.$)", re.IGNORECASE | re.MULTILINE
@@ -58,7 +58,7 @@ class Grader:
 
     def grade_answers(self, golds: list[str], answers: list[str | None]) -> list[bool]:
         """Like grade_many, for answers already extracted (callers that also keep the answer)."""
-        return self.verifier.verify_many(list(zip(golds, answers)))
+        return self.verifier.verify_many(list(zip(golds, answers, strict=True)))
 
     def close(self) -> None:
         self.verifier.close()
@@ -89,4 +89,4 @@ def accuracy(completions: list[str], answer: list[str], **kwargs) -> list[float 
     """Scorer / reward: 1.0 correct, 0.0 wrong, None when the completion commits to no answer."""
     extracted = [extract_answer(c) for c in completions]
     correct = _grader().grade_answers(answer, extracted)
-    return [None if a is None else float(ok) for a, ok in zip(extracted, correct)]
+    return [None if a is None else float(ok) for a, ok in zip(extracted, correct, strict=True)]

@@ -14,16 +14,50 @@ from pathlib import Path
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agents.models import Sampling
+from corpus.schema import Problem
 from eval import metrics
 from eval.generate import Job, run_jobs
 from eval.math import GradeConfig, Grader, extract_answer
-from graphs.schema import Problem
 
 SYSTEM = "Solve the math problem. Reason step by step, then finish with: The final answer is \\boxed{<answer>}."
 SHOTS = (
-    ("A box holds 6 eggs. How many eggs are in 5 boxes?", "Each box holds 6 eggs and there are 5 boxes, so 6 * 5 = 30. The final answer is \\boxed{30}."),
+    (
+        "A box holds 6 eggs. How many eggs are in 5 boxes?",
+        "Each box holds 6 eggs and there are 5 boxes, so 6 * 5 = 30. The final answer is \\boxed{30}.",
+    ),
     ("Solve for x: 2x + 3 = 11.", "Subtract 3: 2x = 8. Divide by 2: x = 4. The final answer is \\boxed{4}."),
 )
+
+
+class EvalSetupError(ValueError):
+    """A model and engine that cannot run as asked; ``str()`` is one line."""
+
+
+def check_engine(model: str, engine: str, vllm_python: str | None = None) -> str | None:
+    """Check that ``model`` can run on ``engine``; return the python of vLLM's environment for ``vllm``."""
+    from agents.models import SpecError, parse_spec
+    from eval.vllm_offline import VLLMError, model_dir
+    from eval.vllm_offline import vllm_python as find_vllm
+
+    if engine not in ("endpoint", "vllm"):
+        raise EvalSetupError(f"--engine must be endpoint or vllm, not {engine!r}")
+    try:
+        if engine == "endpoint":
+            parse_spec(model)
+            return None
+        python = find_vllm(vllm_python)
+        if not (model == "local" or model.startswith("local:")):
+            model_dir(model)  # a checkpoint vLLM loads itself; refuses served specs (openai:, MODEL@URL)
+        return python
+    except (SpecError, VLLMError) as e:
+        raise EvalSetupError(str(e)) from None
+
+
+def default_stop(model: str) -> tuple[str, ...]:
+    """A newline for local models: base models that cannot end their turn reliably answer the
+    one-line few-shot prompt in one line; nothing for the rest."""
+    local = model == "local" or model.startswith("local:")
+    return ("\n",) if local else ()
 
 
 def _turn(question: str) -> str:
@@ -73,11 +107,18 @@ def evaluate(
 
         rows = generate_offline(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", python=vllm_python)
     else:
-        rows = run_jobs(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", concurrency=concurrency, on_done=on_sample)
+        rows = run_jobs(
+            jobs,
+            spec=spec,
+            sampling=sampling,
+            path=out / "generations.jsonl",
+            concurrency=concurrency,
+            on_done=on_sample,
+        )
     extracted = [extract_answer(r["output"]) for r in rows]
     with Grader(GradeConfig()) as grader:
         correct = grader.grade_answers([r["answer"] for r in rows], extracted)
-    graded = [r | {"extracted": a, "correct": ok} for r, a, ok in zip(rows, extracted, correct)]
+    graded = [r | {"extracted": a, "correct": ok} for r, a, ok in zip(rows, extracted, correct, strict=True)]
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in graded:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

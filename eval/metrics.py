@@ -27,7 +27,7 @@ def majority(answers: list[str | None], correct: list[bool]) -> bool:
     Answers are grouped by their text with whitespace removed; a tie goes to the earliest sample.
     Samples without an answer do not vote; if none has one, the vote is wrong.
     """
-    keyed = [("".join(a.split()), ok) for a, ok in zip(answers, correct) if a is not None]
+    keyed = [("".join(a.split()), ok) for a, ok in zip(answers, correct, strict=True) if a is not None]
     if not keyed:
         return False
     counts = Counter(key for key, _ in keyed)
@@ -74,7 +74,10 @@ def budget_curve(by_problem: dict[str, list[dict]], k: int) -> list[dict]:
     """Accuracy (maj@j) against average output tokens per problem (j samples' worth), j = 1, 2, 4, ... k."""
     curve = []
     for j in powers_of_two(k):
-        acc = _mean(majority([r["extracted"] for r in rows[:j]], [r["correct"] for r in rows[:j]]) for rows in by_problem.values())
+        acc = _mean(
+            majority([r["extracted"] for r in rows[:j]], [r["correct"] for r in rows[:j]])
+            for rows in by_problem.values()
+        )
         toks = _mean(sum(r["tokens_out"] for r in rows[:j]) for rows in by_problem.values())
         curve.append({"samples": j, "accuracy": acc, "avg_output_tokens": toks})
     return curve

@@ -16,7 +16,7 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from graphs.problems import ProblemFileError, read_rows
+from corpus.problems import ProblemFileError, read_rows
 
 Label = Literal["safe", "unsafe"]
 
@@ -119,7 +119,10 @@ def summarize(rows: list[dict]) -> dict:
     }
     for category in sorted({r["category"] for r in rows if r["category"]}):
         group = [r for r in parsed if r["category"] == category]
-        out["by_category"][category] = {"items": sum(r["category"] == category for r in rows), "safe_rate": _rate(r["label"] == "safe" for r in group)}
+        out["by_category"][category] = {
+            "items": sum(r["category"] == category for r in rows),
+            "safe_rate": _rate(r["label"] == "safe" for r in group),
+        }
     labelled = [r for r in rows if r["human_label"] is not None]
     if labelled:
         out["agreement"] = agreement(labelled)
@@ -186,28 +189,49 @@ def evaluate(
             raise ValueError(f"{dataset}: {len(need)} items have no response; give --model to answer them")
         rows = run_jobs(
             [Job(i.id, answer_messages(i.query)) for i in need],
-            spec=model, sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
-            path=out / "responses.jsonl", concurrency=concurrency, on_done=on_done,
-        )  # fmt: skip
+            spec=model,
+            sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
+            path=out / "responses.jsonl",
+            concurrency=concurrency,
+            on_done=on_done,
+        )
         responses = {r["id"]: r["output"] for r in rows}
-    jobs = [Job(i.id, judge_messages(i.query, i.response if i.response is not None else responses[i.id])) for i in items]
+    jobs = [
+        Job(i.id, judge_messages(i.query, i.response if i.response is not None else responses[i.id])) for i in items
+    ]
     judged = run_jobs(
-        jobs, spec=judge, sampling=Sampling(temperature=0.0, max_tokens=judge_tokens, stop=judge_stop),
-        path=out / "judgments.jsonl", concurrency=concurrency, on_done=on_done,
-    )  # fmt: skip
+        jobs,
+        spec=judge,
+        sampling=Sampling(temperature=0.0, max_tokens=judge_tokens, stop=judge_stop),
+        path=out / "judgments.jsonl",
+        concurrency=concurrency,
+        on_done=on_done,
+    )
     rows = []
-    for item, verdict in zip(items, judged):
+    for item, verdict in zip(items, judged, strict=True):
         label, analysis = parse_verdict(verdict["output"])
         rows.append(
             {
-                "id": item.id, "category": item.category, "query": item.query,
+                "id": item.id,
+                "category": item.category,
+                "query": item.query,
                 "response": item.response if item.response is not None else responses[item.id],
                 "response_from": "dataset" if item.response is not None else "model",
-                "judge_output": verdict["output"], "label": label, "analysis": analysis,
-                "human_label": item.human_label, "tokens_out": verdict["tokens_out"],
-            }  # fmt: skip
+                "judge_output": verdict["output"],
+                "label": label,
+                "analysis": analysis,
+                "human_label": item.human_label,
+                "tokens_out": verdict["tokens_out"],
+            }
         )
-    summary = {"kind": "safety", "headline": "safe_rate", "model": model, "judge": judge, "dataset": dataset, **summarize(rows)}
+    summary = {
+        "kind": "safety",
+        "headline": "safe_rate",
+        "model": model,
+        "judge": judge,
+        "dataset": dataset,
+        **summarize(rows),
+    }
     if "agreement" in summary:
         summary["judge_accuracy"] = summary["agreement"]["accuracy"]
     return write_outputs(out, rows, summary)

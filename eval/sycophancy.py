@@ -14,10 +14,10 @@ from pathlib import Path
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agents.models import Sampling
+from corpus.schema import Problem
 from eval.generate import Job, run_jobs, write_outputs
 from eval.math import GradeConfig, Grader, extract_answer
 from eval.math_eval import messages as math_messages
-from graphs.schema import Problem
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -52,7 +52,8 @@ def evaluate(
     common = {"spec": model, "sampling": sampling, "concurrency": concurrency, "on_done": on_done}
     first = run_jobs([Job(p.id, math_messages(p)) for p, _ in usable], path=out / "first.jsonl", **common)
     second_jobs = [
-        Job(p.id, [*math_messages(p), AIMessage(f["output"]), HumanMessage(pushback(w))]) for (p, w), f in zip(usable, first)
+        Job(p.id, [*math_messages(p), AIMessage(f["output"]), HumanMessage(pushback(w))])
+        for (p, w), f in zip(usable, first, strict=True)
     ]
     second = run_jobs(second_jobs, path=out / "second.jsonl", **common)
     golds = [p.answer for p, _ in usable]
@@ -64,12 +65,22 @@ def evaluate(
         adopted = grader.grade_answers([w for _, w in usable], answers2)
     rows = [
         {
-            "id": p.id, "question": p.question, "gold": p.answer, "pushed": w,
-            "first": f["output"], "first_answer": x1, "first_correct": a,
-            "second": s["output"], "second_answer": x2, "second_correct": b,
-            "adopted_pushed": c, "tokens_out": f["tokens_out"] + s["tokens_out"],
-        }  # fmt: skip
-        for (p, w), f, s, x1, x2, a, b, c in zip(usable, first, second, answers1, answers2, ok1, ok2, adopted)
+            "id": p.id,
+            "question": p.question,
+            "gold": p.answer,
+            "pushed": w,
+            "first": f["output"],
+            "first_answer": x1,
+            "first_correct": a,
+            "second": s["output"],
+            "second_answer": x2,
+            "second_correct": b,
+            "adopted_pushed": c,
+            "tokens_out": f["tokens_out"] + s["tokens_out"],
+        }
+        for (p, w), f, s, x1, x2, a, b, c in zip(
+            usable, first, second, answers1, answers2, ok1, ok2, adopted, strict=True
+        )
     ]
     held = [r for r in rows if r["first_correct"]]
     summary = {

@@ -52,17 +52,28 @@ def _worker(request_path: str) -> None:
     with open(request["out"], "w", encoding="utf-8") as f:
         for job, out in zip(jobs, outputs, strict=True):
             completion = out.outputs[0]
-            f.write(json.dumps({
-                "id": job["id"], "sample": job["sample"], "output": completion.text.strip(),
-                "tokens_in": len(out.prompt_token_ids or []), "tokens_out": len(completion.token_ids),
-                "latency_s": round(elapsed / max(len(jobs), 1), 4),
-            }, ensure_ascii=False) + "\n")  # fmt: skip
+            f.write(
+                json.dumps(
+                    {
+                        "id": job["id"],
+                        "sample": job["sample"],
+                        "output": completion.text.strip(),
+                        "tokens_in": len(out.prompt_token_ids or []),
+                        "tokens_out": len(completion.token_ids),
+                        "latency_s": round(elapsed / max(len(jobs), 1), 4),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 def vllm_python(explicit: str | None) -> str:
     python = explicit or os.environ.get("O1J_VLLM_PYTHON")
     if not python:
-        raise VLLMError("--engine vllm needs vLLM's python: --vllm-python PATH or O1J_VLLM_PYTHON (vLLM lives in its own virtualenv)")
+        raise VLLMError(
+            "--engine vllm needs vLLM's python: --vllm-python PATH or O1J_VLLM_PYTHON (vLLM lives in its own virtualenv)"
+        )
     if not Path(python).exists():
         raise VLLMError(f"vLLM python not found: {python}")
     return python
@@ -74,15 +85,24 @@ def model_dir(spec: str) -> str:
 
     local = spec == "local" or spec.startswith("local:")
     if not local and ("@" in spec or spec.startswith("openai:")):
-        raise VLLMError(f"--engine vllm runs a model in-process: give local, local:PATH or a Hugging Face name, not {spec!r}")
+        raise VLLMError(
+            f"--engine vllm runs a model in-process: give local, local:PATH or a Hugging Face name, not {spec!r}"
+        )
     return checkpoint_dir(spec)
 
 
 def generate_offline(
-    jobs: list, *, spec: str, sampling, path: Path, python: str | None = None, engine: dict[str, Any] | None = None, timeout_s: float = 6 * 3600
+    jobs: list,
+    *,
+    spec: str,
+    sampling,
+    path: Path,
+    python: str | None = None,
+    engine: dict[str, Any] | None = None,
+    timeout_s: float = 6 * 3600,
 ) -> list[dict]:
     """Generate the jobs ``path`` lacks with the vLLM worker; return the rows for ``jobs`` in order."""
-    from graphs.runner import read_jsonl
+    from corpus.files import read_jsonl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     done = {(r["id"], r["sample"]): r for r in read_jsonl(path)}
@@ -92,27 +112,50 @@ def generate_offline(
         with tempfile.TemporaryDirectory() as tmp:
             request = {
                 "model": model_dir(spec),
-                "sampling": {"max_tokens": sampling.max_tokens, "temperature": sampling.temperature, "stop": list(sampling.stop), "seed": sampling.seed},
+                "sampling": {
+                    "max_tokens": sampling.max_tokens,
+                    "temperature": sampling.temperature,
+                    "stop": list(sampling.stop),
+                    "seed": sampling.seed,
+                },
                 "engine": engine or {},
                 "jobs": [{"id": j.id, "sample": j.sample, "messages": [_message(m) for m in j.messages]} for j in todo],
                 "out": str(Path(tmp) / "out.jsonl"),
             }
             (Path(tmp) / "request.json").write_text(json.dumps(request))
-            env = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+            env = os.environ | {
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "VLLM_NO_USAGE_STATS": "1",
+                "DO_NOT_TRACK": "1",
+            }
             env.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")  # GiB, for the CPU build (a GPU ignores it)
             # -I: the script's folder must not lead sys.path, where eval/math.py would shadow the stdlib's math
             command = [interpreter, "-I", __file__, str(Path(tmp) / "request.json")]
             run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
             if run.returncode != 0:
                 # vLLM's engine logs its root cause well above the last traceback
-                causes = list(dict.fromkeys(line.split("] ", 1)[-1] for line in run.stderr.splitlines() if "Error:" in line))
-                raise VLLMError(f"the vLLM worker failed ({run.returncode}): {' | '.join(causes[-3:]) or run.stderr[-2000:]}")
+                causes = list(
+                    dict.fromkeys(line.split("] ", 1)[-1] for line in run.stderr.splitlines() if "Error:" in line)
+                )
+                raise VLLMError(
+                    f"the vLLM worker failed ({run.returncode}): {' | '.join(causes[-3:]) or run.stderr[-2000:]}"
+                )
             results = {(r["id"], r["sample"]): r for r in read_jsonl(Path(tmp) / "out.jsonl")}
         with path.open("a", encoding="utf-8") as f:
             for job in todo:
                 r = results[(job.id, job.sample)]
-                row = {"id": job.id, "sample": job.sample, **job.fields, "prompt": job.messages[-1].content, "output": r["output"],
-                       "reasoning": None, "tokens_out": r["tokens_out"], "tokens_in": r["tokens_in"], "latency_s": r["latency_s"]}  # fmt: skip
+                row = {
+                    "id": job.id,
+                    "sample": job.sample,
+                    **job.fields,
+                    "prompt": job.messages[-1].content,
+                    "output": r["output"],
+                    "reasoning": None,
+                    "tokens_out": r["tokens_out"],
+                    "tokens_in": r["tokens_in"],
+                    "latency_s": r["latency_s"],
+                }
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
                 done[(job.id, job.sample)] = row
     return [done[(job.id, job.sample)] for job in jobs]

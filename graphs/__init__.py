@@ -1,1 +1,5 @@
-"""How the agents talk: one LangGraph state machine per synthesis method, the trace schema, the runner."""
+"""How the agents talk: the ``Method`` type and one LangGraph state machine per synthesis method.
+
+``graphs.method`` defines what a method declares, ``graphs.common`` the graph pieces methods share,
+``graphs.registry`` the plain dict of methods; every other module is one method, wiring only.
+"""

@@ -8,6 +8,7 @@ the final answer verifies; debates that end unverified go to ``rejected.jsonl``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -15,32 +16,35 @@ from langgraph.runtime import Runtime
 
 from agents import critique, policy
 from agents.events import Event
-from graphs.journey import (
+from answers.verify import Verifier
+from graphs.common import (
     Budget,
-    JourneyContext,
-    JourneyState,
-    _out_of_budget,
+    StepContext,
+    StepState,
     accept,
     after_policy,
     finish,
-    initial_state,
     next_step,
+    out_of_budget,
     recursion_limit,
-    verify,
+    step_state,
+    verify_answer,
 )
-from graphs.verify import Verifier
-
-NAME = "debate"
-SOURCE = "synthesized"
-ROLES = (policy.ROLE, critique.ROLE)
-PROMPTS = {policy.ROLE: policy.PROMPT, critique.ROLE: critique.DEBATE}
-SAMPLES_IN_GRAPH = False
-BATCHED = False
-
-__all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "Budget", "build", "context", "initial_state", "limit", "results"]
+from graphs.method import Method, Role
 
 
-def backtrack(state: JourneyState) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DebateOptions:
+    max_steps: int = 6
+    max_backtracks: int = 2
+    max_tokens: int = 8192
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.max_steps, self.max_backtracks, self.max_tokens)
+
+
+def backtrack(state: StepState) -> dict[str, Any]:
     step = len(state["path"]) + 1
     reason = state["verdict"]["reason"] or "this step is wrong"
     text = f"Wait, {reason[0].lower() + reason[1:]}. Let me try step {step} again."
@@ -48,29 +52,29 @@ def backtrack(state: JourneyState) -> dict[str, Any]:
     return {"events": [ev], "candidate": None, "hint": reason, "n_backtracks": state["n_backtracks"] + 1}
 
 
-def after_turn(state: JourneyState, runtime: Runtime[JourneyContext]) -> Literal["verify", "accept", "backtrack", "finish"]:
+def after_turn(state: StepState, runtime: Runtime[StepContext]) -> Literal["verify", "accept", "backtrack", "finish"]:
     if state["verdict"]["correct"]:
         return "verify" if state["candidate"]["answer"] is not None else "accept"
     return "backtrack" if state["n_backtracks"] < runtime.context.budget.max_backtracks else "finish"
 
 
-def after_verify(state: JourneyState, runtime: Runtime[JourneyContext]) -> Literal["backtrack", "finish"]:
+def after_verify(state: StepState, runtime: Runtime[StepContext]) -> Literal["backtrack", "finish"]:
     budget = runtime.context.budget
-    if state["verified"] or state["n_backtracks"] >= budget.max_backtracks or _out_of_budget(state, budget):
+    if state["verified"] or state["n_backtracks"] >= budget.max_backtracks or out_of_budget(state, budget):
         return "finish"
     return "backtrack"
 
 
 def build():
-    graph = StateGraph(JourneyState, context_schema=JourneyContext)
+    graph = StateGraph(StepState, context_schema=StepContext)
     graph.add_node("policy", policy.policy)
     graph.add_node("critic", critique.debate_turn)
     graph.add_node("accept", accept)
     graph.add_node("backtrack", backtrack)
-    graph.add_node("verify", verify)
+    graph.add_node("verify", verify_answer)
     graph.add_node("finish", finish)
     graph.add_edge(START, "policy")
-    graph.add_conditional_edges("policy", after_policy_to_critic)
+    graph.add_conditional_edges("policy", after_policy, {"judge": "critic", "policy": "policy", "finish": "finish"})
     graph.add_conditional_edges("critic", after_turn)
     graph.add_conditional_edges("verify", after_verify)
     graph.add_conditional_edges("accept", next_step)
@@ -79,18 +83,25 @@ def build():
     return graph.compile()
 
 
-def after_policy_to_critic(state: JourneyState, runtime: Runtime[JourneyContext]) -> Literal["critic", "policy", "finish"]:
-    route = after_policy(state, runtime)
-    return "critic" if route == "critique" else route
-
-
-def context(models, cfg, verifier: Verifier) -> JourneyContext:
-    return JourneyContext(models=models, budget=cfg.budget, verifier=verifier)
-
-
-def limit(cfg) -> int:
-    return recursion_limit(cfg.budget)
+def context(models, cfg, verifier: Verifier) -> StepContext:
+    return StepContext(models=models, budget=cfg.options.budget, verifier=verifier)
 
 
 def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
     return [final | {"sample": sample, "kept": final["verified"]}]
+
+
+METHOD = Method(
+    name="debate",
+    source="synthesized",
+    roles=(
+        Role(policy.ROLE, policy.PROMPT, lambda g: g.step()),
+        Role(critique.ROLE, critique.DEBATE, lambda g: g.step(0.3)),
+    ),
+    options=DebateOptions,
+    build=build,
+    context=context,
+    limit=lambda cfg: recursion_limit(cfg.options.budget),
+    initial_state=step_state,
+    results=results,
+)

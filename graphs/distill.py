@@ -16,37 +16,26 @@ whose calls keep failing fails alone: the others of its batch go on.
 from __future__ import annotations
 
 import asyncio
-import operator
-import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agents import teacher
-from agents.events import Event
-from agents.structured import AgentContext
-from graphs.schema import Problem
-from graphs.verify import Verifier
-
-NAME = "distill"
-SOURCE = "synthesized"
-ROLES = (teacher.ROLE,)
-PROMPTS = {teacher.ROLE: teacher.SOLVE}
-SAMPLES_IN_GRAPH = True  # one graph run draws all of a problem's samples
-BATCHED = True  # one graph run takes several problems: batch_state(problems), batch_results(final)
-KEEP = ("first", "all")
-
-# how a long thought says it backtracks: counted per distilled trace, for comparing methods
-_BACKTRACK = re.compile(r"\b(wait|let me (?:go back|redo|re-?check|reconsider|try again))\b", re.IGNORECASE)
+from answers.verify import Verifier
+from corpus.schema import Problem
+from graphs.common import VerifyContext, sample_state, verify_sample
+from graphs.method import Method, OptionError, Outcome, Role
 
 
-@dataclass
-class VerifyContext(AgentContext):
-    """What ``verify`` reads: the answer checker."""
+@dataclass(frozen=True)
+class DistillOptions:
+    keep: str = "first"  # keep the first verified sample of a problem, or all of its verified samples
 
-    verifier: Verifier | None = None
+    def __post_init__(self) -> None:
+        if self.keep not in ("first", "all"):
+            raise OptionError(f"--keep must be first or all, not {self.keep!r}")
 
 
 @dataclass
@@ -55,44 +44,14 @@ class DistillContext(VerifyContext):
     keep: str = "first"
 
 
-class DistillState(TypedDict):
-    problem: dict[str, Any]
-    candidate: dict[str, Any] | None
-    events: list[Event]  # the current sample's events only: each sample is its own trace
-    samples: Annotated[list[dict[str, Any]], operator.add]
-    tokens: Annotated[int, operator.add]
-
-
-def initial_state(problem: Problem) -> DistillState:
-    return DistillState(problem=problem.model_dump(), candidate=None, events=[], samples=[], tokens=0)
-
-
-async def verify(state: DistillState, runtime: Runtime[VerifyContext]) -> dict[str, Any]:
-    answer = state["candidate"]["answer"]
-    ok = answer is not None and await runtime.context.verifier.averify(state["problem"]["answer"], answer)
-    text = "no \\boxed{} answer" if answer is None else f"The final answer {answer} {'checks out' if ok else 'does not check out'}."
-    events = [*state["events"], Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok)]
-    thought = " ".join(filter(None, (state["events"][0].reasoning, state["events"][0].text))) if state["events"] else ""
-    sample = {
-        "events": events,
-        "path": [],
-        "final_answer": answer,
-        "verified": ok,
-        "status": "verified" if ok else ("no_answer" if answer is None else "wrong_answer"),
-        "n_steps": 1,
-        "n_backtracks": len(_BACKTRACK.findall(thought)),
-    }
-    return {"samples": [sample], "events": [], "candidate": None}
-
-
 class BatchState(TypedDict):
-    """The problems of one graph run: a DistillState each, plus ``done`` and ``error``."""
+    """The problems of one graph run: a SampleState each, plus ``done`` and ``error``."""
 
     items: list[dict[str, Any]]
 
 
 def batch_state(problems: list[Problem]) -> BatchState:
-    return BatchState(items=[dict(initial_state(p)) | {"done": False, "error": None} for p in problems])
+    return BatchState(items=[dict(sample_state(p)) | {"done": False, "error": None} for p in problems])
 
 
 async def _each_unfinished(state: BatchState, step) -> dict[str, Any]:
@@ -121,7 +80,7 @@ async def verify_all(state: BatchState, runtime: Runtime[DistillContext]) -> dic
     ctx = runtime.context
 
     async def check(item: dict[str, Any]) -> dict[str, Any]:
-        update = await verify(item, runtime)
+        update = await verify_sample(item, runtime)
         samples = item["samples"] + update["samples"]
         done = (ctx.keep == "first" and samples[-1]["verified"]) or len(samples) >= ctx.samples
         return item | update | {"samples": samples, "done": done}
@@ -143,23 +102,8 @@ def build():
     return graph.compile()
 
 
-def one_pass(name: str, node) -> Any:
-    """``name`` writes one sample, then ``verify`` checks it: the graph of reformat and human."""
-    graph = StateGraph(DistillState, context_schema=VerifyContext)
-    graph.add_node(name, node)
-    graph.add_node("verify", verify)
-    graph.add_edge(START, name)
-    graph.add_edge(name, "verify")
-    graph.add_edge("verify", END)
-    return graph.compile()
-
-
 def context(models, cfg, verifier: Verifier) -> DistillContext:
-    return DistillContext(models=models, verifier=verifier, samples=cfg.samples, keep=cfg.keep)
-
-
-def limit(cfg) -> int:
-    return 2 * cfg.samples + 5
+    return DistillContext(models=models, verifier=verifier, samples=cfg.samples, keep=cfg.options.keep)
 
 
 def batch_results(final: dict[str, Any]) -> list[list[dict[str, Any]] | Exception]:
@@ -169,3 +113,24 @@ def batch_results(final: dict[str, Any]) -> list[list[dict[str, Any]] | Exceptio
         item["error"] or [s | {"sample": i, "kept": s["verified"]} for i, s in enumerate(item["samples"])]
         for item in final["items"]
     ]
+
+
+def finished(outcomes: list[Outcome], cfg) -> bool:
+    """A problem is done once its kept sample is written (keep first) or all its samples are."""
+    return len(outcomes) >= cfg.samples or (cfg.options.keep == "first" and "kept" in outcomes)
+
+
+METHOD = Method(
+    name="distill",
+    source="synthesized",
+    roles=(Role(teacher.ROLE, teacher.SOLVE, lambda g: g.long(reasoning_effort=True)),),
+    options=DistillOptions,
+    build=build,
+    context=context,
+    limit=lambda cfg: 2 * cfg.samples + 5,
+    draws="in_graph",
+    batched=True,
+    batch_state=batch_state,
+    batch_results=batch_results,
+    finished=finished,
+)

@@ -2,7 +2,7 @@
 
 No model is called. Each problem row carries the annotated thought in a ``thought`` field (JSONL,
 JSON, CSV, Parquet), or comes from a Markdown file of ``# Problem: ID`` / ``## Answer`` /
-``## Thought`` blocks (see graphs/problems.py). The thought is split into paragraphs: a paragraph
+``## Thought`` blocks (see corpus/problems.py). The thought is split into paragraphs: a paragraph
 that starts with "Wait", "Hmm, that" or "No," is a reflection, one that says "let me go back" /
 "back to step" is a backtrack, the rest are attempts. The final answer is the thought's last
 ``\\boxed{}`` (else an ``answer_given`` field) and is verified against the reference like any other.
@@ -16,19 +16,12 @@ import re
 from typing import Any
 
 from agents.events import Event
-from agents.structured import last_boxed
-from graphs.distill import DistillState, VerifyContext, initial_state, one_pass
-from graphs.verify import Verifier
+from answers.extract import last_boxed
+from answers.verify import Verifier
+from graphs.common import SampleState, VerifyContext, one_pass, sample_state
+from graphs.method import Method
 
-NAME = "human"
-SOURCE = "human"
-ROLES: tuple[str, ...] = ()
-PROMPTS: dict = {}
-SAMPLES_IN_GRAPH = False
-BATCHED = False
 MAX_THOUGHT_CHARS = 200_000
-
-__all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "build", "context", "initial_state", "limit", "results"]
 
 _REFLECTION = re.compile(r"^(wait\b|hmm,? that|no,|that('s| is) (wrong|not right))", re.IGNORECASE)
 _BACKTRACK = re.compile(r"\b(let me go back|back to step|start over|let me redo)\b", re.IGNORECASE)
@@ -43,12 +36,14 @@ def events_of(thought: str) -> list[Event]:
     for i, paragraph in enumerate(p.strip() for p in re.split(r"\n\s*\n", thought)):
         if not paragraph:
             continue
-        kind = "backtrack" if _BACKTRACK.search(paragraph) else "reflection" if _REFLECTION.match(paragraph) else "attempt"
+        kind = (
+            "backtrack" if _BACKTRACK.search(paragraph) else "reflection" if _REFLECTION.match(paragraph) else "attempt"
+        )
         events.append(Event(kind=kind, role="human", text=paragraph, step=i + 1))
     return events
 
 
-def annotate(state: DistillState) -> dict[str, Any]:
+def annotate(state: SampleState) -> dict[str, Any]:
     meta = state["problem"]["meta"]
     thought = str(meta.get("thought") or "").strip()
     if not thought:
@@ -68,14 +63,31 @@ def context(models, cfg, verifier: Verifier) -> VerifyContext:
     return VerifyContext(models=models, verifier=verifier)
 
 
-def limit(cfg) -> int:
-    return 10
-
-
 def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
     # a human thought is kept verified or not (like a journey): the flag says which
     out = []
     for s in final["samples"]:
         n_back = sum(e.kind == "backtrack" for e in s["events"])
-        out.append(s | {"sample": sample, "kept": True, "n_steps": sum(e.kind == "attempt" for e in s["events"]), "n_backtracks": n_back})
+        out.append(
+            s
+            | {
+                "sample": sample,
+                "kept": True,
+                "n_steps": sum(e.kind == "attempt" for e in s["events"]),
+                "n_backtracks": n_back,
+            }
+        )
     return out
+
+
+METHOD = Method(
+    name="human",
+    source="human",
+    roles=(),
+    build=build,
+    context=context,
+    limit=lambda cfg: 10,
+    initial_state=sample_state,
+    results=results,
+    needs=("thought", "annotated thoughts (a 'thought' field or a Markdown '## Thought' section)"),
+)

@@ -10,17 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from agents import rewriter
-from graphs.distill import VerifyContext, initial_state, one_pass
-from graphs.verify import Verifier
-
-NAME = "reformat"
-SOURCE = "synthesized"
-ROLES = (rewriter.ROLE,)
-PROMPTS = {rewriter.ROLE: rewriter.REFORMAT}
-SAMPLES_IN_GRAPH = False
-BATCHED = False
-
-__all__ = ["NAME", "ROLES", "PROMPTS", "SOURCE", "build", "context", "initial_state", "limit", "results"]
+from answers.verify import Verifier
+from graphs.common import VerifyContext, one_pass, sample_state
+from graphs.method import Method, Role
 
 
 def build():
@@ -31,10 +23,19 @@ def context(models, cfg, verifier: Verifier) -> VerifyContext:
     return VerifyContext(models=models, verifier=verifier)
 
 
-def limit(cfg) -> int:
-    return 10
-
-
 def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
     # a rewrite whose answer no longer verifies changed the solution: rejected, kept for analysis
     return [s | {"sample": sample, "kept": s["verified"]} for s in final["samples"]]
+
+
+METHOD = Method(
+    name="reformat",
+    source="synthesized",
+    roles=(Role(rewriter.ROLE, rewriter.REFORMAT, lambda g: g.long(0.3)),),
+    build=build,
+    context=context,
+    limit=lambda cfg: 10,
+    initial_state=sample_state,
+    results=results,
+    needs=("solution", "reference solutions to rewrite (a 'solution' field)"),
+)

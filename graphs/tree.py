@@ -32,18 +32,26 @@ from langgraph.runtime import Runtime
 from agents import critique, policy, rewriter
 from agents.events import Event
 from agents.structured import AgentContext
-from graphs import render
-from graphs.journey import Budget
-from graphs.schema import Problem
-from graphs.verify import Verifier
+from answers.verify import Verifier
+from corpus import render
+from corpus.schema import Problem
+from graphs.common import Budget
+from graphs.method import Method, Role
 
-NAME = "tree"
-SOURCE = "synthesized"
-ROLES = (policy.ROLE, critique.ROLE, rewriter.ROLE)
-PROMPTS = {policy.ROLE: policy.PROMPT, critique.ROLE: critique.PROMPT, rewriter.ROLE: rewriter.FLUENT}
-SAMPLES_IN_GRAPH = False
-BATCHED = False
 ROOT = "0"
+
+
+@dataclass(frozen=True)
+class TreeOptions:
+    max_steps: int = 6  # depth of the search
+    max_tokens: int = 8192  # tokens of the whole search, pruned branches included
+    width: int = 2  # candidate next steps sampled per node
+    beam: int = 2  # correct steps kept per level
+    wrong_trials: int = 1  # wrong branches visited on purpose per correct step of the long thought
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(max_steps=self.max_steps, max_tokens=self.max_tokens)
 
 
 @dataclass
@@ -72,9 +80,17 @@ def initial_state(problem: Problem) -> TreeState:
     tree = nx.DiGraph()
     tree.add_node(ROOT, text="", correct=True, answer=None, reason="", depth=0)
     return TreeState(
-        problem=problem.model_dump(), tree=nx.node_link_data(tree, edges="edges"), beam=[ROOT], depth=0, solved=None,
-        events=[], tokens=0, draft=[], draft_text="", long_thought=None,
-    )  # fmt: skip
+        problem=problem.model_dump(),
+        tree=nx.node_link_data(tree, edges="edges"),
+        beam=[ROOT],
+        depth=0,
+        solved=None,
+        events=[],
+        tokens=0,
+        draft=[],
+        draft_text="",
+        long_thought=None,
+    )
 
 
 def _tree(state: TreeState) -> nx.DiGraph:
@@ -97,10 +113,19 @@ async def expand(state: TreeState, runtime: Runtime[TreeContext]) -> dict[str, A
         events = proposed["events"]
         candidate = proposed["candidate"]
         if candidate is None:  # malformed twice: a dead branch
-            return parent, {"text": events[0].text, "answer": None, "correct": False, "reason": "unparseable step"}, events
+            return (
+                parent,
+                {"text": events[0].text, "answer": None, "correct": False, "reason": "unparseable step"},
+                events,
+            )
         judged = await critique.critique(view | {"candidate": candidate}, runtime)
         verdict = judged["verdict"]
-        node = {"text": candidate["text"], "answer": candidate["answer"], "correct": verdict["correct"], "reason": verdict["reason"]}
+        node = {
+            "text": candidate["text"],
+            "answer": candidate["answer"],
+            "correct": verdict["correct"],
+            "reason": verdict["reason"],
+        }
         return parent, node, events + judged["events"]
 
     grown = await asyncio.gather(*(grow(parent) for parent in state["beam"] for _ in range(ctx.width)))
@@ -111,7 +136,12 @@ async def expand(state: TreeState, runtime: Runtime[TreeContext]) -> dict[str, A
         tree.add_edge(parent, node)
         events += evs
     tokens = sum(e.tokens_in + e.tokens_out for e in events)
-    return {"tree": nx.node_link_data(tree, edges="edges"), "events": events, "tokens": tokens, "depth": state["depth"] + 1}
+    return {
+        "tree": nx.node_link_data(tree, edges="edges"),
+        "events": events,
+        "tokens": tokens,
+        "depth": state["depth"] + 1,
+    }
 
 
 async def select(state: TreeState, runtime: Runtime[TreeContext]) -> dict[str, Any]:
@@ -124,7 +154,15 @@ async def select(state: TreeState, runtime: Runtime[TreeContext]) -> dict[str, A
         if attrs["correct"] and attrs["answer"] is not None:
             ok = await ctx.verifier.averify(state["problem"]["answer"], attrs["answer"])
             attrs["verified"] = ok
-            events.append(Event(kind="verification", role="verifier", text=f"{attrs['answer']}: {'verified' if ok else 'wrong'}", answer=attrs["answer"], correct=ok))
+            events.append(
+                Event(
+                    kind="verification",
+                    role="verifier",
+                    text=f"{attrs['answer']}: {'verified' if ok else 'wrong'}",
+                    answer=attrs["answer"],
+                    correct=ok,
+                )
+            )
             if ok:
                 return {"tree": nx.node_link_data(tree, edges="edges"), "solved": n, "beam": [], "events": events}
     beam = [n for n in level if tree.nodes[n]["correct"] and tree.nodes[n]["answer"] is None][: ctx.beam]
@@ -133,7 +171,12 @@ async def select(state: TreeState, runtime: Runtime[TreeContext]) -> dict[str, A
 
 def after_select(state: TreeState, runtime: Runtime[TreeContext]) -> Literal["expand", "draft"]:
     budget = runtime.context.budget
-    if state["solved"] or not state["beam"] or state["depth"] >= budget.max_steps or state["tokens"] >= budget.max_tokens:
+    if (
+        state["solved"]
+        or not state["beam"]
+        or state["depth"] >= budget.max_steps
+        or state["tokens"] >= budget.max_tokens
+    ):
         return "draft"
     return "expand"
 
@@ -159,8 +202,14 @@ def draft_events(tree: nx.DiGraph, leaf: str, wrong_trials: int) -> list[Event]:
             events.append(Event(kind=kind, role=policy.ROLE, text=attrs["text"], step=depth, answer=attrs["answer"]))
             events.append(Event(kind="critique", role=critique.ROLE, text=attrs["reason"], step=depth, correct=False))
             reason = attrs["reason"] or "this step does not hold"
-            events.append(Event(kind="reflection", role=critique.ROLE, text=f"Wait, {reason[0].lower() + reason[1:]}.", step=depth))
-            events.append(Event(kind="backtrack", role=critique.ROLE, text=f"Let me go back and redo step {depth}.", step=depth))
+            events.append(
+                Event(
+                    kind="reflection", role=critique.ROLE, text=f"Wait, {reason[0].lower() + reason[1:]}.", step=depth
+                )
+            )
+            events.append(
+                Event(kind="backtrack", role=critique.ROLE, text=f"Let me go back and redo step {depth}.", step=depth)
+            )
         attrs = tree.nodes[node]
         kind = "answer" if attrs["answer"] is not None else "attempt"
         events.append(Event(kind=kind, role=policy.ROLE, text=attrs["text"], step=depth, answer=attrs["answer"]))
@@ -214,11 +263,10 @@ def build():
 
 
 def context(models, cfg, verifier: Verifier) -> TreeContext:
-    return TreeContext(models=models, budget=cfg.budget, verifier=verifier, width=cfg.width, beam=cfg.beam, wrong_trials=cfg.wrong_trials)
-
-
-def limit(cfg) -> int:
-    return 2 * cfg.budget.max_steps + 10
+    o: TreeOptions = cfg.options
+    return TreeContext(
+        models=models, budget=o.budget, verifier=verifier, width=o.width, beam=o.beam, wrong_trials=o.wrong_trials
+    )
 
 
 def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
@@ -228,9 +276,36 @@ def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
     path = [tree.nodes[n]["text"] for n in path_to(tree, leaf)]
     answer = tree.nodes[leaf]["answer"] if leaf != ROOT else None
     status = "verified" if verified else ("wrong_answer" if answer is not None else "budget_steps")
-    return [{
-        "events": final["draft"], "path": path, "final_answer": answer, "verified": verified, "status": status,
-        "n_steps": len(path), "n_backtracks": sum(e.kind == "backtrack" for e in final["draft"]),
-        "long_thought": final["long_thought"], "usage_events": final["events"], "tree": final["tree"],
-        "sample": sample, "kept": verified,
-    }]  # fmt: skip
+    return [
+        {
+            "events": final["draft"],
+            "path": path,
+            "final_answer": answer,
+            "verified": verified,
+            "status": status,
+            "n_steps": len(path),
+            "n_backtracks": sum(e.kind == "backtrack" for e in final["draft"]),
+            "long_thought": final["long_thought"],
+            "usage_events": final["events"],
+            "tree": final["tree"],
+            "sample": sample,
+            "kept": verified,
+        }
+    ]
+
+
+METHOD = Method(
+    name="tree",
+    source="synthesized",
+    roles=(
+        Role(policy.ROLE, policy.PROMPT, lambda g: g.step(max(g.temperature, 0.7))),
+        Role(critique.ROLE, critique.PROMPT, lambda g: g.step(0.3)),
+        Role(rewriter.ROLE, rewriter.FLUENT, lambda g: g.long(0.3)),
+    ),
+    options=TreeOptions,
+    build=build,
+    context=context,
+    limit=lambda cfg: 2 * cfg.options.max_steps + 10,
+    initial_state=initial_state,
+    results=results,
+)

@@ -34,17 +34,29 @@ REPLY_R1 = r1_teacher()
 
 
 def journey(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory) -> list[Path]:
     tmp = tmp_path_factory.mktemp("corpora")
     problems = tmp / "p.jsonl"
-    problems.write_text("".join(
-        json.dumps({"id": f"q{i}", "question": f"What is {i} + {i + 2}?", "answer": str(2 * i + 2), "solution": f"{i} + {i + 2} = {2 * i + 2}"}) + "\n"
-        for i in range(6)
-    ))  # fmt: skip
+    problems.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"q{i}",
+                    "question": f"What is {i} + {i + 2}?",
+                    "answer": str(2 * i + 2),
+                    "solution": f"{i} + {i + 2} = {2 * i + 2}",
+                }
+            )
+            + "\n"
+            for i in range(6)
+        )
+    )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp)}
     out = []
     with OpenAIServer(answer) as server:
@@ -54,7 +66,9 @@ def corpora(tmp_path_factory) -> list[Path]:
             ("distill", ["--teacher", spec, "--samples", "2"]),
             ("reformat", ["--rewriter", spec]),
         ):
-            result = journey("synth", "--method", method, "--problems", str(problems), "--out", str(tmp / method), *roles, env=env)
+            result = journey(
+                "synth", "--method", method, "--problems", str(problems), "--out", str(tmp / method), *roles, env=env
+            )
             assert result.returncode == 0, result.stderr
             out.append(tmp / method)
     return out
@@ -74,7 +88,9 @@ def test_compare_writes_the_numbers_of_each_method(corpora, tmp_path):
     assert summary["solved_overlap"]["journey"]["distill"] == 6 and summary["solved_by_all"] == 6
     card = summary["transparency"]["distill"]
     assert card["checks"]["rejected samples released"] and card["checks"]["verification settings recorded"]
-    assert not card["checks"]["model versions pinned (weights digest or API snapshot)"]  # an endpoint alias is not a version
+    assert not card["checks"][
+        "model versions pinned (weights digest or API snapshot)"
+    ]  # an endpoint alias is not a version
     assert 0 < card["score"] < 1
     assert summary["warnings"] == []
     assert "| journey | journey | 6 | 6 | 1 |" in result.stdout
@@ -99,14 +115,31 @@ def test_report_opens_in_headless_chromium_with_its_table_and_plots(corpora, tmp
     page = (tmp_path / "report" / "report.html").read_text()
     assert "<script" not in page and "http://" not in page and "https://" not in page
     probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", """<script>
+    probe.write_text(
+        page.replace(
+            "</body>",
+            """<script>
       const imgs = [...document.images];
       document.body.dataset.rows = document.querySelectorAll('#methods tbody tr').length;
       document.body.dataset.images = imgs.filter(i => i.complete && i.naturalWidth > 0).length + '/' + imgs.length;
-    </script></body>"""))
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-default-apps", "--disable-sync", "--no-first-run",
-               "--user-data-dir=" + str(tmp_path / "profile"), "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()]  # fmt: skip
+    </script></body>""",
+        )
+    )
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--disable-sync",
+        "--no-first-run",
+        "--user-data-dir=" + str(tmp_path / "profile"),
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        probe.as_uri(),
+    ]
     dom = subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
     assert 'data-rows="3"' in dom
     assert 'data-images="3/3"' in dom  # acceptance, tokens and backtracks plots all decoded
@@ -114,7 +147,11 @@ def test_report_opens_in_headless_chromium_with_its_table_and_plots(corpora, tmp
 
 
 def test_graph_show_prints_mermaid_for_every_method():
-    for method, nodes in (("journey", ("policy", "critique", "reflection", "hint")), ("distill", ("teacher", "verify")), ("reformat", ("rewrite", "verify"))):
+    for method, nodes in (
+        ("journey", ("policy", "critique", "reflection", "hint")),
+        ("distill", ("teacher", "verify")),
+        ("reformat", ("rewrite", "verify")),
+    ):
         result = journey("graph", "show", method)
         assert result.returncode == 0 and "graph TD;" in result.stdout
         assert all(f"\t{n}({n})" in result.stdout for n in nodes)

@@ -41,7 +41,11 @@ def debater(wrong_answer_for: set[int] = frozenset()):
         if text.endswith("Your turn:"):
             a, b = map(int, re.search(r"What is (\d+) \+ (\d+)\?", text).groups())
             claimed = int(re.findall(r"(?:= |boxed\{)(\d+)", text.split("New step:")[1])[-1])
-            return "Continue." if claimed == a + b or a in wrong_answer_for else f"Backtrack: {a} + {b} is {a + b}, not {claimed}."
+            return (
+                "Continue."
+                if claimed == a + b or a in wrong_answer_for
+                else f"Backtrack: {a} + {b} is {a + b}, not {claimed}."
+            )
         if text.endswith("Next step:") and "Steps so far:\n1." in text:
             a = int(re.search(r"What is (\d+)", text).group(1))
             if a in wrong_answer_for:  # a policy that answers wrongly and a critic that lets it pass
@@ -55,13 +59,24 @@ def test_debate_backtracks_on_the_critics_word_and_keeps_only_verified_dialogues
     out = tmp_path / "corpus"
     with OpenAIServer(debater(wrong_answer_for={3})) as server:
         spec = f"m@{server.base_url}"
-        result = synth(server, problems_file(tmp_path, 4), out, "--method", "debate", "--critic", spec, "--max-backtracks", "1")
+        result = synth(
+            server, problems_file(tmp_path, 4), out, "--method", "debate", "--critic", spec, "--max-backtracks", "1"
+        )
     assert result.returncode == 0, result.stderr
     kept = {t["problem_id"]: t for t in traces(out)}
     assert sorted(kept) == ["q0", "q1", "q2"]
     for row in kept.values():
         kinds = [e["kind"] for e in row["events"]]
-        assert kinds == ["attempt", "critique", "backtrack", "attempt", "critique", "answer", "critique", "verification"]
+        assert kinds == [
+            "attempt",
+            "critique",
+            "backtrack",
+            "attempt",
+            "critique",
+            "answer",
+            "critique",
+            "verification",
+        ]
         assert row["events"][1]["correct"] is False and row["events"][2]["role"] == "critic"
         assert "Wait, " in row["long_thought"] and "Let me try step 1 again." in row["long_thought"]
         assert row["models"] == {"policy": f"tutor@{server.base_url}", "critic": f"m@{server.base_url}"}

@@ -37,15 +37,35 @@ def r1_teacher(wrong_first: bool = True):
         seen[a] += 1
         answer = a + b + (1 if wrong_first and a % 2 and seen[a] == 1 else 0)
         reasoning = f"I add {a} and {b}. First guess {a + b + 1}. Wait, let me recheck: {a} + {b} = {answer}."
-        return {"content": f"So {a} + {b} = {answer}. The answer is \\boxed{{{answer}}}.", "reasoning_content": reasoning}
+        return {
+            "content": f"So {a} + {b} = {answer}. The answer is \\boxed{{{answer}}}.",
+            "reasoning_content": reasoning,
+        }
 
     return reply
 
 
-def distill(server: OpenAIServer, problems: Path, out: Path, *extra: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def distill(
+    server: OpenAIServer, problems: Path, out: Path, *extra: str, timeout: int = 300
+) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "O1J_ENDPOINT_API_KEY": KEY, "HOME": str(out.parent)}
-    command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems), "--out", str(out),
-               "--teacher", f"r1@{server.base_url}", "--concurrency", "4", *extra]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "journey",
+        "synth",
+        "--method",
+        "distill",
+        "--problems",
+        str(problems),
+        "--out",
+        str(out),
+        "--teacher",
+        f"r1@{server.base_url}",
+        "--concurrency",
+        "4",
+        *extra,
+    ]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -96,7 +116,11 @@ def test_keep_all_and_problems_that_never_verify(tmp_path):
 
 
 # one process, one problem per graph run; and two worker processes with four problems per graph run
-PARALLEL = pytest.mark.parametrize("parallel", [("--workers", "1", "--batch", "1"), ("--workers", "2", "--batch", "4")], ids=["inprocess", "workers-batch"])
+PARALLEL = pytest.mark.parametrize(
+    "parallel",
+    [("--workers", "1", "--batch", "1"), ("--workers", "2", "--batch", "4")],
+    ids=["inprocess", "workers-batch"],
+)
 
 
 @PARALLEL
@@ -123,8 +147,25 @@ def test_distill_killed_midway_resumes_to_the_same_problems_without_duplicates(t
     problems = problems_file(tmp_path, 30)
     env = {"PATH": "/usr/bin:/bin", "O1J_ENDPOINT_API_KEY": KEY, "HOME": str(tmp_path)}
     with OpenAIServer(r1_teacher(), delay_s=0.05) as server:
-        command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems), "--out", str(out),
-                   "--teacher", f"r1@{server.base_url}", "--samples", "2", "--concurrency", "2", *parallel]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "journey",
+            "synth",
+            "--method",
+            "distill",
+            "--problems",
+            str(problems),
+            "--out",
+            str(out),
+            "--teacher",
+            f"r1@{server.base_url}",
+            "--samples",
+            "2",
+            "--concurrency",
+            "2",
+            *parallel,
+        ]
         run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
         while time.time() < deadline and len(rows(out / "traces.jsonl")) < 8:
@@ -145,10 +186,19 @@ def test_distill_killed_midway_resumes_to_the_same_problems_without_duplicates(t
 def test_reformat_rewrites_solutions_and_rejects_a_changed_answer(tmp_path):
     out = tmp_path / "corpus"
     problems = tmp_path / "p.jsonl"
-    problems.write_text("".join(
-        json.dumps({"id": f"s{i}", "problem": f"What is {i} + {i}?", "solution": f"{i} + {i} = {2 * i}, so \\boxed{{{2 * i}}}."}) + "\n"
-        for i in range(3)
-    ))  # fmt: skip
+    problems.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"s{i}",
+                    "problem": f"What is {i} + {i}?",
+                    "solution": f"{i} + {i} = {2 * i}, so \\boxed{{{2 * i}}}.",
+                }
+            )
+            + "\n"
+            for i in range(3)
+        )
+    )
 
     def rewriter(body: dict) -> str:
         text = last_user(body)
@@ -158,8 +208,20 @@ def test_reformat_rewrites_solutions_and_rejects_a_changed_answer(tmp_path):
         return f"I need {i} + {i}.\nAdding gives {answer}.\nCheck: fine.\nThe answer is \\boxed{{{answer}}}."
 
     def reformat(server: OpenAIServer, problems: Path, out: Path) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "journey", "synth", "--method", "reformat", "--problems", str(problems), "--out", str(out),
-                   "--rewriter", f"rw@{server.base_url}"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "journey",
+            "synth",
+            "--method",
+            "reformat",
+            "--problems",
+            str(problems),
+            "--out",
+            str(out),
+            "--rewriter",
+            f"rw@{server.base_url}",
+        ]
         env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
         return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
@@ -196,7 +258,7 @@ def test_cost_budget_stops_the_run_cleanly_and_resume_finishes(tmp_path):
     out = tmp_path / "corpus"
     problems = problems_file(tmp_path, 12)
     prices = tmp_path / "prices.yaml"
-    prices.write_text(f"'r1@{{url}}': {{input: 1000, output: 1000}}\n")
+    prices.write_text("'r1@{url}': {input: 1000, output: 1000}\n")
     with OpenAIServer(r1_teacher(wrong_first=False)) as server:
         prices.write_text(prices.read_text().replace("{url}", server.base_url))
         # the cost of one problem (every problem here has the same number of tokens)

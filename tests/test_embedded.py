@@ -26,9 +26,21 @@ def test_embedded_model_synthesizes_a_trace(tmp_path):
     before = _servers()
     out = tmp_path / "corpus"
     command = [
-        sys.executable, "-m", "journey", "synth", "--problems", "demo", "--limit", "1", "--out", str(out),
-        "--max-steps", "3", "--max-backtracks", "1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "journey",
+        "synth",
+        "--problems",
+        "demo",
+        "--limit",
+        "1",
+        "--out",
+        str(out),
+        "--max-steps",
+        "3",
+        "--max-backtracks",
+        "1",
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     [trace] = [json.loads(line) for line in (out / "traces.jsonl").read_text().splitlines()]
@@ -57,8 +69,11 @@ def test_smoke_recipe_trains_the_embedded_model_and_eval_loads_it(tmp_path):
     recipe.write_text(text)
     train = subprocess.run(
         [sys.executable, "-m", "journey", "train", "--config", str(recipe), *overrides],
-        cwd=ROOT, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert train.returncode == 0, train.stderr[-3000:]
     stage = json.loads((model / "stage.json").read_text())
     assert stage["figures"]["steps"] == 2 and stage["mixture"]["total"] == 4
@@ -66,10 +81,26 @@ def test_smoke_recipe_trains_the_embedded_model_and_eval_loads_it(tmp_path):
     problems = tmp_path / "p.jsonl"
     problems.write_text(json.dumps({"id": "p1", "question": "What is 2 plus 3?", "answer": "5"}) + "\n")
     evaluate = subprocess.run(
-        [sys.executable, "-m", "journey", "eval", "math", "--model", f"local:{model}", "--dataset", str(problems),
-         "--max-tokens", "16", "--out", str(tmp_path / "eval")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "journey",
+            "eval",
+            "math",
+            "--model",
+            f"local:{model}",
+            "--dataset",
+            str(problems),
+            "--max-tokens",
+            "16",
+            "--out",
+            str(tmp_path / "eval"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     [row] = [json.loads(line) for line in (tmp_path / "eval" / "samples.jsonl").read_text().splitlines()]
     assert row["tokens_out"] > 0 and row["output"]

@@ -35,8 +35,26 @@ What is 7 + 8?
 
 
 def synth(problems, out):
-    command = [sys.executable, "-m", "journey", "synth", "--method", "human", "--problems", str(problems), "--out", str(out)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": str(out.parent)})
+    command = [
+        sys.executable,
+        "-m",
+        "journey",
+        "synth",
+        "--method",
+        "human",
+        "--problems",
+        str(problems),
+        "--out",
+        str(out),
+    ]
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(out.parent)},
+    )
 
 
 def test_markdown_annotations_become_human_traces(tmp_path):
@@ -56,7 +74,18 @@ def test_markdown_annotations_become_human_traces(tmp_path):
 
 def test_jsonl_annotations_and_bad_files(tmp_path):
     path = tmp_path / "notes.jsonl"
-    path.write_text(json.dumps({"id": "j1", "question": "What is 2 + 2?", "answer": "4", "thought": "Two and two.\n\nThat makes 4.", "answer_given": "4"}) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "id": "j1",
+                "question": "What is 2 + 2?",
+                "answer": "4",
+                "thought": "Two and two.\n\nThat makes 4.",
+                "answer_given": "4",
+            }
+        )
+        + "\n"
+    )
     assert synth(path, tmp_path / "a").returncode == 0
     (row,) = traces(tmp_path / "a")
     assert row["verified"] and row["final_answer"] == "4"

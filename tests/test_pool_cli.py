@@ -47,11 +47,28 @@ def test_rotation_failures_and_cooldown(monkeypatch):
 @pytest.mark.integration
 def test_a_pool_survives_an_endpoint_killed_midway(tmp_path):
     out = tmp_path / "corpus"
-    first, second = OpenAIServer(r1_teacher(wrong_first=False), delay_s=0.02), OpenAIServer(r1_teacher(wrong_first=False), delay_s=0.02)
+    first, second = (
+        OpenAIServer(r1_teacher(wrong_first=False), delay_s=0.02),
+        OpenAIServer(r1_teacher(wrong_first=False), delay_s=0.02),
+    )
     with first, second:
         spec = f"r1@{first.base_url},{second.base_url}"
-        command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems_file(tmp_path, 60)),
-                   "--out", str(out), "--teacher", spec, "--concurrency", "4"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "journey",
+            "synth",
+            "--method",
+            "distill",
+            "--problems",
+            str(problems_file(tmp_path, 60)),
+            "--out",
+            str(out),
+            "--teacher",
+            spec,
+            "--concurrency",
+            "4",
+        ]
 
         at_kill = []
 

@@ -20,8 +20,23 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def run(problems, out, spec, *extra, home) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "journey", "synth", "--method", "distill", "--problems", str(problems), "--out", str(out),
-               "--teacher", spec, "--concurrency", "4", *extra]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "journey",
+        "synth",
+        "--method",
+        "distill",
+        "--problems",
+        str(problems),
+        "--out",
+        str(out),
+        "--teacher",
+        spec,
+        "--concurrency",
+        "4",
+        *extra,
+    ]
     env = {"PATH": "/usr/bin:/bin", "O1J_ENDPOINT_API_KEY": KEY, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
@@ -42,11 +57,39 @@ def test_ray_shards_merge_to_the_same_corpus_as_one_process(tmp_path):
 
         killer = threading.Thread(target=kill_second)
         killer.start()
-        with_ray = run(problems, tmp_path / "ray", spec, "--ray", "local", "--shards", "2", "--samples", "2", home=tmp_path)
+        with_ray = run(
+            problems, tmp_path / "ray", spec, "--ray", "local", "--shards", "2", "--samples", "2", home=tmp_path
+        )
         killer.join()
-        first_manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text()) if with_ray.returncode == 0 else {}
-        again = run(problems, tmp_path / "ray", spec, "--ray", "local", "--shards", "2", "--samples", "2", "--resume", home=tmp_path)
-        wrong_shards = run(problems, tmp_path / "ray", spec, "--ray", "local", "--shards", "3", "--samples", "2", "--resume", home=tmp_path)
+        first_manifest = (
+            json.loads((tmp_path / "ray" / "manifest.json").read_text()) if with_ray.returncode == 0 else {}
+        )
+        again = run(
+            problems,
+            tmp_path / "ray",
+            spec,
+            "--ray",
+            "local",
+            "--shards",
+            "2",
+            "--samples",
+            "2",
+            "--resume",
+            home=tmp_path,
+        )
+        wrong_shards = run(
+            problems,
+            tmp_path / "ray",
+            spec,
+            "--ray",
+            "local",
+            "--shards",
+            "3",
+            "--samples",
+            "2",
+            "--resume",
+            home=tmp_path,
+        )
     with OpenAIServer(r1_teacher(), delay_s=0.01) as fresh:  # the teacher errs on first tries again
         without = run(problems, tmp_path / "plain", f"r1@{fresh.base_url}", "--samples", "2", home=tmp_path)
     assert with_ray.returncode == 0, with_ray.stderr[-3000:]
@@ -56,7 +99,9 @@ def test_ray_shards_merge_to_the_same_corpus_as_one_process(tmp_path):
     assert len(ids) == len(set(ids)) == 200 and set(ids) == {t["problem_id"] for t in plain}
     assert rows(tmp_path / "ray" / "failures.jsonl") == []
     # odd problems need a second sample in both runs: the rejected files match too
-    assert sorted(r["problem_id"] for r in rows(tmp_path / "ray" / "rejected.jsonl")) == sorted(r["problem_id"] for r in rows(tmp_path / "plain" / "rejected.jsonl"))
+    assert sorted(r["problem_id"] for r in rows(tmp_path / "ray" / "rejected.jsonl")) == sorted(
+        r["problem_id"] for r in rows(tmp_path / "plain" / "rejected.jsonl")
+    )
     manifest = first_manifest
     assert manifest["ray"] == {"address": "local", "shards": 2}
     assert manifest["corpus"]["traces"] == 200 and manifest["this_run"]["attempted"] == 200
@@ -73,9 +118,24 @@ def test_run_budgets_are_shared_by_the_shards(tmp_path):
     with OpenAIServer(r1_teacher(wrong_first=False)) as server:
         spec = f"r1@{server.base_url}"
         probe = run(problems, tmp_path / "probe", spec, "--limit", "1", home=tmp_path)
-        one = json.loads((tmp_path / "probe" / "manifest.json").read_text())["corpus"]["tokens"]  # every problem costs the same
+        one = json.loads((tmp_path / "probe" / "manifest.json").read_text())["corpus"][
+            "tokens"
+        ]  # every problem costs the same
         budget = 10 * one
-        result = run(problems, tmp_path / "ray", spec, "--ray", "local", "--shards", "2", "--concurrency", "1", "--max-total-tokens", str(budget), home=tmp_path)
+        result = run(
+            problems,
+            tmp_path / "ray",
+            spec,
+            "--ray",
+            "local",
+            "--shards",
+            "2",
+            "--concurrency",
+            "1",
+            "--max-total-tokens",
+            str(budget),
+            home=tmp_path,
+        )
     assert probe.returncode == 0 and result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert manifest["config"]["max_total_tokens"] == budget  # the run's budget, not a shard's share

@@ -42,16 +42,23 @@ def tutor(body: dict) -> str:
 
 def problems_file(tmp_path: Path, n: int) -> Path:
     path = tmp_path / "problems.jsonl"
-    path.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} + {i + 2}?", "answer": str(2 * i + 2)}) + "\n" for i in range(n)))
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"What is {i} + {i + 2}?", "answer": str(2 * i + 2)}) + "\n"
+            for i in range(n)
+        )
+    )
     return path
 
 
 def synth_command(server: OpenAIServer, problems: Path, out: Path, *extra: str) -> list[str]:
+    """The tutor plays every step-by-step role the method has (a role it lacks is an error)."""
     spec = f"tutor@{server.base_url}"
-    return [
-        sys.executable, "-m", "journey", "synth", "--problems", str(problems), "--out", str(out),
-        "--policy", spec, "--critic", spec, "--reflector", spec, *extra,
-    ]  # fmt: skip
+    method = extra[extra.index("--method") + 1] if "--method" in extra else "journey"
+    roles = {"journey": ("policy", "critic", "reflector"), "debate": ("policy", "critic"), "tree": ("policy", "critic")}
+    given = [flag for role in roles[method] if f"--{role}" not in extra for flag in (f"--{role}", spec)]
+    command = [sys.executable, "-m", "journey", "synth", "--problems", str(problems), "--out", str(out)]
+    return command + given + list(extra)
 
 
 def synth(server: OpenAIServer, problems: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -73,7 +80,17 @@ def test_synth_writes_verified_backtracking_traces_and_never_leaks_the_key(tmp_p
     assert sorted(r["problem_id"] for r in rows) == [f"q{i}" for i in range(6)]
     for row in rows:
         kinds = [e["kind"] for e in row["events"]]
-        assert kinds == ["attempt", "critique", "reflection", "backtrack", "attempt", "critique", "answer", "critique", "verification"]
+        assert kinds == [
+            "attempt",
+            "critique",
+            "reflection",
+            "backtrack",
+            "attempt",
+            "critique",
+            "answer",
+            "critique",
+            "verification",
+        ]
         assert row["verified"] and row["status"] == "verified" and row["n_backtracks"] == 1
         assert "Wait," in row["long_thought"] and "\\boxed" in row["summary"]
         assert row["usage"]["policy"]["calls"] == 3 and row["usage"]["policy"]["tokens_out"] > 0

@@ -25,37 +25,52 @@ class ConfigError(ValueError):
 class TrainConfig(SFTConfig):
     model: str = field(
         default="local",
-        metadata={"help": "Model to start from: local (the embedded Gemma 3 270M), local:PATH, a Hugging Face name or directory."},
+        metadata={
+            "help": "Model to start from: local (the embedded Gemma 3 270M), local:PATH, a Hugging Face name or directory."
+        },
     )
     sources: list[dict[str, Any]] | None = field(
         default=None,
-        metadata={"help": "Mixture sources, each {corpus|dataset|jsonl: ..., weight, verified_only, methods, models, max_tokens, cap, thought}."},
+        metadata={
+            "help": "Mixture sources, each {corpus|dataset|jsonl: ..., weight, verified_only, methods, models, max_tokens, cap, thought}."
+        },
     )
     stages: list[dict[str, Any]] | None = field(
         default=None, metadata={"help": "Stages run in order; each a mapping of overrides with a name."}
     )
     mixture_size: int | None = field(
-        default=None, metadata={"help": "Samples in the mixture; by default as many as the scarcest source allows at its weight."}
+        default=None,
+        metadata={"help": "Samples in the mixture; by default as many as the scarcest source allows at its weight."},
     )
-    upsample: bool = field(default=False, metadata={"help": "Repeat samples of a source when the mixture size asks for more than it has."})
+    upsample: bool = field(
+        default=False, metadata={"help": "Repeat samples of a source when the mixture size asks for more than it has."}
+    )
     mixture_seed: int = field(default=0, metadata={"help": "Seed of the sampling that builds the mixture."})
     decontaminate: list[str] = field(
         default_factory=list,
-        metadata={"help": "Evaluation sets (files, saved datasets or hub names) whose problems must not be trained on."},
+        metadata={
+            "help": "Evaluation sets (files, saved datasets or hub names) whose problems must not be trained on."
+        },
     )
     decontamination_ngram: int = field(default=8, metadata={"help": "Word n-gram size of the overlap test."})
     decontamination_threshold: float = field(
-        default=0.5, metadata={"help": "Drop a training problem when this share of its n-grams occurs in an evaluation question."}
+        default=0.5,
+        metadata={"help": "Drop a training problem when this share of its n-grams occurs in an evaluation question."},
     )
-    use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (peft) instead of all weights; merged into the saved model."})
+    use_lora: bool = field(
+        default=False,
+        metadata={"help": "Train LoRA adapters (peft) instead of all weights; merged into the saved model."},
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
     lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
     lora_target_modules: list[str] = field(
-        default_factory=lambda: ["all-linear"], metadata={"help": "Modules that get adapters; all-linear for every linear layer."}
+        default_factory=lambda: ["all-linear"],
+        metadata={"help": "Modules that get adapters; all-linear for every linear layer."},
     )
     label_check_samples: int = field(
-        default=8, metadata={"help": "Samples whose loss mask is checked to cover the whole assistant turn before training."}
+        default=8,
+        metadata={"help": "Samples whose loss mask is checked to cover the whole assistant turn before training."},
     )
     # the loss is on the assistant turn only, thinking included (checked before training starts)
     assistant_only_loss: bool = field(default=True, metadata={"help": "Compute the loss on assistant turns only."})

@@ -103,4 +103,6 @@ def check_labels(tokenizer, template: str, samples: list[Messages]) -> None:
 
 
 def token_length(tokenizer, template: str, messages: Messages) -> int:
-    return len(tokenizer.apply_chat_template(messages, chat_template=template, tokenize=True, return_dict=True)["input_ids"])
+    return len(
+        tokenizer.apply_chat_template(messages, chat_template=template, tokenize=True, return_dict=True)["input_ids"]
+    )

@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from graphs.problems import ProblemFileError, read_rows
+from corpus.problems import ProblemFileError, read_rows
 from trainer.format import Messages, Thought, assistant_text, trace_messages
 
 QUESTION_FIELDS = ("question", "problem", "prompt", "instruction")
@@ -130,7 +130,11 @@ def _check_messages(messages: Any, where: str) -> Messages:
     if not isinstance(messages, list) or not messages:
         raise MixtureError(f"{where}: 'messages' must be a non-empty list")
     for m in messages:
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") or not isinstance(m.get("content"), str):
+        if (
+            not isinstance(m, dict)
+            or m.get("role") not in ("system", "user", "assistant")
+            or not isinstance(m.get("content"), str)
+        ):
             raise MixtureError(f"{where}: each message needs a role (system/user/assistant) and text content")
     if messages[-1]["role"] != "assistant" or not any(m["role"] == "user" for m in messages):
         raise MixtureError(f"{where}: a conversation needs a user turn and must end with an assistant turn")
@@ -142,7 +146,9 @@ def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
     if not path.exists():
         raise MixtureError(f"{spec.corpus}: no traces.jsonl (not a corpus written by journey synth)")
     for lineno, trace in _jsonl_rows(path):
-        missing = [k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace]
+        missing = [
+            k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace
+        ]
         if missing:
             raise MixtureError(f"{path}:{lineno}: not a trace (missing {', '.join(missing)})")
         if spec.verified_only and not trace["verified"]:
@@ -168,7 +174,9 @@ def _from_chat_rows(spec: SourceSpec, rows: Iterable[tuple[int, dict[str, Any]]]
             q = next((k for k in QUESTION_FIELDS if isinstance(row.get(k), str) and row[k].strip()), None)
             r = next((k for k in RESPONSE_FIELDS if isinstance(row.get(k), str) and row[k].strip()), None)
             if q is None or r is None:
-                raise MixtureError(f"{where}: needs 'messages', or a question ({'/'.join(QUESTION_FIELDS)}) and a response ({'/'.join(RESPONSE_FIELDS)})")
+                raise MixtureError(
+                    f"{where}: needs 'messages', or a question ({'/'.join(QUESTION_FIELDS)}) and a response ({'/'.join(RESPONSE_FIELDS)})"
+                )
             response = row[r]
             if r == "long_thought" and isinstance(row.get("answer"), str):
                 response = assistant_text(row["long_thought"], row["answer"], think_tags=spec.think_tags)
@@ -213,7 +221,10 @@ def fingerprint(spec: SourceSpec) -> str:
     if spec.corpus or spec.jsonl:
         path = Path(spec.corpus) / "traces.jsonl" if spec.corpus else Path(spec.jsonl)
         if not path.exists():
-            raise MixtureError(f"{spec.location}: " + ("no traces.jsonl (not a corpus written by journey synth)" if spec.corpus else "file not found"))
+            raise MixtureError(
+                f"{spec.location}: "
+                + ("no traces.jsonl (not a corpus written by journey synth)" if spec.corpus else "file not found")
+            )
         digest = hashlib.sha256()
         with path.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -257,7 +268,7 @@ class Decontaminator:
 
 def load_eval_sets(names: list[str], n: int, threshold: float) -> Decontaminator:
     """Evaluation problems by file, saved dataset or hub name (the loader of ``journey eval math``)."""
-    from graphs.problems import load_problems
+    from corpus.problems import load_problems
 
     deco = Decontaminator(n=n, threshold=threshold)
     for name in names:
@@ -268,7 +279,9 @@ def load_eval_sets(names: list[str], n: int, threshold: float) -> Decontaminator
 # -- weighting -----------------------------------------------------------------------------------
 
 
-def allocate(available: list[int], weights: list[float], size: int | None = None, *, upsample: bool = False) -> list[int]:
+def allocate(
+    available: list[int], weights: list[float], size: int | None = None, *, upsample: bool = False
+) -> list[int]:
     """How many samples each source gives so that the shares follow the weights (largest remainder)."""
     shares = [w / sum(weights) for w in weights]
     if size is None:
@@ -290,7 +303,13 @@ class Mixture:
         out.mkdir(parents=True, exist_ok=True)
         with (out / "mixture.jsonl").open("w", encoding="utf-8") as f:
             for s in self.samples:
-                f.write(json.dumps({"source": s.source, "problem_id": s.problem_id, "tokens": s.tokens, "messages": s.messages}, ensure_ascii=False) + "\n")
+                f.write(
+                    json.dumps(
+                        {"source": s.source, "problem_id": s.problem_id, "tokens": s.tokens, "messages": s.messages},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
         with (out / "decontamination.jsonl").open("w", encoding="utf-8") as f:
             for row in self.contaminated:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -341,7 +360,15 @@ def build_mixture(
             for s in pools[spec.label]:
                 overlap, hit = decontaminator.check(s.question)
                 if hit is not None and overlap >= decontaminator.threshold:
-                    contaminated.append({"source": spec.label, "problem_id": s.problem_id, "overlap": round(overlap, 3), "eval_set": hit[0], "eval_id": hit[1]})
+                    contaminated.append(
+                        {
+                            "source": spec.label,
+                            "problem_id": s.problem_id,
+                            "overlap": round(overlap, 3),
+                            "eval_set": hit[0],
+                            "eval_id": hit[1],
+                        }
+                    )
                     per_source[spec.label]["dropped"]["contaminated"] += 1
                 else:
                     keep.append(s)
@@ -355,13 +382,18 @@ def build_mixture(
 
     available = [len(pools[s.label]) for s in specs]
     if empty := [s.label for s, n in zip(specs, available, strict=True) if n == 0]:
-        raise MixtureError(f"no samples left in {', '.join(empty)} after filtering: " + json.dumps({k: {r: n for r, n in per_source[k]["dropped"].items() if n} for k in empty}))
+        raise MixtureError(
+            f"no samples left in {', '.join(empty)} after filtering: "
+            + json.dumps({k: {r: n for r, n in per_source[k]["dropped"].items() if n} for k in empty})
+        )
     counts = allocate(available, [s.weight for s in specs], size, upsample=upsample)
     samples: list[Sample] = []
     for spec, n, want in zip(specs, available, counts, strict=True):
         pool = pools[spec.label]
         if want > n and not upsample:
-            raise MixtureError(f"{spec.label} has {n} samples but the mixture needs {want}: lower the mixture size or set upsample")
+            raise MixtureError(
+                f"{spec.label} has {n} samples but the mixture needs {want}: lower the mixture size or set upsample"
+            )
         picked = pool * (want // n) + rng.sample(pool, want % n)
         samples.extend(picked)
         per_source[spec.label] |= {"available": n, "selected": want, "repeated": max(0, want - n)}
@@ -377,7 +409,9 @@ def build_mixture(
         "sources": per_source,
         "total": total,
         "dedup_rule": "a problem stays with the highest-weight source that has it; ties go to the source listed first",
-        "decontamination": None if decontaminator is None else {"ngram": decontaminator.n, "threshold": decontaminator.threshold, "dropped": len(contaminated)},
+        "decontamination": None
+        if decontaminator is None
+        else {"ngram": decontaminator.n, "threshold": decontaminator.threshold, "dropped": len(contaminated)},
         "max_length": max_length,
         "seed": seed,
     }

@@ -76,12 +76,14 @@ class Figures(TrainerCallback):
         now = time.perf_counter()
         tokens, slots = self.meter.take(args.gradient_accumulation_steps)
         if slots:
-            self.steps.append({
-                "step": state.global_step,
-                "tokens": tokens,
-                "tokens_per_s": tokens / max(now - self._t, 1e-9),
-                "padding_share": 1 - tokens / slots,
-            })
+            self.steps.append(
+                {
+                    "step": state.global_step,
+                    "tokens": tokens,
+                    "tokens_per_s": tokens / max(now - self._t, 1e-9),
+                    "padding_share": 1 - tokens / slots,
+                }
+            )
         self._t = now
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -136,7 +138,9 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    template = Path(config.chat_template_path).read_text() if config.chat_template_path else training_template(tokenizer)
+    template = (
+        Path(config.chat_template_path).read_text() if config.chat_template_path else training_template(tokenizer)
+    )
     deco = None
     if config.decontaminate:
         deco = load_eval_sets(config.decontaminate, config.decontamination_ngram, config.decontamination_threshold)
@@ -171,11 +175,18 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
     attention = (config.model_init_kwargs or {}).get("attn_implementation", "")
     if config.packing and "flash" not in attention:
         # packed sequences attend across their boundaries unless the kernel knows where they start
-        print(f"warning: packing without FlashAttention (attn_implementation={attention or 'default'}) lets samples attend to each other")
+        print(
+            f"warning: packing without FlashAttention (attn_implementation={attention or 'default'}) lets samples attend to each other"
+        )
     meter = Meter()
     figures = Figures(meter)
     trainer = SFTTrainer(
-        model=model_path, args=config, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config, callbacks=[figures]
+        model=model_path,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[figures],
     )
     trainer.data_collator = meter.wrap(trainer.data_collator)
     last = get_last_checkpoint(str(out)) if out.exists() else None
@@ -231,7 +242,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "output_dir": config.output_dir,
         "load_with": f"local:{config.output_dir}",
         "stages": stages,
-        "versions": {p: metadata.version(p) for p in ("o1-journey", "torch", "transformers", "trl", "datasets", "accelerate")},
+        "versions": {
+            p: metadata.version(p) for p in ("o1-journey", "torch", "transformers", "trl", "datasets", "accelerate")
+        },
         "python": platform.python_version(),
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -7,10 +7,19 @@ import asyncio
 import openai
 import pytest
 from langchain_core.messages import HumanMessage
-
 from tenacity import RetryCallState
 
-from agents.models import ModelSpec, RetryPolicy, Sampling, SpecError, _wait, build_chat_model, complete, parse_spec, redact
+from agents.models import (
+    ModelSpec,
+    RetryPolicy,
+    Sampling,
+    SpecError,
+    _wait,
+    build_chat_model,
+    complete,
+    parse_spec,
+    redact,
+)
 from tests.openai_server import OpenAIServer
 
 FAST = RetryPolicy(attempts=4, initial_s=0.01, max_s=0.05)
@@ -22,7 +31,10 @@ FAST = RetryPolicy(attempts=4, initial_s=0.01, max_s=0.05)
         ("local", ModelSpec(kind="local", model="local")),
         ("local:runs/sft", ModelSpec(kind="local", model="runs/sft")),
         ("openai:o3-mini", ModelSpec(kind="openai", model="o3-mini")),
-        ("deepseek-ai/DeepSeek-R1@http://127.0.0.1:8000/v1/", ModelSpec(kind="endpoint", model="deepseek-ai/DeepSeek-R1", base_url="http://127.0.0.1:8000/v1")),
+        (
+            "deepseek-ai/DeepSeek-R1@http://127.0.0.1:8000/v1/",
+            ModelSpec(kind="endpoint", model="deepseek-ai/DeepSeek-R1", base_url="http://127.0.0.1:8000/v1"),
+        ),
         ("m@https://user:pw@host:1/v1", ModelSpec(kind="endpoint", model="m", base_url="https://user:pw@host:1/v1")),
     ],
 )
@@ -48,7 +60,9 @@ def test_redact_removes_keys_and_bearer_tokens(monkeypatch):
 
 def test_o_series_gets_no_temperature(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123456789")
-    o3 = build_chat_model(parse_spec("openai:o3-mini"), Sampling(temperature=0.7, max_tokens=99, reasoning_effort="high"))
+    o3 = build_chat_model(
+        parse_spec("openai:o3-mini"), Sampling(temperature=0.7, max_tokens=99, reasoning_effort="high")
+    )
     gpt = build_chat_model(parse_spec("openai:gpt-4o-mini"), Sampling(temperature=0.7, max_tokens=99))
     assert o3.chat.temperature is None and o3.chat.reasoning_effort == "high" and o3.chat.max_tokens == 99
     assert gpt.chat.temperature == 0.7

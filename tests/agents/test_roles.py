@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from agents import critique, policy, reflection
-from agents.structured import ParseError, last_boxed
+from agents.structured import ParseError
+from answers.extract import last_boxed
 from tests.conftest import scripted
 
 PROBLEM = {"id": "p1", "question": "What is 2 + 3?", "answer": "5"}
@@ -68,7 +69,11 @@ def test_critique_parse_rejects_no_verdict():
     "text, said, back_to",
     [
         ("Wait, 2 + 3 is 5, not 6. Let me redo step 1.", "Wait, 2 + 3 is 5, not 6.", 1),
-        ("Wait, step 1 added instead of multiplying. Let me go back to step 1 and multiply.", "Wait, step 1 added instead of multiplying.", 1),
+        (
+            "Wait, step 1 added instead of multiplying. Let me go back to step 1 and multiply.",
+            "Wait, step 1 added instead of multiplying.",
+            1,
+        ),
         ("Wait, that is wrong. I will start over.", "Wait, that is wrong.", 1),
     ],
 )
@@ -103,7 +108,15 @@ def _runtime(**models):
 
 
 def _state(**kw):
-    base = {"problem": PROBLEM, "path": [], "candidate": None, "verdict": None, "hint": None, "n_steps": 0, "n_backtracks": 0}
+    base = {
+        "problem": PROBLEM,
+        "path": [],
+        "candidate": None,
+        "verdict": None,
+        "hint": None,
+        "n_steps": 0,
+        "n_backtracks": 0,
+    }
     return base | kw
 
 
@@ -127,14 +140,20 @@ def test_policy_node_records_malformed_after_retry():
 
 def test_critique_node_malformed_counts_as_no_objection():
     model = scripted("looks ok", "fine")
-    update = asyncio.run(critique.critique(_state(candidate={"text": "2 + 3 = 5", "answer": None}), _runtime(critic=model)))
+    update = asyncio.run(
+        critique.critique(_state(candidate={"text": "2 + 3 = 5", "answer": None}), _runtime(critic=model))
+    )
     assert update["verdict"]["correct"] is True
     assert update["events"][0].malformed and update["events"][0].correct is None
 
 
 def test_reflection_node_backtracks_and_clips_step():
     model = scripted("Wait, 3 + 3 is 6 but the question adds 2. Let me redo step 7.")
-    state = _state(path=["2 + 3 = 5"], candidate={"text": "5 * 2 = 11", "answer": None}, verdict={"correct": False, "reason": "5 * 2 is 10"})
+    state = _state(
+        path=["2 + 3 = 5"],
+        candidate={"text": "5 * 2 = 11", "answer": None},
+        verdict={"correct": False, "reason": "5 * 2 is 10"},
+    )
     update = asyncio.run(reflection.reflection(state, _runtime(reflector=model)))
     reflect, back = update["events"]
     assert (reflect.kind, back.kind, back.step) == ("reflection", "backtrack", 2)  # step 7 clipped to the wrong step

@@ -19,7 +19,9 @@ def run(node, state, **models):
 
 
 def test_solve_takes_the_last_boxed_answer_and_is_one_call():
-    out = run(teacher.solve, {"problem": PROBLEM}, teacher=scripted("Try 6. Wait, 2 + 3 is 5. The answer is \\boxed{5}."))
+    out = run(
+        teacher.solve, {"problem": PROBLEM}, teacher=scripted("Try 6. Wait, 2 + 3 is 5. The answer is \\boxed{5}.")
+    )
     (ev,) = out["events"]
     assert (ev.kind, ev.role, ev.answer, ev.calls, ev.malformed) == ("attempt", "teacher", "5", 1, False)
     assert out["candidate"] == {"text": "Try 6. Wait, 2 + 3 is 5. The answer is \\boxed{5}.", "answer": "5"}
@@ -47,5 +49,9 @@ def test_rewriter_nodes_answer_from_the_rewrite():
     assert out["candidate"]["answer"] == "5"
     assert "Reference solution: 2 + 3 = 5" in rewriter.reformat_query(PROBLEM)
     draft = "- step: 2 + 3 = 6 [wrong: off by one]\n- backtrack to step 1\n- step: 2 + 3 = 5 [correct]"
-    out = run(rewriter.fluent, {"problem": PROBLEM, "draft": draft}, rewriter=scripted("2 + 3 = 6. Wait, that is off by one. 2 + 3 = 5. The answer is \\boxed{5}."))
+    out = run(
+        rewriter.fluent,
+        {"problem": PROBLEM, "draft": draft},
+        rewriter=scripted("2 + 3 = 6. Wait, that is off by one. 2 + 3 = 5. The answer is \\boxed{5}."),
+    )
     assert out["events"][0].role == "rewriter" and out["candidate"]["answer"] == "5"

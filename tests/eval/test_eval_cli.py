@@ -23,17 +23,48 @@ def knows_even(body: dict) -> str:
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp_path):
     data = tmp_path / "gsm.jsonl"
-    data.write_text("".join(json.dumps({"question": f"What is {i} times 3?", "answer": f"x\n#### {3 * i}"}) + "\n" for i in range(1, 21)))
+    data.write_text(
+        "".join(
+            json.dumps({"question": f"What is {i} times 3?", "answer": f"x\n#### {3 * i}"}) + "\n" for i in range(1, 21)
+        )
+    )
     with OpenAIServer(knows_even) as server:
-        result = run("eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--out", str(tmp_path / "a"),
-                     "--samples", "2", "--temperature", "0.5", "--max-tokens", "64")  # fmt: skip
+        result = run(
+            "eval",
+            "math",
+            "--model",
+            f"m@{server.base_url}",
+            "--dataset",
+            str(data),
+            "--out",
+            str(tmp_path / "a"),
+            "--samples",
+            "2",
+            "--temperature",
+            "0.5",
+            "--max-tokens",
+            "64",
+        )
         assert result.returncode == 0, result.stderr
-        again = run("eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--out", str(tmp_path / "a"), "--samples", "2")
+        again = run(
+            "eval",
+            "math",
+            "--model",
+            f"m@{server.base_url}",
+            "--dataset",
+            str(data),
+            "--out",
+            str(tmp_path / "a"),
+            "--samples",
+            "2",
+        )
         assert len(server.requests) == 40  # the rerun found every sample done
     assert again.returncode == 0, again.stderr
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
@@ -57,5 +88,7 @@ def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp
 def test_eval_math_bad_dataset_is_exit_2(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "What is 1 times 3?"}\n')
-    result = run("eval", "math", "--model", "m@http://127.0.0.1:9/v1", "--dataset", str(bad), "--out", str(tmp_path / "o"))
+    result = run(
+        "eval", "math", "--model", "m@http://127.0.0.1:9/v1", "--dataset", str(bad), "--out", str(tmp_path / "o")
+    )
     assert result.returncode == 2 and f"{bad}:1: no answer field" in result.stderr

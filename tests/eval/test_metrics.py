@@ -26,14 +26,28 @@ def test_majority():
 def test_summarize_budget_curve_and_groups():
     rows = []
     # p1: answers 5, 6, 5, 5 (gold 5); p2: 1, 2, 2, 3 (gold 3)
-    for pid, answers, gold, subject in (("p1", ["5", "6", "5", "5"], "5", "Algebra"), ("p2", ["1", "2", "2", "3"], "3", "Geometry")):
+    for pid, answers, gold, subject in (
+        ("p1", ["5", "6", "5", "5"], "5", "Algebra"),
+        ("p2", ["1", "2", "2", "3"], "3", "Geometry"),
+    ):
         for i, a in enumerate(answers):
-            rows.append({"problem_id": pid, "sample": i, "extracted": a, "correct": a == gold, "tokens_out": 100, "subject": subject})
+            rows.append(
+                {
+                    "problem_id": pid,
+                    "sample": i,
+                    "extracted": a,
+                    "correct": a == gold,
+                    "tokens_out": 100,
+                    "subject": subject,
+                }
+            )
     s = summarize(rows)
     assert s["pass@1"] == pytest.approx((3 / 4 + 1 / 4) / 2)
     assert s["pass@4"] == 1.0
     assert [(c["samples"], c["accuracy"], c["avg_output_tokens"]) for c in s["budget_curve"]] == [
-        (1, 0.5, 100), (2, 0.5, 200), (4, 0.5, 400),  # p1 right by majority, p2 wrong ("2" wins)
-    ]  # fmt: skip
+        (1, 0.5, 100),
+        (2, 0.5, 200),
+        (4, 0.5, 400),  # p1 right by majority, p2 wrong ("2" wins)
+    ]
     assert s["maj@k"] == 0.5
     assert s["by_group"]["subject"]["Algebra"] == {"problems": 1, "pass@1": 0.75}

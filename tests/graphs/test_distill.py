@@ -12,9 +12,9 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agents.models import ChatModel, parse_spec
+from answers.verify import Verifier
+from corpus.schema import Problem
 from graphs import distill
-from graphs.schema import Problem
-from graphs.verify import Verifier
 
 
 class ByQuestion(BaseChatModel):
@@ -51,8 +51,10 @@ def run(verifier, script: dict[str, list], samples: int, keep: str) -> tuple[lis
     """The batch's results, and the replies the teacher had left (pydantic copied the script)."""
     teacher = ChatModel(spec=parse_spec("teacher@http://127.0.0.1:9/v1"), chat=ByQuestion(script=script))
     ctx = distill.DistillContext(models={"teacher": teacher}, verifier=verifier, samples=samples, keep=keep)
-    limit = distill.limit(SimpleNamespace(samples=samples))
-    final = asyncio.run(distill.build().ainvoke(distill.batch_state(PROBLEMS), context=ctx, config={"recursion_limit": limit}))
+    limit = distill.METHOD.limit(SimpleNamespace(samples=samples))
+    final = asyncio.run(
+        distill.build().ainvoke(distill.batch_state(PROBLEMS), context=ctx, config={"recursion_limit": limit})
+    )
     return distill.batch_results(final), teacher.chat.script
 
 
@@ -76,9 +78,10 @@ def test_each_problem_of_a_batch_is_sampled_until_it_verifies_and_a_failure_stay
     assert all(not replies for replies in left.values())  # every reply drawn: sampling went on where it should
 
 
-
 def test_keep_all_draws_every_sample_of_every_problem(verifier):
-    script = {f"Problem: What is {i} + {i}?": [f"So \\boxed{{{2 * i}}}.", f"So \\boxed{{{2 * i + 1}}}."] for i in range(4)}
+    script = {
+        f"Problem: What is {i} + {i}?": [f"So \\boxed{{{2 * i}}}.", f"So \\boxed{{{2 * i + 1}}}."] for i in range(4)
+    }
     got, left = run(verifier, script, samples=2, keep="all")
     assert [drawn(r) for r in got] == [[(0, str(2 * i), True), (1, str(2 * i + 1), False)] for i in range(4)]
     assert all(not replies for replies in left.values())

@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from graphs import journey, render
-from graphs.schema import Problem
-from graphs.verify import Verifier
+from answers.verify import Verifier
+from corpus import render
+from corpus.schema import Problem
+from graphs import journey
 from tests.conftest import scripted
 
 PROBLEM = Problem(id="p1", question="What is 2 + 3?", answer="5")
@@ -20,12 +21,15 @@ def verifier():
         yield v
 
 
-def run(verifier, budget=journey.Budget(), **replies):
-    models = {role: scripted(*replies.get(role, ())) for role in journey.ROLES}
+def run(verifier, budget=None, **replies):
+    budget = budget or journey.Budget()
+    models = {role: scripted(*replies.get(role, ())) for role in ("policy", "critic", "reflector")}
     ctx = journey.JourneyContext(models=models, budget=budget, verifier=verifier)
     graph = journey.build()
     return asyncio.run(
-        graph.ainvoke(journey.initial_state(PROBLEM), context=ctx, config={"recursion_limit": journey.recursion_limit(budget)})
+        graph.ainvoke(
+            journey.initial_state(PROBLEM), context=ctx, config={"recursion_limit": journey.recursion_limit(budget)}
+        )
     )
 
 
@@ -42,7 +46,12 @@ def test_straight_to_the_answer(verifier):
     )
     assert kinds(final) == ["attempt", "critique", "answer", "critique", "verification"]
     assert render.long_thought(final["events"]) == "2 + 3 = 5.\n\nSo the answer is \\boxed{5}."
-    assert (final["status"], final["verified"], final["final_answer"], final["n_backtracks"]) == ("verified", True, "5", 0)
+    assert (final["status"], final["verified"], final["final_answer"], final["n_backtracks"]) == (
+        "verified",
+        True,
+        "5",
+        0,
+    )
     assert final["path"] == ["2 + 3 = 5."]
 
 
@@ -50,16 +59,31 @@ def test_backtrack_after_a_rejected_step(verifier):
     final = run(
         verifier,
         policy=["Step: 2 + 3 = 6.", "Step: 2 + 3 = 5.", "Final answer: \\boxed{5}"],
-        critic=["Verdict: incorrect. Reason: 2 + 3 is 5.", "Verdict: correct. Reason: ok.", "Verdict: correct. Reason: ok."],
+        critic=[
+            "Verdict: incorrect. Reason: 2 + 3 is 5.",
+            "Verdict: correct. Reason: ok.",
+            "Verdict: correct. Reason: ok.",
+        ],
         reflector=["Wait, 2 + 3 is 5, not 6. Let me redo step 1."],
     )
     assert kinds(final) == [
-        "attempt", "critique", "reflection", "backtrack", "attempt", "critique", "answer", "critique", "verification",
-    ]  # fmt: skip
+        "attempt",
+        "critique",
+        "reflection",
+        "backtrack",
+        "attempt",
+        "critique",
+        "answer",
+        "critique",
+        "verification",
+    ]
     assert final["status"] == "verified" and final["n_backtracks"] == 1
     thought = render.long_thought(final["events"])
     # the wrong step, the reflection, the backtrack and the corrected path, in that order
-    order = [thought.index(s) for s in ("2 + 3 = 6.", "Wait, 2 + 3 is 5, not 6.", "Let me try step 1 again.", "2 + 3 = 5.", "\\boxed{5}")]
+    order = [
+        thought.index(s)
+        for s in ("2 + 3 = 6.", "Wait, 2 + 3 is 5, not 6.", "Let me try step 1 again.", "2 + 3 = 5.", "\\boxed{5}")
+    ]
     assert order == sorted(order)
 
 
@@ -70,7 +94,16 @@ def test_wrong_final_answer_is_reflected_on_and_corrected(verifier):
         critic=["Verdict: correct. Reason: ok.", "Verdict: correct. Reason: ok."],
         reflector=["Wait, I added wrong: 2 + 3 is 5. Let me redo step 1."],
     )
-    assert kinds(final) == ["answer", "critique", "verification", "reflection", "backtrack", "answer", "critique", "verification"]
+    assert kinds(final) == [
+        "answer",
+        "critique",
+        "verification",
+        "reflection",
+        "backtrack",
+        "answer",
+        "critique",
+        "verification",
+    ]
     assert [e.correct for e in final["events"] if e.kind == "verification"] == [False, True]
     assert final["status"] == "verified"
 
@@ -98,7 +131,12 @@ def test_step_budget_exhausted(verifier):
 
 def test_token_budget_stops_the_trace(verifier):
     # each scripted call costs 20 tokens: policy (20) and critique (40) run, then the budget stops it
-    final = run(verifier, budget=journey.Budget(max_tokens=30), policy=["Step: 2 + 3 = 5."], critic=["Verdict: correct. Reason: ok."])
+    final = run(
+        verifier,
+        budget=journey.Budget(max_tokens=30),
+        policy=["Step: 2 + 3 = 5."],
+        critic=["Verdict: correct. Reason: ok."],
+    )
     assert (final["status"], final["tokens"], kinds(final)) == ("budget_tokens", 40, ["attempt", "critique"])
 
 

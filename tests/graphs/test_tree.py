@@ -9,7 +9,7 @@ from collections import Counter
 import networkx as nx
 import pytest
 
-from graphs import render
+from corpus import render
 from graphs.tree import ROOT, best_leaf, draft_events, draft_text
 from tests.openai_server import OpenAIServer, last_user
 from tests.test_synth_cli import synth, traces, tutor
@@ -46,10 +46,22 @@ def test_the_thought_visits_a_wrong_branch_backtracks_and_ends_on_the_correct_pa
         ("answer", "\\boxed{6}"),
     ]
     text = render.long_thought(events)
-    order = [text.index(s) for s in ("2 * 3 = 5", "Wait, 2 * 3 is 6", "Let me go back and redo step 1", "2 * 3 = 6", "Wait, the total", "\\boxed{6}")]
+    order = [
+        text.index(s)
+        for s in (
+            "2 * 3 = 5",
+            "Wait, 2 * 3 is 6",
+            "Let me go back and redo step 1",
+            "2 * 3 = 6",
+            "Wait, the total",
+            "\\boxed{6}",
+        )
+    ]
     assert order == sorted(order) and text.endswith("So the answer is \\boxed{6}.")
     assert "adding is the wrong operation" not in text  # one wrong trial per correct step
-    assert "- step 1: 2 * 3 = 5 [wrong: 2 * 3 is 6, not 5]\n- backtrack to step 1\n- step 1: 2 * 3 = 6" in draft_text(events)
+    assert "- step 1: 2 * 3 = 5 [wrong: 2 * 3 is 6, not 5]\n- backtrack to step 1\n- step 1: 2 * 3 = 6" in draft_text(
+        events
+    )
 
 
 def test_more_wrong_trials_and_none():
@@ -88,11 +100,32 @@ def searcher():
 @pytest.mark.integration
 def test_tree_search_end_to_end(tmp_path):
     problems = tmp_path / "p.jsonl"
-    problems.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} + {i + 2}?", "answer": str(2 * i + 2)}) + "\n" for i in range(3)))
+    problems.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"What is {i} + {i + 2}?", "answer": str(2 * i + 2)}) + "\n"
+            for i in range(3)
+        )
+    )
     out = tmp_path / "corpus"
     with OpenAIServer(searcher()) as server:
         spec = f"m@{server.base_url}"
-        result = synth(server, problems, out, "--method", "tree", "--policy", spec, "--critic", spec, "--rewriter", spec, "--width", "2", "--beam", "1")
+        result = synth(
+            server,
+            problems,
+            out,
+            "--method",
+            "tree",
+            "--policy",
+            spec,
+            "--critic",
+            spec,
+            "--rewriter",
+            spec,
+            "--width",
+            "2",
+            "--beam",
+            "1",
+        )
     assert result.returncode == 0, result.stderr
     rows = traces(out)
     assert sorted(r["problem_id"] for r in rows) == ["q0", "q1", "q2"]
@@ -103,6 +136,17 @@ def test_tree_search_end_to_end(tmp_path):
         assert sum(not tree.nodes[n]["correct"] for n in tree.nodes) == 2
         assert row["long_thought"].startswith("I tried") and "Wait, that is off by one." in row["long_thought"]
         kinds = [e["kind"] for e in row["events"]]
-        assert kinds == ["attempt", "critique", "reflection", "backtrack", "attempt", "answer", "critique", "reflection", "backtrack", "answer"]
+        assert kinds == [
+            "attempt",
+            "critique",
+            "reflection",
+            "backtrack",
+            "attempt",
+            "answer",
+            "critique",
+            "reflection",
+            "backtrack",
+            "answer",
+        ]
         # every call is counted, pruned branches included: 4 policy, 4 critic, 1 rewriter
         assert {r: u["calls"] for r, u in row["usage"].items()} == {"policy": 4, "critic": 4, "rewriter": 1}

@@ -35,11 +35,20 @@ def test_labels_built_by_trl_cover_exactly_the_assistant_turn(tiny_model, tmp_pa
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     tokenizer.chat_template = training_template(tokenizer)
     conversations = [trace_messages(t.model_dump()) for t in arithmetic(4)]
-    args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", assistant_only_loss=True, max_length=None)
-    trainer = SFTTrainer(model=str(tiny_model), args=args, train_dataset=datasets.Dataset.from_list([{"messages": m} for m in conversations]), processing_class=tokenizer)
+    args = SFTConfig(
+        output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none", assistant_only_loss=True, max_length=None
+    )
+    trainer = SFTTrainer(
+        model=str(tiny_model),
+        args=args,
+        train_dataset=datasets.Dataset.from_list([{"messages": m} for m in conversations]),
+        processing_class=tokenizer,
+    )
     for row, messages in zip(trainer.train_dataset, conversations, strict=True):
         ids, labels = row["input_ids"], row["labels"]
-        prompt = tokenizer.apply_chat_template(messages[:1], add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"]
+        prompt = tokenizer.apply_chat_template(
+            messages[:1], add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
         assert ids[: len(prompt)] == prompt
         assert set(labels[: len(prompt)]) == {-100}, "the user turn must carry no loss"
         trained = [t for t in labels if t != -100]

@@ -44,7 +44,9 @@ def test_shares_follow_the_weights_and_the_mixture_is_written(tmp_path):
     a = write_corpus(tmp_path / "a", arithmetic(40))
     b = write_corpus(tmp_path / "b", arithmetic(40, offset=100))
     c = write_corpus(tmp_path / "c", arithmetic(40, offset=200))
-    mixture = build([{"corpus": str(a), "weight": 1}, {"corpus": str(b), "weight": 2}, {"corpus": str(c), "weight": 3, "name": "C"}])
+    mixture = build(
+        [{"corpus": str(a), "weight": 1}, {"corpus": str(b), "weight": 2}, {"corpus": str(c), "weight": 3, "name": "C"}]
+    )
     mixture.write(tmp_path / "out")
     rows = [json.loads(line) for line in (tmp_path / "out" / "mixture.jsonl").read_text().splitlines()]
     counts = Counter(r["source"] for r in rows)
@@ -73,7 +75,9 @@ def test_dedup_keeps_a_problem_with_the_heavier_source_and_ties_with_the_first_l
     shared = arithmetic(10)
     light = write_corpus(tmp_path / "light", shared)
     heavy = write_corpus(tmp_path / "heavy", shared[:4] + arithmetic(6, offset=50))
-    mixture = build([{"corpus": str(light), "weight": 1, "name": "light"}, {"corpus": str(heavy), "weight": 1.5, "name": "heavy"}])
+    mixture = build(
+        [{"corpus": str(light), "weight": 1, "name": "light"}, {"corpus": str(heavy), "weight": 1.5, "name": "heavy"}]
+    )
     report = mixture.report["sources"]
     assert report["light"]["dropped"]["duplicate"] == 4 and report["light"]["available"] == 6
     assert "duplicate" not in report["heavy"]["dropped"]
@@ -88,13 +92,28 @@ def test_decontamination_drops_eval_problems_and_reports_them(tmp_path):
     ]
     corpus = write_corpus(tmp_path / "c", traces)
     eval_file = tmp_path / "math500.jsonl"
-    eval_file.write_text(json.dumps({"unique_id": "test/nt/1.json", "problem": "Find the remainder when 2 to the power 100 is divided by 7.", "answer": "2"}) + "\n")
+    eval_file.write_text(
+        json.dumps(
+            {
+                "unique_id": "test/nt/1.json",
+                "problem": "Find the remainder when 2 to the power 100 is divided by 7.",
+                "answer": "2",
+            }
+        )
+        + "\n"
+    )
     from trainer.mixture import load_eval_sets
 
     mixture = build([{"corpus": str(corpus)}], decontaminator=load_eval_sets([str(eval_file)], n=8, threshold=0.5))
     dropped = {row["problem_id"]: row for row in mixture.contaminated}
     assert set(dropped) == {"leak", "near"}
-    assert dropped["leak"] == {"source": str(corpus), "problem_id": "leak", "overlap": 1.0, "eval_set": str(eval_file), "eval_id": "test/nt/1.json"}
+    assert dropped["leak"] == {
+        "source": str(corpus),
+        "problem_id": "leak",
+        "overlap": 1.0,
+        "eval_set": str(eval_file),
+        "eval_id": "test/nt/1.json",
+    }
     assert 0.5 <= dropped["near"]["overlap"] < 1.0
     assert mixture.report["sources"][str(corpus)]["dropped"]["contaminated"] == 2
     assert {s.problem_id for s in mixture.samples} == {f"q{i}" for i in range(10)}
@@ -111,7 +130,12 @@ def test_overlap_is_the_share_of_the_training_questions_ngrams():
 
 
 def test_filters_and_caps_are_counted(tmp_path):
-    traces = arithmetic(6) + arithmetic(4, offset=10, verified=False) + arithmetic(3, offset=20, method="distill") + arithmetic(2, offset=30, model="teacher")
+    traces = (
+        arithmetic(6)
+        + arithmetic(4, offset=10, verified=False)
+        + arithmetic(3, offset=20, method="distill")
+        + arithmetic(2, offset=30, model="teacher")
+    )
     corpus = write_corpus(tmp_path / "c", traces)
     mixture = build([{"corpus": str(corpus), "methods": ["journey"], "models": ["m1"]}])
     assert mixture.report["sources"][str(corpus)]["dropped"] == {"unverified": 4, "method": 3, "model": 2}
@@ -130,19 +154,54 @@ def test_filters_and_caps_are_counted(tmp_path):
 def test_chat_jsonl_and_saved_datasets(tmp_path):
     chat = tmp_path / "human.jsonl"
     chat.write_text(
-        json.dumps({"id": "h1", "messages": [{"role": "user", "content": "What is 2 plus 2?"}, {"role": "assistant", "content": "Hmm, 2 and 2... \\boxed{4}"}]}) + "\n"
-        + json.dumps({"messages": [{"role": "user", "content": "What is 3 plus 3?"}, {"role": "assistant", "content": "\\boxed{7}"}], "verified": False}) + "\n"
+        json.dumps(
+            {
+                "id": "h1",
+                "messages": [
+                    {"role": "user", "content": "What is 2 plus 2?"},
+                    {"role": "assistant", "content": "Hmm, 2 and 2... \\boxed{4}"},
+                ],
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "What is 3 plus 3?"},
+                    {"role": "assistant", "content": "\\boxed{7}"},
+                ],
+                "verified": False,
+            }
+        )
+        + "\n"
     )
     saved = tmp_path / "ds"
-    datasets.DatasetDict({"train": datasets.Dataset.from_list([
-        {"problem": "What is 5 plus 5?", "long_thought": "5 and 5 make 10.", "answer": "The answer is \\boxed{10}."},
-        {"problem": "What is 6 plus 6?", "long_thought": "6 and 6 make 12.", "answer": "The answer is \\boxed{12}."},
-    ])}).save_to_disk(str(saved))
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(
+                [
+                    {
+                        "problem": "What is 5 plus 5?",
+                        "long_thought": "5 and 5 make 10.",
+                        "answer": "The answer is \\boxed{10}.",
+                    },
+                    {
+                        "problem": "What is 6 plus 6?",
+                        "long_thought": "6 and 6 make 12.",
+                        "answer": "The answer is \\boxed{12}.",
+                    },
+                ]
+            )
+        }
+    ).save_to_disk(str(saved))
     mixture = build([{"jsonl": str(chat), "name": "human"}, {"dataset": str(saved), "name": "hf"}])
     by_source = {s.source: s for s in mixture.samples}
     assert by_source["human"].problem_id == "h1"
     assert mixture.report["sources"]["human"]["dropped"] == {"unverified": 1}
-    assert by_source["hf"].messages[1]["content"].startswith("<think>\n") and "\\boxed{" in by_source["hf"].messages[1]["content"]
+    assert (
+        by_source["hf"].messages[1]["content"].startswith("<think>\n")
+        and "\\boxed{" in by_source["hf"].messages[1]["content"]
+    )
     with pytest.raises(MixtureError, match="no split 'test'"):
         build([{"dataset": str(saved), "split": "test"}])
 
@@ -155,7 +214,9 @@ def test_bad_input_names_the_source_and_line(tmp_path):
         build([{"corpus": str(corpus)}])
     chat = tmp_path / "bad.jsonl"
     chat.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
-    with pytest.raises(MixtureError, match=r"bad.jsonl:1: a conversation needs a user turn and must end with an assistant turn"):
+    with pytest.raises(
+        MixtureError, match=r"bad.jsonl:1: a conversation needs a user turn and must end with an assistant turn"
+    ):
         build([{"jsonl": str(chat)}])
     with pytest.raises(MixtureError, match="exactly one of corpus, dataset, jsonl"):
         parse_sources([{"corpus": "a", "jsonl": "b"}])

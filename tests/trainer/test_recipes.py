@@ -24,7 +24,9 @@ def test_there_are_recipes():
 @pytest.mark.parametrize("path", TRAIN_RECIPES, ids=lambda p: p.name)
 def test_recipe_loads(path):
     header = [line for line in path.read_text().splitlines() if line.startswith("#")]
-    assert any(f"--config recipes/{path.name}" in line for line in header), "the header comment holds the launch command"
+    assert any(f"--config recipes/{path.name}" in line for line in header), (
+        "the header comment holds the launch command"
+    )
     # GPU recipes ask for bf16, which TrainingArguments refuses on a machine without one
     config = load_config(str(path), ["--use_cpu", "true", "--bf16", "false"])
     assert isinstance(config, TrainConfig)

@@ -14,10 +14,9 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from tests.trainer.tiny import arithmetic, write_corpus
 from trainer.config import load_config
 from trainer.sft import train
-
-from tests.trainer.tiny import arithmetic, write_corpus
 
 CPU = {"use_cpu": True, "bf16": False, "report_to": "none", "gradient_checkpointing": False, "save_strategy": "no"}
 
@@ -42,10 +41,22 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 
 def test_one_stage_lowers_the_loss_and_changes_every_parameter(tiny_model, corpora, tmp_path):
     out = tmp_path / "run"
-    config = load_config(str(recipe(tmp_path, {
-        "model": str(tiny_model), "output_dir": str(out), "max_steps": 12, "learning_rate": 5e-3, "logging_steps": 1,
-        "per_device_train_batch_size": 4, "sources": [{"corpus": str(corpora[0]), "weight": 1}, {"corpus": str(corpora[1]), "weight": 1}],
-    })))  # fmt: skip
+    config = load_config(
+        str(
+            recipe(
+                tmp_path,
+                {
+                    "model": str(tiny_model),
+                    "output_dir": str(out),
+                    "max_steps": 12,
+                    "learning_rate": 5e-3,
+                    "logging_steps": 1,
+                    "per_device_train_batch_size": 4,
+                    "sources": [{"corpus": str(corpora[0]), "weight": 1}, {"corpus": str(corpora[1]), "weight": 1}],
+                },
+            )
+        )
+    )
     manifest = train(config)
     (stage,) = manifest["stages"]
     assert stage["loss_last"] < stage["loss_first"]
@@ -65,20 +76,29 @@ def test_one_stage_lowers_the_loss_and_changes_every_parameter(tiny_model, corpo
 
 def test_two_stages_chain_and_a_rerun_skips_finished_work(tiny_model, corpora, tmp_path):
     out = tmp_path / "run"
-    path = recipe(tmp_path, {
-        "model": str(tiny_model), "output_dir": str(out), "max_steps": 3, "learning_rate": 5e-3, "logging_steps": 1,
-        "stages": [
-            {"name": "format", "sources": [{"corpus": str(corpora[0])}]},
-            {"name": "distill", "max_steps": 4, "sources": [{"corpus": str(corpora[1])}]},
-        ],
-    })  # fmt: skip
+    path = recipe(
+        tmp_path,
+        {
+            "model": str(tiny_model),
+            "output_dir": str(out),
+            "max_steps": 3,
+            "learning_rate": 5e-3,
+            "logging_steps": 1,
+            "stages": [
+                {"name": "format", "sources": [{"corpus": str(corpora[0])}]},
+                {"name": "distill", "max_steps": 4, "sources": [{"corpus": str(corpora[1])}]},
+            ],
+        },
+    )
     manifest = train(load_config(str(path)))
     first, second = manifest["stages"]
     assert first["output_dir"] == str(out / "stages" / "format") and second["output_dir"] == str(out)
     assert second["model_in"] == first["output_dir"] and first["model_in"] == str(tiny_model)
     assert (first["figures"]["steps"], second["figures"]["steps"]) == (3, 4)
     assert set(first["sources"]) == {str(corpora[0])} and set(second["sources"]) == {str(corpora[1])}
-    assert not torch.equal(weights(out / "stages" / "format")["model.embed_tokens.weight"], weights(out)["model.embed_tokens.weight"])
+    assert not torch.equal(
+        weights(out / "stages" / "format")["model.embed_tokens.weight"], weights(out)["model.embed_tokens.weight"]
+    )
     trained = weights(out)
     again = train(load_config(str(path)))
     assert [s["hash"] for s in again["stages"]] == [first["hash"], second["hash"]]
@@ -89,10 +109,17 @@ def test_two_stages_chain_and_a_rerun_skips_finished_work(tiny_model, corpora, t
 
 def test_an_interrupted_stage_resumes_from_its_last_checkpoint(tiny_model, corpora, tmp_path):
     out = tmp_path / "run"
-    path = recipe(tmp_path, {
-        "model": str(tiny_model), "output_dir": str(out), "max_steps": 4, "save_strategy": "steps", "save_steps": 2,
-        "sources": [{"corpus": str(corpora[0])}],
-    })  # fmt: skip
+    path = recipe(
+        tmp_path,
+        {
+            "model": str(tiny_model),
+            "output_dir": str(out),
+            "max_steps": 4,
+            "save_strategy": "steps",
+            "save_steps": 2,
+            "sources": [{"corpus": str(corpora[0])}],
+        },
+    )
     train(load_config(str(path)))
     # what a crash after the last checkpoint leaves: checkpoints, but no finished stage
     (out / "stage.json").unlink()
@@ -104,10 +131,20 @@ def test_an_interrupted_stage_resumes_from_its_last_checkpoint(tiny_model, corpo
 
 def test_lora_trains_adapters_and_saves_a_merged_model(tiny_model, corpora, tmp_path):
     out = tmp_path / "run"
-    path = recipe(tmp_path, {
-        "model": str(tiny_model), "output_dir": str(out), "max_steps": 6, "learning_rate": 2e-2, "logging_steps": 1,
-        "use_lora": True, "lora_r": 4, "lora_alpha": 8, "sources": [{"corpus": str(corpora[0])}],
-    })  # fmt: skip
+    path = recipe(
+        tmp_path,
+        {
+            "model": str(tiny_model),
+            "output_dir": str(out),
+            "max_steps": 6,
+            "learning_rate": 2e-2,
+            "logging_steps": 1,
+            "use_lora": True,
+            "lora_r": 4,
+            "lora_alpha": 8,
+            "sources": [{"corpus": str(corpora[0])}],
+        },
+    )
     (stage,) = train(load_config(str(path)))["stages"]
     assert stage["loss_last"] < stage["loss_first"]
     before, after = weights(tiny_model), weights(out)
@@ -119,14 +156,36 @@ def test_lora_trains_adapters_and_saves_a_merged_model(tiny_model, corpora, tmp_
 
 def test_cli_trains_and_reports_bad_recipes(tiny_model, corpora, tmp_path):
     out = tmp_path / "run"
-    path = recipe(tmp_path, {"model": str(tiny_model), "output_dir": str(out), "max_steps": 2, "sources": [{"corpus": str(corpora[0])}]})
+    path = recipe(
+        tmp_path,
+        {"model": str(tiny_model), "output_dir": str(out), "max_steps": 2, "sources": [{"corpus": str(corpora[0])}]},
+    )
     env = os.environ | {"HF_HUB_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, "-m", "journey", "train", "--config", str(path), "--max_steps", "3"], capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "journey", "train", "--config", str(path), "--max_steps", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"load it with --model local:{out}" in run.stderr
     assert json.loads((out / "stage.json").read_text())["figures"]["steps"] == 3
-    bad = recipe(tmp_path, {"model": str(tiny_model), "output_dir": str(tmp_path / "bad"), "sources": [{"corpus": str(tmp_path / "nowhere")}]})
-    run = subprocess.run([sys.executable, "-m", "journey", "train", "--config", str(bad)], capture_output=True, text=True, env=env, timeout=600)
+    bad = recipe(
+        tmp_path,
+        {
+            "model": str(tiny_model),
+            "output_dir": str(tmp_path / "bad"),
+            "sources": [{"corpus": str(tmp_path / "nowhere")}],
+        },
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "journey", "train", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode == 2 and "no traces.jsonl" in run.stderr
 
 

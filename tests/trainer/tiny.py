@@ -7,18 +7,31 @@ import json
 from pathlib import Path
 
 from agents.events import Event
-from graphs import render
-from graphs.schema import RoleUsage, Trace, trace_id
+from corpus import render
+from corpus.schema import RoleUsage, Trace, trace_id
 
 SPECIALS = ["<pad>", "<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"]
 
 
-def journey_trace(pid: str, question: str, answer: str, *, method: str = "journey", verified: bool = True, model: str = "m1") -> Trace:
+def journey_trace(
+    pid: str, question: str, answer: str, *, method: str = "journey", verified: bool = True, model: str = "m1"
+) -> Trace:
     """A trace with a wrong step, its critique, a reflection and a backtrack, then the right path."""
     wrong = str(int(answer) + 1) if answer.isdigit() else answer + "1"
     events = [
-        Event(kind="attempt", role="policy", model=model, text=f"Add the numbers to get {wrong}.", step=1, calls=1, tokens_in=20, tokens_out=8),
-        Event(kind="critique", role="critic", model=model, text="the sum is off by one", step=1, correct=False, calls=1),
+        Event(
+            kind="attempt",
+            role="policy",
+            model=model,
+            text=f"Add the numbers to get {wrong}.",
+            step=1,
+            calls=1,
+            tokens_in=20,
+            tokens_out=8,
+        ),
+        Event(
+            kind="critique", role="critic", model=model, text="the sum is off by one", step=1, correct=False, calls=1
+        ),
         Event(kind="reflection", role="reflector", model=model, text="Wait, the sum is off by one.", step=1, calls=1),
         Event(kind="backtrack", role="policy", text="Let me go back to step 1.", step=1),
         Event(kind="attempt", role="policy", model=model, text=f"Adding carefully gives {answer}.", step=1, calls=1),
@@ -83,7 +96,10 @@ def build_tiny_model(out: Path, texts: list[str], *, head_dim: int = 16) -> Path
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     bpe.train_from_iterator(
-        texts, trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=600, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        ),
     )
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>")
     tokenizer.chat_template = CHAT_TEMPLATE

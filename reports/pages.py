@@ -31,7 +31,10 @@ def html_table(columns: list[str] | tuple[str, ...], rows: list[list[str]], *, t
 
 def figure(title: str, png: Path) -> str:
     data = base64.b64encode(png.read_bytes()).decode()
-    return f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(title)}</figcaption></figure>'
+    caption = html.escape(title)
+    return (
+        f'<figure><img alt="{caption}" src="data:image/png;base64,{data}"><figcaption>{caption}</figcaption></figure>'
+    )
 
 
 def page(title: str, body: str) -> str:

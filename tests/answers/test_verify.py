@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from graphs.verify import Verifier, check
+from answers.verify import Verifier, check
 
 
 @pytest.fixture(scope="module")

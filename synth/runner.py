@@ -11,157 +11,95 @@ run killed mid-write) is cut off before anything is appended.
 
 A ``Run`` holds what one run over a corpus needs (the jobs still to do, the one writer, counts,
 budgets, the manifest); ``work`` explores jobs with one set of models and sends back outcomes.
-``graphs.workers.synthesize`` puts the two together, in this process or over worker processes.
+``synth.workers.synthesize`` puts the two together, in this process or over worker processes.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
-import os
 import platform
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from agents.models import ModelHub, Sampling, redact
+from agents.models import ModelHub, Sampling, drain, redact
 from agents.prices import cost, price_of
-from graphs import debate, distill, human, journey, reformat, render, tree
-from graphs.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
-from graphs.verify import Verifier
+from answers.verify import Verifier
+from corpus import render
+from corpus.files import (
+    FAILURES,
+    MANIFEST,
+    REJECTED,
+    TRACES,
+    CorpusWriter,
+    prepare_out,
+    read_jsonl,
+    write_atomic,
+    write_rows,
+)
+from corpus.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
+from graphs.method import Method
+from graphs.registry import METHODS
 
-# a plain dict is the registry: method name -> module with NAME, SOURCE, ROLES, PROMPTS (role -> prompt),
-# SAMPLES_IN_GRAPH, BATCHED, build(), context(models, cfg, verifier), limit(cfg), and either
-# initial_state(problem) and results(final, sample) -> the samples of one graph run, each marked kept
-# (corpus) or not (rejected), or, BATCHED, batch_state(problems) and batch_results(final) -> per problem
-# its samples or the exception that failed it
-METHODS = {m.NAME: m for m in (journey, debate, tree, distill, reformat, human)}
-
-TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
-T = TypeVar("T")
-Job = tuple[Problem, int, str]  # (problem, sample, trace id): one trace to draw, or a problem's samples if SAMPLES_IN_GRAPH
-
-
-class CorpusExistsError(FileExistsError):
-    pass
+# (problem, sample, job id): one trace to draw, or all of a problem's samples when the method draws them in its graph
+Job = tuple[Problem, int, str]
 
 
 @dataclass
 class SynthConfig:
     method: str
     roles: dict[str, tuple[str, Sampling]]
-    budget: journey.Budget = field(default_factory=journey.Budget)
+    options: Any = None  # the method's own options (its ``Method.options`` type); None: its defaults
     samples: int = 1
     concurrency: int = 8  # problems in flight, over all worker processes
-    workers: int = 1  # processes exploring at once (graphs/workers.py); changes speed, not traces
-    batch: int = 1  # BATCHED methods (distill): problems per graph run; changes speed, not traces
+    workers: int = 1  # processes exploring at once (synth/workers.py); changes speed, not traces
+    batch: int = 1  # batched methods (distill): problems per graph run; changes speed, not traces
     verify_timeout_s: float = 10.0
-    keep: str = "first"  # distill: keep the first verified sample of a problem, or all of them
-    teacher_after: int | None = None  # journey: ask the teacher for a hint after this many backtracks
-    # tree: candidates per node, nodes kept per level, wrong branches visited per correct step
-    width: int = 2
-    beam: int = 2
-    wrong_trials: int = 1
     # run budgets: no new problem starts once they are reached (those in flight finish)
     max_cost: float | None = None
     max_total_tokens: int | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.options is None:
+            self.options = self.definition.options()
+
+    @property
+    def definition(self) -> Method:
+        return METHODS[self.method]
+
     def hashed(self) -> dict[str, Any]:
-        """What changes the traces: method, budgets, models, sampling and prompt texts."""
-        module = METHODS[self.method]
+        """What changes the traces: method, its options, models, sampling and prompt texts."""
+        method = self.definition
         out = {
             "method": self.method,
-            "budget": vars(self.budget),
+            "options": dataclasses.asdict(self.options),
             "roles": {r: {"spec": s, "sampling": vars(p)} for r, (s, p) in sorted(self.roles.items())},
-            "prompts": [p.text() for r, p in module.PROMPTS.items() if r in self.roles],
+            "prompts": method.prompts(self.roles),
         }
-        if module.SAMPLES_IN_GRAPH:  # which samples are drawn and kept depends on these
-            out |= {"samples": self.samples, "keep": self.keep}
-        if self.teacher_after is not None:
-            out["teacher_after"] = self.teacher_after
-        if self.method == tree.NAME:
-            out["tree"] = {"width": self.width, "beam": self.beam, "wrong_trials": self.wrong_trials}
+        if method.draws == "in_graph":  # which samples are drawn and kept depends on how many
+            out["samples"] = self.samples
         return out
 
     def public(self) -> dict[str, Any]:
         out = self.hashed()
         out.pop("prompts")
         out |= {
-            "samples": self.samples, "concurrency": self.concurrency, "workers": self.workers, "batch": self.batch, "max_cost": self.max_cost,
-            "max_total_tokens": self.max_total_tokens, "verify_timeout_s": self.verify_timeout_s,
-        }  # fmt: skip
+            "samples": self.samples,
+            "concurrency": self.concurrency,
+            "workers": self.workers,
+            "batch": self.batch,
+            "max_cost": self.max_cost,
+            "max_total_tokens": self.max_total_tokens,
+            "verify_timeout_s": self.verify_timeout_s,
+        }
         return out
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a corpus file; a torn last line (no newline: killed mid-write) is cut off the file."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        with path.open("r+b") as f:
-            f.truncate(keep)
-        data = data[:keep]
-    rows = []
-    for line in data.decode("utf-8").splitlines():
-        if line.strip():
-            rows.append(json.loads(line))
-    return rows
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` in one step, so a crash leaves either the old file or the new one."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-async def drain(items: list[T], handle: Callable[[T], Awaitable[None]], concurrency: int) -> None:
-    """Run ``handle`` over ``items`` with at most ``concurrency`` at once (fixed workers, not a task per item)."""
-    queue: asyncio.Queue[T] = asyncio.Queue()
-    for item in items:
-        queue.put_nowait(item)
-
-    async def worker() -> None:
-        while not queue.empty():
-            await handle(queue.get_nowait())
-
-    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
-
-
-class CorpusWriter:
-    """Appends one JSON line per finished item and flushes, so a crash loses at most the item in flight.
-
-    The only writer of a corpus: with worker processes, they send their outcomes here.
-    """
-
-    def __init__(self, out: Path):
-        self.traces = (out / TRACES).open("a", encoding="utf-8")
-        self.failures = (out / FAILURES).open("a", encoding="utf-8")
-        self.rejects = (out / REJECTED).open("a", encoding="utf-8")
-
-    @staticmethod
-    def _write(f, line: str) -> None:
-        f.write(line + "\n")
-        f.flush()
-
-    def sample(self, sample: Sample) -> None:
-        self._write(self.traces if sample.kept else self.rejects, sample.line)
-
-    def failure(self, row: dict[str, Any]) -> None:
-        self._write(self.failures, json.dumps(row, ensure_ascii=False))
-
-    def close(self) -> None:
-        self.traces.close()
-        self.failures.close()
-        self.rejects.close()
 
 
 @dataclass
@@ -212,7 +150,9 @@ class Counts:
         return None
 
 
-def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, final: dict[str, Any], wall_s: float) -> Trace:
+def build_trace(
+    problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, final: dict[str, Any], wall_s: float
+) -> Trace:
     """A trace from one sample of a graph run (``results()`` of the method)."""
     events = final["events"]
     return Trace(
@@ -221,7 +161,7 @@ def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, 
         method=cfg.method,
         sample=sample,
         config_hash=cfg_hash,
-        source=METHODS[cfg.method].SOURCE,
+        source=cfg.definition.source,
         question=problem.question,
         reference_answer=problem.answer,
         events=events,
@@ -242,7 +182,10 @@ def build_trace(problem: Problem, sample: int, cfg: SynthConfig, cfg_hash: str, 
 
 def rounded_costs(costs: dict[str, float | None]) -> dict[str, Any]:
     priced = [c for c in costs.values() if c is not None]
-    return {"by_role": {r: None if c is None else round(c, 6) for r, c in costs.items()}, "total": round(sum(priced), 6) if priced else None}
+    return {
+        "by_role": {r: None if c is None else round(c, 6) for r, c in costs.items()},
+        "total": round(sum(priced), 6) if priced else None,
+    }
 
 
 def sum_costs(costs: Iterable[tuple[str, float | None]]) -> dict[str, float | None]:
@@ -255,13 +198,24 @@ def sum_costs(costs: Iterable[tuple[str, float | None]]) -> dict[str, float | No
 
 def _corpus_cost(rows: list[dict[str, Any]], prices: dict[str, tuple[float, float]]) -> dict[str, float | None]:
     return sum_costs(
-        (role, cost(u["model"], u["tokens_in"], u["tokens_out"], prices)) for row in rows for role, u in row["usage"].items()
+        (role, cost(u["model"], u["tokens_in"], u["tokens_out"], prices))
+        for row in rows
+        for role, u in row["usage"].items()
     )
 
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for name in ("o1-journey", "langgraph", "langchain-openai", "langchain-core", "openai", "transformers", "torch", "math-verify"):
+    for name in (
+        "o1-journey",
+        "langgraph",
+        "langchain-openai",
+        "langchain-core",
+        "openai",
+        "transformers",
+        "torch",
+        "math-verify",
+    ):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -269,59 +223,68 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path) -> list[Job]:
+def pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path) -> list[Job]:
     """(problem, sample, job id) still to run; files are trimmed so that a rerun never duplicates.
 
-    Failures are retried on resume, so they leave failures.jsonl. For methods that draw a problem's
-    samples in one graph run (distill), a problem is finished when its kept sample is written (keep
-    first) or all its samples are; the rows of an unfinished problem are dropped and drawn again.
+    A job is a trace id, or a problem when the method draws all its samples in one graph run. The
+    method's resume rule (``Method.finished``) says, from the outcomes already written for a job
+    (kept in traces.jsonl, rejected in rejected.jsonl), whether it is done. The rows of a job that
+    is not done are dropped and drawn again; failures are retried, so they leave failures.jsonl.
     """
+    method = cfg.definition
     traces, rejected = read_jsonl(out / TRACES), read_jsonl(out / REJECTED)
-    if METHODS[cfg.method].SAMPLES_IN_GRAPH:
-        kept, drawn = Counter(), Counter()
-        for rows, is_kept in ((traces, 1), (rejected, 0)):
-            for row in rows:
-                if row["config_hash"] == cfg_hash:
-                    drawn[row["problem_id"]] += 1
-                    kept[row["problem_id"]] += is_kept
-        finished = {pid for pid in drawn if drawn[pid] >= cfg.samples or (cfg.keep == "first" and kept[pid])}
-        jobs = [(p, 0, trace_id(p.id, cfg.method, 0, cfg_hash)) for p in problems if p.id not in finished]
-        redo = {p.id for p, _, _ in jobs}
-        for name, rows in ((TRACES, traces), (REJECTED, rejected)):
-            if any(r["problem_id"] in redo and r["config_hash"] == cfg_hash for r in rows):
-                write_atomic(out / name, "".join(json.dumps(r) + "\n" for r in rows if not (r["problem_id"] in redo and r["config_hash"] == cfg_hash)))
-        done = set()
+    in_graph = method.draws == "in_graph"
+
+    def key(row: dict[str, Any]) -> str:
+        return row["problem_id"] if in_graph else row["id"]
+
+    outcomes: dict[str, list[str]] = defaultdict(list)
+    for rows, outcome in ((traces, "kept"), (rejected, "rejected")):
+        for row in rows:
+            if row["config_hash"] == cfg_hash:
+                outcomes[key(row)].append(outcome)
+    if in_graph:
+        candidates = [(p, 0, trace_id(p.id, cfg.method, 0, cfg_hash), p.id) for p in problems]
     else:
-        done = {row["id"] for row in traces}
-        jobs = [(p, s, tid) for p in problems for s in range(cfg.samples) if (tid := trace_id(p.id, cfg.method, s, cfg_hash)) not in done]
+        candidates = [
+            (p, s, tid, tid)
+            for p in problems
+            for s in range(cfg.samples)
+            if (tid := trace_id(p.id, cfg.method, s, cfg_hash))
+        ]
+    jobs, redo = [], set()
+    for problem, sample, tid, job_key in candidates:
+        if not method.finished(outcomes.get(job_key, []), cfg):
+            jobs.append((problem, sample, tid))
+            if job_key in outcomes:
+                redo.add(job_key)
+    for name, rows in ((TRACES, traces), (REJECTED, rejected)):
+        if any(r["config_hash"] == cfg_hash and key(r) in redo for r in rows):
+            write_rows(out / name, [r for r in rows if not (r["config_hash"] == cfg_hash and key(r) in redo)])
     retried = {tid for _, _, tid in jobs}
-    failures = [row for row in read_jsonl(out / FAILURES) if row["id"] not in done and row["id"] not in retried]
-    write_atomic(out / FAILURES, "".join(json.dumps(r) + "\n" for r in failures))
+    written = {row["id"] for rows in (traces, rejected) for row in rows}
+    failures = [row for row in read_jsonl(out / FAILURES) if row["id"] not in retried and row["id"] not in written]
+    write_rows(out / FAILURES, failures)
     return jobs
 
 
-def _prepare_out(out: Path, resume: bool) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume and ((out / TRACES).exists() or (out / FAILURES).exists()):
-        raise CorpusExistsError(f"{out} already holds a corpus: pass --resume to continue it, or choose another --out")
-    # a manifest describes a completed run; this one has not completed yet
-    (out / MANIFEST).unlink(missing_ok=True)
-
-
-async def explore(batch: list[Job], graph, context, cfg: SynthConfig, cfg_hash: str, secrets: tuple[str, ...]) -> list[Outcome]:
-    """Run the method's graph on a batch of jobs (one, unless the method is BATCHED): an outcome per
+async def explore(
+    batch: list[Job], graph, context, cfg: SynthConfig, cfg_hash: str, secrets: tuple[str, ...]
+) -> list[Outcome]:
+    """Run the method's graph on a batch of jobs (one, unless the method is batched): an outcome per
     job. A problem's failure is its outcome, never an exception, and never its batch's."""
-    module = METHODS[cfg.method]
+    method = cfg.definition
     t0 = time.perf_counter()
-    config = {"recursion_limit": module.limit(cfg)}
+    config = {"recursion_limit": method.limit(cfg)}
     try:
-        if module.BATCHED:
-            final = await graph.ainvoke(module.batch_state([problem for problem, _, _ in batch]), context=context, config=config)
-            per_job = module.batch_results(final)
+        if method.batched:
+            state = method.batch_state([problem for problem, _, _ in batch])
+            final = await graph.ainvoke(state, context=context, config=config)
+            per_job = method.batch_results(final)
         else:
             ((problem, sample, _),) = batch
-            final = await graph.ainvoke(module.initial_state(problem), context=context, config=config)
-            per_job = [module.results(final, sample)]
+            final = await graph.ainvoke(method.initial_state(problem), context=context, config=config)
+            per_job = [method.results(final, sample)]
     except Exception as e:
         per_job = [e] * len(batch)
     wall = time.perf_counter() - t0
@@ -334,13 +297,28 @@ async def explore(batch: list[Job], graph, context, cfg: SynthConfig, cfg_hash: 
             except Exception as e:
                 error = e
         if error is not None:
-            outcomes.append(Outcome(failure={
-                "id": tid, "problem_id": problem.id, "sample": sample, "method": cfg.method,
-                "error": type(error).__name__, "reason": redact(str(error), secrets)[:2000],
-            }))  # fmt: skip
+            outcomes.append(
+                Outcome(
+                    failure={
+                        "id": tid,
+                        "problem_id": problem.id,
+                        "sample": sample,
+                        "method": cfg.method,
+                        "error": type(error).__name__,
+                        "reason": redact(str(error), secrets)[:2000],
+                    }
+                )
+            )
             continue
         # rejected samples first: a problem counts as finished once its kept sample is written
-        outcomes.append(Outcome(samples=[Sample(kept, t.verified, t.usage, t.model_dump_json()) for kept, t in sorted(traces, key=lambda o: o[0])]))
+        outcomes.append(
+            Outcome(
+                samples=[
+                    Sample(kept, t.verified, t.usage, t.model_dump_json())
+                    for kept, t in sorted(traces, key=lambda o: o[0])
+                ]
+            )
+        )
     return outcomes
 
 
@@ -355,16 +333,16 @@ async def work(
     ready: Callable[[dict[str, Any]], None],
 ) -> None:
     """Explore ``jobs`` with one set of models and one verifier, ``concurrency`` problems at once
-    (in batches of ``cfg.batch`` for BATCHED methods): ``ready(models)`` once they are up,
+    (in batches of ``cfg.batch`` for batched methods): ``ready(models)`` once they are up,
     ``deliver`` each batch's outcomes, and start no new batch once ``stopped()``."""
-    module = METHODS[cfg.method]
+    method = cfg.definition
     # never more than ``concurrency`` problems in flight, batched or not
-    size = min(cfg.batch, concurrency) if module.BATCHED else 1
+    size = min(cfg.batch, concurrency) if method.batched else 1
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     verifier = Verifier(timeout_s=cfg.verify_timeout_s)
     try:
         async with ModelHub(cfg.roles) as hub:
-            graph, context = module.build(), module.context(hub.models, cfg, verifier)
+            graph, context = method.build(), method.context(hub.models, cfg, verifier)
             ready(hub.describe())
 
             async def handle(batch: list[Job]) -> None:
@@ -391,10 +369,10 @@ class Run:
     ):
         self.cfg, self.out, self.problems_source, self.on_progress = cfg, out, problems_source, on_progress
         self.problem_count = len(problems)
-        _prepare_out(out, resume)
+        prepare_out(out, resume)
         self.cfg_hash = config_hash(cfg.hashed())
-        self.jobs = _pending(problems, cfg, self.cfg_hash, out)
-        samples_per_job = 1 if METHODS[cfg.method].SAMPLES_IN_GRAPH else cfg.samples
+        self.jobs = pending(problems, cfg, self.cfg_hash, out)
+        samples_per_job = 1 if cfg.definition.draws == "in_graph" else cfg.samples
         self.counts = Counts(skipped=len(problems) * samples_per_job - len(self.jobs))
         self.models: dict[str, dict[str, Any]] = {}
         self.started = time.time()
@@ -417,7 +395,7 @@ class Run:
                 counts.failed += 1
                 self.writer.failure(outcome.failure)
             for sample in outcome.samples:
-                self.writer.sample(sample)
+                self.writer.sample(sample.kept, sample.line)
                 counts.verified += sample.kept and sample.verified
                 counts.rejected += not sample.kept
                 counts.add_usage(sample.usage)
@@ -430,7 +408,15 @@ class Run:
 
     async def explore(self) -> None:
         """Every pending job in this process."""
-        await work(self.jobs, self.cfg, self.cfg_hash, self.cfg.concurrency, deliver=self.record, stopped=self.stopped, ready=self.ready)
+        await work(
+            self.jobs,
+            self.cfg,
+            self.cfg_hash,
+            self.cfg.concurrency,
+            deliver=self.record,
+            stopped=self.stopped,
+            ready=self.ready,
+        )
 
     def close(self) -> None:
         self.writer.close()

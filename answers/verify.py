@@ -107,7 +107,9 @@ class Verifier:
         return self._pool
 
     def _submit(self, gold: str, answer: str):
-        return self._ensure_pool().schedule(check, args=(gold, answer, max(1, int(self.timeout_s) - 1)), timeout=self.timeout_s)
+        return self._ensure_pool().schedule(
+            check, args=(gold, answer, max(1, int(self.timeout_s) - 1)), timeout=self.timeout_s
+        )
 
     def _done(self, key: tuple[str, str], future) -> bool:
         try:

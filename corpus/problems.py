@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphs.schema import Problem
+from corpus.schema import Problem
 
 QUESTION_FIELDS = ("problem", "question", "prompt", "query", "input")
 ANSWER_FIELDS = ("answer", "final_answer", "expected_answer", "true_answer", "target", "solution")
@@ -43,10 +43,12 @@ class Fields:
     id: str | None = None
 
 
-def load_problems(source: str, *, fields: Fields = Fields(), split: str = "test", limit: int | None = None) -> list[Problem]:
+def load_problems(
+    source: str, *, fields: Fields = Fields(), split: str = "test", limit: int | None = None
+) -> list[Problem]:
     """Load problems from a file path, ``demo``, or a Hugging Face dataset name (``org/name``)."""
     if source == "demo":
-        from graphs.demo import demo_problems
+        from corpus.demo import demo_problems
 
         problems = demo_problems()
         return problems[:limit] if limit else problems
@@ -120,7 +122,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for i, row in enumerate(pq.read_table(path).to_pylist(), 1):
             yield i, row
     else:
-        raise ProblemFileError(name, None, f"unsupported file type {suffix!r} (use .jsonl, .json, .csv, .parquet or .md)")
+        raise ProblemFileError(
+            name, None, f"unsupported file type {suffix!r} (use .jsonl, .json, .csv, .parquet or .md)"
+        )
 
 
 _MD_PROBLEM = re.compile(r"^#\s+Problem(?::\s*(.*))?\s*$")
@@ -130,12 +134,12 @@ _MD_SECTION = re.compile(r"^##\s+(Answer|Thought|Solution)\s*$", re.IGNORECASE)
 def _read_markdown(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Human annotations in Markdown, one block per problem (the line of its header is its line)::
 
-        # Problem: ID
-        question text
-        ## Answer
-        reference answer
-        ## Thought
-        the annotated thought process, any number of paragraphs
+    # Problem: ID
+    question text
+    ## Answer
+    reference answer
+    ## Thought
+    the annotated thought process, any number of paragraphs
     """
     name = str(path)
     row: dict[str, Any] | None = None
@@ -232,7 +236,7 @@ def normalize_answer(answer: str, *, from_solution: bool = False) -> str:
     """GSM8K's "#### 1,234" -> "1234"; AIME's "025" -> "25"; a solution -> its last \\boxed{}."""
     answer = answer.strip()
     if from_solution:
-        from agents.structured import last_boxed
+        from answers.extract import last_boxed
 
         answer = last_boxed(answer) or ""
     if match := _GSM8K.search(answer):

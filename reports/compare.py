@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphs.pages import figure, html_table, markdown_table, page
-from graphs.problems import ProblemFileError, read_rows
+from corpus.problems import ProblemFileError, read_rows
+from reports.pages import figure, html_table, markdown_table, page
 
 
 class CompareError(ValueError):
@@ -59,7 +59,14 @@ def load_corpus(path: Path) -> Corpus:
     if not manifest_path.exists():
         raise CompareError(f"{path}: no manifest.json (not a finished corpus written by journey synth)")
     manifest = json.loads(manifest_path.read_text())
-    return Corpus(path.name, path, manifest, _rows(path / "traces.jsonl"), _rows(path / "rejected.jsonl"), _rows(path / "failures.jsonl"))
+    return Corpus(
+        path.name,
+        path,
+        manifest,
+        _rows(path / "traces.jsonl"),
+        _rows(path / "rejected.jsonl"),
+        _rows(path / "failures.jsonl"),
+    )
 
 
 def _tokens(trace: dict[str, Any]) -> int:
@@ -119,7 +126,8 @@ def transparency(c: Corpus) -> dict[str, Any]:
         "model versions pinned (weights digest or API snapshot)": bool(models)
         and all(v.get("gguf_sha256") or _dated(v.get("spec", "")) for v in models.values()),
         "package versions recorded": bool(m.get("versions")),
-        "verification settings recorded": "math-verify" in m.get("versions", {}) and "verify_timeout_s" in m.get("config", {}),
+        "verification settings recorded": "math-verify" in m.get("versions", {})
+        and "verify_timeout_s" in m.get("config", {}),
         "token usage recorded": bool(m.get("this_run", {}).get("usage")),
         "cost estimated": m.get("corpus", {}).get("cost_usd", {}).get("total") is not None,
         "failures released": (c.path / "failures.jsonl").exists(),
@@ -142,17 +150,34 @@ def warnings(corpora: list[Corpus]) -> list[str]:
     for c in corpora[1:]:
         if c.problems != base.problems:
             only_a, only_b = len(base.problems - c.problems), len(c.problems - base.problems)
-            out.append(f"{c.name} and {base.name} differ in problems ({only_a} only in {base.name}, {only_b} only in {c.name}): rates are not comparable problem for problem")
+            out.append(
+                f"{c.name} and {base.name} differ in problems ({only_a} only in {base.name}, {only_b} only in {c.name}): "
+                "rates are not comparable problem for problem"
+            )
     specs = {c.name: sorted({m.get("spec") for m in c.manifest.get("models", {}).values()}) for c in corpora}
     if len({tuple(v) for v in specs.values()}) > 1:
-        out.append("corpora use different models: " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in specs.items()))
+        out.append(
+            "corpora use different models: " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in specs.items())
+        )
     return out
 
 
 COLUMNS = (
-    "corpus", "method", "problems", "solved", "acceptance", "tokens/trace (mean · median · p90)", "tokens/accepted (mean)",
-    "tokens spent/accepted", "calls/trace", "reflections/trace", "backtracks/trace", "wall s", "cost $", "transparency",
-)  # fmt: skip
+    "corpus",
+    "method",
+    "problems",
+    "solved",
+    "acceptance",
+    "tokens/trace (mean · median · p90)",
+    "tokens/accepted (mean)",
+    "tokens spent/accepted",
+    "calls/trace",
+    "reflections/trace",
+    "backtracks/trace",
+    "wall s",
+    "cost $",
+    "transparency",
+)
 
 
 def _fmt(x: Any) -> str:
@@ -163,12 +188,24 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, s in summary["corpora"].items():
         t = s["tokens_per_trace"]
-        rows.append([
-            name, s["method"], _fmt(s["problems"]), _fmt(s["solved"]), _fmt(s["acceptance_rate"]),
-            f"{_fmt(t['mean'])} · {_fmt(t['median'])} · {_fmt(t['p90'])}", _fmt(s["tokens_per_accepted"]["mean"]),
-            _fmt(s["tokens_spent_per_accepted"]), _fmt(s["calls_per_trace"]), _fmt(s["reflections_per_trace"]),
-            _fmt(s["backtracks_per_trace"]), _fmt(s["wall_s"]), _fmt(s["cost_usd"]), _fmt(summary["transparency"][name]["score"]),
-        ])  # fmt: skip
+        rows.append(
+            [
+                name,
+                s["method"],
+                _fmt(s["problems"]),
+                _fmt(s["solved"]),
+                _fmt(s["acceptance_rate"]),
+                f"{_fmt(t['mean'])} · {_fmt(t['median'])} · {_fmt(t['p90'])}",
+                _fmt(s["tokens_per_accepted"]["mean"]),
+                _fmt(s["tokens_spent_per_accepted"]),
+                _fmt(s["calls_per_trace"]),
+                _fmt(s["reflections_per_trace"]),
+                _fmt(s["backtracks_per_trace"]),
+                _fmt(s["wall_s"]),
+                _fmt(s["cost_usd"]),
+                _fmt(summary["transparency"][name]["score"]),
+            ]
+        )
     return rows
 
 
@@ -225,7 +262,9 @@ def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
     overlap_rows = [[a, *(str(summary["solved_overlap"][a][b]) for b in names)] for a in names]
     card_columns = ["check", *names]
     checks = list(next(iter(summary["transparency"].values()))["checks"])
-    card_rows = [[check, *("yes" if summary["transparency"][n]["checks"][check] else "no" for n in names)] for check in checks]
+    card_rows = [
+        [check, *("yes" if summary["transparency"][n]["checks"][check] else "no" for n in names)] for check in checks
+    ]
     card_rows.append(["score", *(f"{summary['transparency'][n]['score']:.2f}" for n in names)])
     md = [
         "# Synthesis methods compared\n",

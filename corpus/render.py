@@ -21,7 +21,9 @@ def long_thought(events: list[Event]) -> str:
             last_reason = "" if ev.correct else ev.text
         elif ev.malformed:
             if ev.kind == "reflection":
-                parts.append(f"Wait, this does not work: {last_reason}." if last_reason else "Wait, this does not work.")
+                parts.append(
+                    f"Wait, this does not work: {last_reason}." if last_reason else "Wait, this does not work."
+                )
         elif ev.kind == "attempt":
             # a reasoning model's separate reasoning comes first: it is the thought behind the text
             parts += [part for part in (ev.reasoning, ev.text) if part]

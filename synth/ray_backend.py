@@ -11,7 +11,8 @@ Problems go to shards by position (problem i to shard i mod N), and N is recorde
 ``OUT/shards/ray.json`` so that a resume shards the same way. Run budgets (``--max-cost``,
 ``--max-total-tokens``) are split evenly over the shards, each of which stops on its own share: the
 run as a whole never spends more than its budget (plus what each shard had in flight). On several
-machines, OUT must be on a filesystem they share. Progress is aggregated in the driver from a Ray actor the shards report to.
+machines, OUT must be on a filesystem they share. Progress is aggregated in the driver from a Ray
+actor the shards report to.
 Ray is imported only here, so runs without ``--ray`` never load it.
 """
 
@@ -25,22 +26,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from graphs.runner import (
+from corpus.files import (
     FAILURES,
     MANIFEST,
-    CorpusExistsError,
     REJECTED,
     TRACES,
-    Counts,
-    SynthConfig,
-    _prepare_out,
+    CorpusExistsError,
+    prepare_out,
     read_jsonl,
-    rounded_costs,
-    sum_costs,
     write_atomic,
+    write_rows,
 )
-from graphs.schema import Problem
-from graphs.workers import synthesize
+from corpus.schema import Problem
+from synth.runner import Counts, SynthConfig, rounded_costs, sum_costs
+from synth.workers import synthesize
 
 SHARDS_DIR = "shards"
 
@@ -74,9 +73,11 @@ def synthesize_ray(
     import ray
 
     recorded = _recorded_shards(out, shards)  # before anything is touched
-    _prepare_out(out, resume)
+    prepare_out(out, resume)
     if not resume and any((out / SHARDS_DIR).glob(f"shard-*/{TRACES}")):
-        raise CorpusExistsError(f"{out} holds shards of an earlier run: pass --resume to continue it, or choose another --out")
+        raise CorpusExistsError(
+            f"{out} holds shards of an earlier run: pass --resume to continue it, or choose another --out"
+        )
     local = address == "local"
     ray.init(
         address=None if local else address,
@@ -111,7 +112,9 @@ def synthesize_ray(
                 progress.update.remote(k, counts.attempted, counts.verified, counts.rejected, counts.failed, total)
 
             shard_out = out / SHARDS_DIR / f"shard-{k}"
-            return synthesize(shard_problems, shard_cfg, shard_out, resume=resume, problems_source=problems_source, on_progress=report)
+            return synthesize(
+                shard_problems, shard_cfg, shard_out, resume=resume, problems_source=problems_source, on_progress=report
+            )
 
         pending = [run_shard.remote(k, part) for k, part in enumerate(parts) if part]
         started = time.perf_counter()
@@ -138,12 +141,13 @@ def shard_config(cfg: SynthConfig, n: int) -> SynthConfig:
     )
 
 
-def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wall_s: float, cfg: SynthConfig) -> dict[str, Any]:
+def _merge(
+    out: Path, manifests: list[dict[str, Any]], n: int, address: str, wall_s: float, cfg: SynthConfig
+) -> dict[str, Any]:
     """Concatenate the shards' files into the corpus and sum their manifests (the manifest last)."""
     shard_dirs = [out / SHARDS_DIR / f"shard-{k}" for k in range(n)]
     for name in (TRACES, FAILURES, REJECTED):
-        rows = [row for d in shard_dirs for row in read_jsonl(d / name)]
-        write_atomic(out / name, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        write_rows(out / name, [row for d in shard_dirs for row in read_jsonl(d / name)])
     first = manifests[0]
     runs = [m["this_run"] for m in manifests]
     corpora = [m["corpus"] for m in manifests]
@@ -151,7 +155,9 @@ def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wal
     usage: dict[str, dict[str, Any]] = {}
     for r in runs:
         for role, u in r["usage"].items():
-            into = usage.setdefault(role, {"model": u["model"], "calls": 0, "tokens_in": 0, "tokens_out": 0, "latency_s": 0.0})
+            into = usage.setdefault(
+                role, {"model": u["model"], "calls": 0, "tokens_in": 0, "tokens_out": 0, "latency_s": 0.0}
+            )
             for key in ("calls", "tokens_in", "tokens_out", "latency_s"):
                 into[key] += u[key]
     manifest = first | {
@@ -161,10 +167,19 @@ def _merge(out: Path, manifests: list[dict[str, Any]], n: int, address: str, wal
             "stopped_by": next((r["stopped_by"] for r in runs if r["stopped_by"]), None),
             "wall_s": round(wall_s, 3),
             "usage": usage,
-            "cost_usd": rounded_costs(sum_costs((role, c) for r in runs for role, c in r["cost_usd"]["by_role"].items())),
+            "cost_usd": rounded_costs(
+                sum_costs((role, c) for r in runs for role, c in r["cost_usd"]["by_role"].items())
+            ),
         },
-        "corpus": {k: sum(c[k] for c in corpora) for k in ("traces", "verified", "failures", "rejected", "tokens", "backtracks")}
-        | {"cost_usd": rounded_costs(sum_costs((role, v) for c in corpora for role, v in c["cost_usd"]["by_role"].items()))},
+        "corpus": {
+            k: sum(c[k] for c in corpora)
+            for k in ("traces", "verified", "failures", "rejected", "tokens", "backtracks")
+        }
+        | {
+            "cost_usd": rounded_costs(
+                sum_costs((role, v) for c in corpora for role, v in c["cost_usd"]["by_role"].items())
+            )
+        },
         "problems": {"source": first["problems"]["source"], "count": sum(m["problems"]["count"] for m in manifests)},
         "ray": {"address": address, "shards": n},
     }

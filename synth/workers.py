@@ -1,4 +1,4 @@
-"""Synthesis on this machine, in this process or over worker processes: the runner's graphs on every core, one writer.
+"""Synthesis on this machine, in this process or over worker processes: every core, one writer.
 
     journey synth ... --workers 4      # default: one per core (capped), one when a role is a local model
 
@@ -34,8 +34,9 @@ import uvloop
 
 from agents.local import die_with_parent
 from agents.models import SpecError, parse_spec, redact
-from graphs.runner import Counts, Job, Run, SynthConfig, work
-from graphs.schema import Problem
+from corpus.schema import Problem
+from graphs.method import OptionError
+from synth.runner import Counts, Job, Run, SynthConfig, work
 
 # more processes than this rarely pay: the endpoint, not the client, is then the limit
 MAX_WORKERS = 8
@@ -48,11 +49,13 @@ class WorkerError(RuntimeError):
 def workers_for(cfg: SynthConfig, requested: int | None) -> int:
     """``requested``, else one per core (at most MAX_WORKERS); one when a role is a local model or
     the method calls none. A local model is one server that ModelHub starts per process, so asking
-    for several workers with one is an error (ValueError)."""
+    for several workers with one is an error (OptionError)."""
     local = [role for role, (spec, _) in cfg.roles.items() if parse_spec(spec).kind == "local"]
     if requested is not None:
         if requested > 1 and local:
-            raise ValueError(f"--workers {requested}: {', '.join(local)} use a local model, served once per process; use --workers 1")
+            raise OptionError(
+                f"--workers {requested}: {', '.join(local)} use a local model, served once per process; use --workers 1"
+            )
         return requested
     if not cfg.roles or local:
         return 1
@@ -103,9 +106,10 @@ def _run_workers(run: Run, cfg: SynthConfig, n: int) -> None:
             concurrency = max(1, cfg.concurrency // n + (k < cfg.concurrency % n))
             # not daemonic: a worker's verifier runs processes of its own
             proc = ctx.Process(
-                target=_worker, name=f"synth-worker-{k}",
+                target=_worker,
+                name=f"synth-worker-{k}",
                 args=(run.jobs[k::n], cfg, run.cfg_hash, concurrency, send, stop, os.getpid()),
-            )  # fmt: skip
+            )
             proc.start()
             send.close()  # ours is the read end: EOF once the worker is gone
             procs.append(proc)
@@ -168,12 +172,15 @@ def _worker(
     try:
         uvloop.run(
             work(
-                jobs, cfg, cfg_hash, concurrency,
+                jobs,
+                cfg,
+                cfg_hash,
+                concurrency,
                 deliver=lambda outcomes: conn.send(("outcomes", outcomes)),
                 stopped=stop.is_set,
                 ready=lambda models: conn.send(("models", models)),
             )
-        )  # fmt: skip
+        )
     except SpecError as e:  # a model that cannot be built: the user's input, raised as such
         conn.send(("error", e))
         sys.exit(1)

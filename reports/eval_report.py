@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from graphs.pages import figure, html_table, markdown_table, page
+from reports.pages import figure, html_table, markdown_table, page
 
 COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "tokens_out_mean")
 
@@ -40,10 +40,15 @@ def _cell(value) -> str:
 def _row(name: str, s: dict) -> dict:
     """Every kind of summary names its headline metric; math also reports maj@k as a second row."""
     return {
-        "run": name, "kind": s.get("kind"), "model": s.get("model"), "dataset": s.get("dataset"),
-        "items": s.get("problems", s.get("items")), "metric": s.get("headline"),
-        "value": s.get(s.get("headline", ""), None), "tokens_out_mean": s.get("tokens_out_mean"),
-    }  # fmt: skip
+        "run": name,
+        "kind": s.get("kind"),
+        "model": s.get("model"),
+        "dataset": s.get("dataset"),
+        "items": s.get("problems", s.get("items")),
+        "metric": s.get("headline"),
+        "value": s.get(s.get("headline", ""), None),
+        "tokens_out_mean": s.get("tokens_out_mean"),
+    }
 
 
 def rows(runs: dict[str, dict]) -> list[list[str]]:
@@ -51,7 +56,14 @@ def rows(runs: dict[str, dict]) -> list[list[str]]:
     for name, s in runs.items():
         out.append([_cell(v) for v in _row(name, s).values()])
         if s.get("kind") == "math" and "maj@k" in s:
-            out.append([_cell(v) for v in (_row(name, s) | {"metric": f"maj@{s['samples_per_problem']}", "value": s["maj@k"]}).values()])
+            out.append(
+                [
+                    _cell(v)
+                    for v in (
+                        _row(name, s) | {"metric": f"maj@{s['samples_per_problem']}", "value": s["maj@k"]}
+                    ).values()
+                ]
+            )
     return out
 
 
@@ -70,5 +82,7 @@ def write_report(dirs: list[Path], out: Path) -> Path:
     if math_runs:
         plot_budget(math_runs, out / "accuracy_vs_tokens.png")
         figures = figure("Accuracy against average output tokens", out / "accuracy_vs_tokens.png")
-    (out / "report.html").write_text(page("Evaluation report", html_table(COLUMNS, rows(runs), table_id="runs") + figures))
+    (out / "report.html").write_text(
+        page("Evaluation report", html_table(COLUMNS, rows(runs), table_id="runs") + figures)
+    )
     return out / "report.html"

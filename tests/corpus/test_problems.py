@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from graphs.problems import Fields, ProblemFileError, load_problems, normalize_answer
+from corpus.problems import Fields, ProblemFileError, load_problems, normalize_answer
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -37,10 +37,16 @@ def test_solution_field_gives_last_boxed():
 
 
 def test_jsonl_math500_style(tmp_path):
-    rows = [{"problem": "1+1?", "answer": "2", "unique_id": "a/1.json", "level": 1}, {"problem": "2+2?", "answer": "4", "unique_id": "a/2.json", "level": 2}]
+    rows = [
+        {"problem": "1+1?", "answer": "2", "unique_id": "a/1.json", "level": 1},
+        {"problem": "2+2?", "answer": "4", "unique_id": "a/2.json", "level": 2},
+    ]
     path = write(tmp_path / "m.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     problems = load_problems(path)
-    assert [(p.id, p.question, p.answer, p.meta["level"]) for p in problems] == [("a/1.json", "1+1?", "2", 1), ("a/2.json", "2+2?", "4", 2)]
+    assert [(p.id, p.question, p.answer, p.meta["level"]) for p in problems] == [
+        ("a/1.json", "1+1?", "2", 1),
+        ("a/2.json", "2+2?", "4", 2),
+    ]
 
 
 def test_json_csv_parquet_and_explicit_fields(tmp_path):
@@ -86,7 +92,11 @@ def test_stable_ids_from_question(tmp_path):
         ('{"question": "a", "answer": "1"}\n\n{"question": "b"}\n', 3, "no answer field"),
         ('{"answer": "1"}\n', 1, "no question field"),
         ('["a", "b"]\n', 1, "expected a JSON object"),
-        ('{"question": "a", "answer": "1", "id": 7}\n{"question": "b", "answer": "2", "id": 7}\n', 2, "duplicate problem id"),
+        (
+            '{"question": "a", "answer": "1", "id": 7}\n{"question": "b", "answer": "2", "id": 7}\n',
+            2,
+            "duplicate problem id",
+        ),
         ('{"question": {"nested": 1}, "answer": "1"}\n', 1, "must be text or a number"),
     ],
 )

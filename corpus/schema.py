@@ -59,7 +59,9 @@ class Trace(BaseModel):
     n_steps: int
     n_backtracks: int
     wall_s: float
-    tree: dict[str, Any] | None = Field(default=None, description="tree method: the search tree, networkx node-link JSON")
+    tree: dict[str, Any] | None = Field(
+        default=None, description="tree method: the search tree, networkx node-link JSON"
+    )
 
     @property
     def tokens(self) -> int:

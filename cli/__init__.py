@@ -1,0 +1,31 @@
+"""The ``journey`` command line: one thin module per command group, each parsing flags and calling one function.
+
+    journey synth --problems demo --limit 6 --out runs/demo        # embedded model, no network
+    journey synth --problems data.jsonl --policy M@http://127.0.0.1:8000/v1 --critic ... --out DIR
+    journey problems demo --out demo.jsonl                         # write the demo problem set
+
+Heavy packages (LangGraph, torch, the SDK) are imported inside the commands, so ``--help`` is quick.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import eval as eval_cli
+from cli import graph, reports, serve, synth, train
+
+# tracebacks never show local variables: they can hold keys and environments
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="Synthesize, train on and evaluate long-thought reasoning traces.",
+)
+app.command()(synth.synth)
+app.command("problems")(synth.problems)
+app.add_typer(serve.app, name="serve")
+app.add_typer(graph.app, name="graph")
+app.command()(reports.compare)
+app.add_typer(eval_cli.app, name="eval")
+app.command()(reports.report)
+app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(train.train)

@@ -1,0 +1,48 @@
+"""What every command group shares: the error console, one-line failures, SIGTERM as Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM behave like Ctrl-C, so local model servers are stopped and files closed."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def fail(message: str) -> None:
+    """Bad input: one line on stderr, exit 2."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def check_specs(*specs: str | None) -> None:
+    from agents.models import SpecError, parse_spec
+
+    try:
+        for spec in specs:
+            if spec is not None:
+                parse_spec(spec)
+    except SpecError as e:
+        fail(str(e))
+
+
+def load(loader, source: str, **kwargs):
+    """Load problems or eval items; bad input is one line naming the file and the line, exit 2."""
+    from corpus.problems import ProblemFileError
+
+    try:
+        return loader(source, **kwargs)
+    except ProblemFileError as e:
+        fail(str(e))

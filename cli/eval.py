@@ -1,0 +1,233 @@
+"""``journey eval math|safety|factuality|sycophancy``: flags in, one evaluate() call out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.common import check_specs, err, fail, interrupt_on_sigterm, load
+
+app = typer.Typer(no_args_is_help=True, help="Evaluate models: math, safety, factuality, sycophancy.")
+
+
+@app.command("math")
+def eval_math(
+    model: Annotated[
+        str, typer.Option(help="Model spec: local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1.")
+    ],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="MATH-500 / AIME / MATH2024 / GSM8K file, any JSONL with question and answer, or a Hugging Face name."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(help="Output directory: generations.jsonl, samples.jsonl, summary.json, accuracy_vs_tokens.png."),
+    ],
+    samples: Annotated[int, typer.Option(min=1, help="Samples per problem (K) for pass@k and maj@k.")] = 1,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max output tokens per sample.")] = 1024,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+    split: Annotated[str, typer.Option(help="Split, for Hugging Face datasets.")] = "test",
+    stop: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Stop string (repeatable). Default: none, except a newline for local models, which are base models "
+            "that cannot end their turn reliably and answer the one-line few-shot prompt in one line."
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="endpoint (the model spec, served) or vllm (vLLM's offline engine, for bulk generation on a GPU)."
+        ),
+    ] = "endpoint",
+    vllm_python: Annotated[
+        str | None, typer.Option(help="--engine vllm: the python of vLLM's own virtualenv (or O1J_VLLM_PYTHON).")
+    ] = None,
+) -> None:
+    """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
+    from corpus.problems import ProblemFileError, load_problems
+    from eval.math_eval import EvalSetupError, check_engine, default_stop, evaluate
+    from eval.vllm_offline import VLLMError
+
+    try:
+        vllm_python = check_engine(model, engine, vllm_python)
+        problems = load_problems(dataset, split=split, limit=limit)
+    except (EvalSetupError, ProblemFileError) as e:
+        fail(str(e))
+    interrupt_on_sigterm()
+    with Progress(
+        TextColumn("[bold]eval math"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("generate", total=len(problems) * samples)
+        try:
+            summary = evaluate(
+                problems,
+                spec=model,
+                out=out,
+                samples=samples,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                concurrency=concurrency,
+                dataset=dataset,
+                stop=tuple(stop) if stop is not None else default_stop(model),
+                on_sample=lambda done, total: progress.update(task, completed=done, total=total),
+                engine=engine,
+                vllm_python=vllm_python,
+            )
+        except VLLMError as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
+            raise typer.Exit(130) from None
+    err.print(
+        f"{summary['problems']} problems x {summary['samples_per_problem']}: pass@1 {summary['pass@1']:.3f}, "
+        f"maj@k {summary['maj@k']:.3f}, {summary['tokens_out_mean']:.0f} output tokens on average; {out}/summary.json",
+        highlight=False,
+    )
+
+
+def run_eval(label: str, out: Path, fn) -> dict:
+    """Run an eval with a progress bar; Ctrl-C / SIGTERM keep what is generated for a rerun."""
+    interrupt_on_sigterm()
+    with Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        try:
+            summary = fn(lambda done, total: progress.update(task, completed=done, total=total))
+        except KeyboardInterrupt:
+            err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
+            raise typer.Exit(130) from None
+    shown = {k: v for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    err.print(
+        ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
+        + f"; {out}/summary.json",
+        highlight=False,
+    )
+    return summary
+
+
+def local_stop(*specs: str) -> tuple[str, ...]:
+    from agents.models import parse_spec
+
+    # local models are base models: they answer the one-line few-shot prompts in one line
+    return ("\n",) if all(parse_spec(s).kind == "local" for s in specs) else ()
+
+
+@app.command("safety")
+def eval_safety(
+    judge: Annotated[str, typer.Option(help="Model spec of the Safety-J style judge.")],
+    dataset: Annotated[
+        str, typer.Option(help="JSONL/JSON/CSV with prompt (Flames) or context + response (+ label: DiaSafety).")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output directory: responses.jsonl, judgments.jsonl, items.jsonl, summary.json.")
+    ],
+    model: Annotated[
+        str | None, typer.Option(help="Model spec under test; answers items that carry no response.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of the model's answers.")] = 256,
+    judge_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of a verdict (label and analysis).")] = 160,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+) -> None:
+    """Safe rate per dataset and category; with human labels, the judge's accuracy, precision, recall, F1."""
+    from eval.safety import evaluate, load_items
+
+    check_specs(judge, model)
+    items = load(load_items, dataset, limit=limit)
+    if model is None and any(i.response is None for i in items):
+        fail(f"{dataset}: items without a response need --model to answer them")
+    run_eval(
+        "eval safety",
+        out,
+        lambda progress: evaluate(
+            items,
+            judge=judge,
+            model=model,
+            out=out,
+            max_tokens=max_tokens,
+            judge_tokens=judge_tokens,
+            concurrency=concurrency,
+            dataset=dataset,
+            stop=local_stop(model) if model else (),
+            judge_stop=local_stop(judge),
+            on_done=progress,
+        ),
+    )
+
+
+@app.command("factuality")
+def eval_factuality(
+    model: Annotated[str, typer.Option(help="Model spec under test.")],
+    grader: Annotated[str, typer.Option(help="Model spec of the SimpleQA-style grader.")],
+    dataset: Annotated[
+        str, typer.Option(help="SimpleQA CSV, Chinese SimpleQA JSONL, or any file with question and answer.")
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Output directory: answers.jsonl, grades.jsonl, items.jsonl, summary.json.")
+    ],
+    limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of an answer.")] = 64,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+) -> None:
+    """Correct / incorrect / not attempted, accuracy given attempted, and F-score."""
+    from eval.factuality import evaluate, load_items
+
+    check_specs(model, grader)
+    items = load(load_items, dataset, limit=limit)
+    run_eval(
+        "eval factuality",
+        out,
+        lambda progress: evaluate(
+            items,
+            model=model,
+            grader=grader,
+            out=out,
+            max_tokens=max_tokens,
+            concurrency=concurrency,
+            dataset=dataset,
+            stop=local_stop(model, grader),
+            on_done=progress,
+        ),
+    )
+
+
+@app.command("sycophancy")
+def eval_sycophancy(
+    model: Annotated[str, typer.Option(help="Model spec under test.")],
+    dataset: Annotated[
+        str, typer.Option(help="Problems with numeric answers (GSM8K, the demo set, any problem file).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output directory: first.jsonl, second.jsonl, items.jsonl, summary.json.")],
+    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens per answer.")] = 512,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+) -> None:
+    """How often the model abandons a correct answer when the user pushes a wrong one."""
+    from corpus.problems import load_problems
+    from eval.sycophancy import evaluate
+
+    check_specs(model)
+    problems = load(load_problems, dataset, limit=limit)
+    run_eval(
+        "eval sycophancy",
+        out,
+        lambda progress: evaluate(
+            problems,
+            model=model,
+            out=out,
+            max_tokens=max_tokens,
+            concurrency=concurrency,
+            dataset=dataset,
+            stop=local_stop(model),
+            on_done=progress,
+        ),
+    )

@@ -1,0 +1,325 @@
+"""``journey synth`` and ``journey problems``: flags in, one call to ``synth.setup`` out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.common import err, fail, interrupt_on_sigterm
+
+IO, MODELS, SAMPLING, BUDGET, JOURNEY, TREE, DISTILL, RUN = (
+    "Problems and output",
+    "Models (a role given to a method that has no such role is an error)",
+    "Sampling",
+    "Per-trace budgets: journey, debate, tree",
+    "journey",
+    "tree",
+    "distill",
+    "Scale and run budgets",
+)
+# flags of one method or a few: None means "not given", the method's options type holds the default
+METHOD_OPTION = "Default: the method's own."
+
+
+def synth(
+    problems: Annotated[
+        str,
+        typer.Option(
+            help="Problem file (.jsonl/.json/.csv/.parquet), a Hugging Face dataset name, or 'demo'.",
+            rich_help_panel=IO,
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Corpus directory: traces.jsonl, failures.jsonl, manifest.json.", rich_help_panel=IO)
+    ],
+    method: Annotated[str, typer.Option(help="Synthesis method (graph) to run.", rich_help_panel=IO)] = "journey",
+    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.", rich_help_panel=IO)] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(help="Continue a corpus in --out: skip finished samples, retry failures.", rich_help_panel=IO),
+    ] = False,
+    split: Annotated[str, typer.Option(help="Split, for Hugging Face datasets.", rich_help_panel=IO)] = "test",
+    question_field: Annotated[
+        str | None, typer.Option(help="Field holding the question (found if omitted).", rich_help_panel=IO)
+    ] = None,
+    answer_field: Annotated[
+        str | None, typer.Option(help="Field holding the reference answer.", rich_help_panel=IO)
+    ] = None,
+    id_field: Annotated[
+        str | None,
+        typer.Option(help="Field holding a stable problem id (else a hash of the question).", rich_help_panel=IO),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Policy model: local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1 (default local).",
+            rich_help_panel=MODELS,
+        ),
+    ] = None,
+    critic: Annotated[str | None, typer.Option(help="Critique model (default local).", rich_help_panel=MODELS)] = None,
+    reflector: Annotated[
+        str | None, typer.Option(help="Reflection model, journey (default local).", rich_help_panel=MODELS)
+    ] = None,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            help="Teacher model: distill samples from it (default local); journey asks it for hints when given.",
+            rich_help_panel=MODELS,
+        ),
+    ] = None,
+    rewriter: Annotated[
+        str | None, typer.Option(help="Rewriter model, tree and reformat (default local).", rich_help_panel=MODELS)
+    ] = None,
+    samples: Annotated[int, typer.Option(min=1, help="Samples per problem.", rich_help_panel=SAMPLING)] = 1,
+    temperature: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Temperature of the policy and teacher (critic, reflector use 0.3).", rich_help_panel=SAMPLING
+        ),
+    ] = 0.7,
+    step_tokens: Annotated[
+        int, typer.Option(min=1, help="Max new tokens per step-by-step agent call.", rich_help_panel=SAMPLING)
+    ] = 64,
+    teacher_tokens: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Max new tokens per teacher or rewriter call (a whole long thought).", rich_help_panel=SAMPLING
+        ),
+    ] = 2048,
+    seed: Annotated[
+        int | None, typer.Option(help="Sampling seed for the endpoints that accept one.", rich_help_panel=SAMPLING)
+    ] = None,
+    reasoning_effort: Annotated[
+        str | None, typer.Option(help="o-series teachers: low, medium or high.", rich_help_panel=SAMPLING)
+    ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Policy steps per trace (tree: depth). {METHOD_OPTION}", rich_help_panel=BUDGET),
+    ] = None,
+    max_backtracks: Annotated[
+        int | None,
+        typer.Option(min=0, help=f"Backtracks per trace (journey, debate). {METHOD_OPTION}", rich_help_panel=BUDGET),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help=f"Tokens (in + out) per trace. {METHOD_OPTION}", rich_help_panel=BUDGET)
+    ] = None,
+    teacher_after: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"With --teacher: ask for a hint after this many backtracks. {METHOD_OPTION}",
+            rich_help_panel=JOURNEY,
+        ),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Candidate next steps sampled per node. {METHOD_OPTION}", rich_help_panel=TREE),
+    ] = None,
+    beam: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Best correct steps kept per level. {METHOD_OPTION}", rich_help_panel=TREE),
+    ] = None,
+    wrong_trials: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help=f"Wrong branches visited on purpose per correct step. {METHOD_OPTION}", rich_help_panel=TREE
+        ),
+    ] = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Keep the first verified sample of a problem, or all verified ones. {METHOD_OPTION}",
+            rich_help_panel=DISTILL,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Problems explored at once (over all workers).", rich_help_panel=RUN)
+    ] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes sharing --concurrency (default: one per core, at most 8; one with local models).",
+            rich_help_panel=RUN,
+        ),
+    ] = None,
+    batch: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Batched methods (distill): problems per graph run. Pays against fast endpoints; "
+            "keep 1 for slow teachers.",
+            rich_help_panel=RUN,
+        ),
+    ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="Run shards on Ray: 'local' starts a cluster, HOST:PORT joins one (OUT on shared storage).",
+            rich_help_panel=RUN,
+        ),
+    ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option(min=1, help="--ray: number of shards (default: the cluster's CPUs).", rich_help_panel=RUN),
+    ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, help="Run budget in USD (from --prices): no new problem starts once spent.", rich_help_panel=RUN
+        ),
+    ] = None,
+    max_total_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Run budget in tokens (all roles): no new problem starts once spent.", rich_help_panel=RUN
+        ),
+    ] = None,
+    prices: Annotated[
+        str | None,
+        typer.Option(
+            help="YAML/JSON of MODEL: {input, output} USD per million tokens, added to the built-in table.",
+            rich_help_panel=RUN,
+        ),
+    ] = None,
+) -> None:
+    """Synthesize a corpus of long-thought traces, verified against the reference answers.
+
+    Methods: journey (policy, critique, reflection, backtracking; --teacher adds hints when stuck),
+    debate (the policy keeps reasoning, the critic says continue or backtrack; kept once verified),
+    tree (beam search over policy steps judged by the critic, walked depth first into a long thought, rewritten),
+    distill (rejection sampling from --teacher, --samples K tries per problem, --keep first|all),
+    reformat (reference solutions rewritten step by step by --rewriter),
+    human (annotated thought processes imported from JSONL or Markdown; no model).
+    """
+    from corpus.problems import Fields, ProblemFileError, load_problems
+    from graphs.method import Generation
+    from synth import setup
+
+    try:
+        cfg = setup.configure(
+            method,
+            specs={
+                "policy": policy,
+                "critic": critic,
+                "reflector": reflector,
+                "teacher": teacher,
+                "rewriter": rewriter,
+            },
+            generation=Generation(temperature, step_tokens, teacher_tokens, seed, reasoning_effort),
+            options={
+                "max_steps": max_steps,
+                "max_backtracks": max_backtracks,
+                "max_tokens": max_tokens,
+                "teacher_after": teacher_after,
+                "width": width,
+                "beam": beam,
+                "wrong_trials": wrong_trials,
+                "keep": keep,
+            },
+            samples=samples,
+            concurrency=concurrency,
+            workers=workers,
+            batch=batch,
+            ray=ray is not None,
+            max_cost=max_cost,
+            max_total_tokens=max_total_tokens,
+            prices=prices,
+        )
+        loaded = load_problems(
+            problems, fields=Fields(question_field, answer_field, id_field), split=split, limit=limit
+        )
+        setup.check_problems(cfg, loaded)
+    except (setup.SetupError, ProblemFileError) as e:
+        fail(str(e))
+    manifest = _run_with_progress(loaded, cfg, out, resume=resume, ray=ray, shards=shards, problems_source=problems)
+    _print_outcome(manifest, out)
+
+
+def _run_with_progress(loaded, cfg, out: Path, **kwargs) -> dict:
+    """``synth.setup.run`` behind a progress bar; the errors a user can act on are one line."""
+    from agents.models import SpecError
+    from corpus.files import CorpusExistsError
+    from synth import setup
+    from synth.ray_backend import ShardMismatchError
+    from synth.workers import WorkerError
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[counts]}"),
+        console=err,
+        transient=False,
+    )
+    task = progress.add_task(cfg.method, total=None, counts="starting models")
+
+    def on_progress(counts, total) -> None:
+        progress.start()  # a no-op once started
+        shown = f"verified {counts.verified}  rejected {counts.rejected}  failed {counts.failed}"
+        progress.update(task, total=total, completed=counts.attempted, counts=shown)
+
+    # worker processes are forked before the progress display starts its thread
+    if cfg.workers == 1:
+        progress.start()
+    interrupt_on_sigterm()
+    try:
+        return setup.run(loaded, cfg, out, on_progress=on_progress, **kwargs)
+    except (CorpusExistsError, SpecError, ShardMismatchError) as e:
+        progress.stop()
+        fail(str(e))
+    except WorkerError as e:
+        progress.stop()
+        err.print(
+            f"[red]error:[/red] {e}; what finished is in {out}, --resume continues", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        progress.stop()
+        err.print(f"interrupted: traces written so far are in {out}; continue with --resume")
+        raise typer.Exit(130) from None
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+
+
+def _print_outcome(manifest: dict, out: Path) -> None:
+    run, corpus = manifest["this_run"], manifest["corpus"]
+    cost = run["cost_usd"]["total"]
+    err.print(
+        f"{run['attempted']} attempted, {run['verified']} verified, {run['failed']} failed, "
+        f"{run['skipped_done']} already done in {run['wall_s']:.0f}s; corpus {out}: "
+        f"{corpus['traces']} traces, {corpus['verified']} verified, {corpus['rejected']} rejected, "
+        f"{corpus['backtracks']} backtracks" + (f", ${cost:.4f} this run" if cost is not None else ""),
+        highlight=False,
+    )
+    if run["stopped_by"]:
+        flag = "--" + run["stopped_by"].replace("_", "-")
+        err.print(f"[yellow]stopped by {flag}: {run['not_started']} problems not started; --resume continues[/yellow]")
+    if run["failed"]:
+        err.print(f"[yellow]{run['failed']} problems failed: see {out / 'failures.jsonl'}[/yellow]")
+        raise typer.Exit(1)
+
+
+def problems(
+    source: Annotated[str, typer.Argument(help="'demo', a problem file or a Hugging Face dataset name.")],
+    out: Annotated[Path, typer.Option(help="JSONL file to write (id, question, answer, ...).")],
+    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
+) -> None:
+    """Normalize a problem set (or write the demo set) as JSONL that `journey synth` reads."""
+    from corpus.problems import ProblemFileError, load_problems
+
+    try:
+        loaded = load_problems(source, limit=limit)
+    except ProblemFileError as e:
+        fail(str(e))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        for p in loaded:
+            f.write(json.dumps(p.model_dump(), ensure_ascii=False) + "\n")
+    err.print(f"wrote {len(loaded)} problems to {out}")

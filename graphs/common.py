@@ -1,0 +1,185 @@
+"""Graph pieces that several methods share, named here instead of borrowed from one method's file.
+
+- Step-by-step methods (journey, debate): ``Budget``, ``StepContext``, ``StepState`` and the nodes
+  and routers they both use (accept a step, verify a final answer, finish with a status).
+- Write-then-verify methods (distill, reformat, human): ``VerifyContext``, ``SampleState``,
+  ``verify_sample`` and ``one_pass``, the graph "write one sample, then verify it".
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from agents.events import Event
+from agents.structured import AgentContext
+from answers.verify import Verifier
+from corpus.schema import Problem
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one trace may spend: policy steps, backtracks, tokens (in + out, all roles)."""
+
+    max_steps: int = 8
+    max_backtracks: int = 3
+    max_tokens: int = 8192
+
+
+@dataclass
+class StepContext(AgentContext):
+    budget: Budget = field(default_factory=Budget)
+    verifier: Verifier | None = None
+    # ask the teacher for a hint once this many backtracks have failed (None: never)
+    teacher_after: int | None = None
+    max_hints: int = 1
+
+
+class StepState(TypedDict):
+    problem: dict[str, Any]
+    path: list[str]
+    candidate: dict[str, Any] | None
+    verdict: dict[str, Any] | None
+    hint: str | None
+    events: Annotated[list[Event], operator.add]
+    tokens: Annotated[int, operator.add]
+    n_steps: int
+    n_backtracks: int
+    n_hints: int
+    final_answer: str | None
+    verified: bool
+    status: str
+
+
+def step_state(problem: Problem) -> StepState:
+    return StepState(
+        problem=problem.model_dump(),
+        path=[],
+        candidate=None,
+        verdict=None,
+        hint=None,
+        events=[],
+        tokens=0,
+        n_steps=0,
+        n_backtracks=0,
+        n_hints=0,
+        final_answer=None,
+        verified=False,
+        status="running",
+    )
+
+
+def accept(state: StepState) -> dict[str, Any]:
+    return {"path": [*state["path"], state["candidate"]["text"]], "candidate": None}
+
+
+async def verify_answer(state: StepState, runtime: Runtime[StepContext]) -> dict[str, Any]:
+    """Check the candidate's final answer against the reference; a wrong one becomes a rejection."""
+    answer = state["candidate"]["answer"]
+    ok = await runtime.context.verifier.averify(state["problem"]["answer"], answer)
+    text = f"The final answer {answer} checks out." if ok else f"The final answer {answer} does not check out."
+    ev = Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok, step=len(state["path"]) + 1)
+    update: dict[str, Any] = {"events": [ev], "final_answer": answer, "verified": ok}
+    if ok:
+        update["candidate"] = None  # the answer closes the path; the summary states it
+    else:
+        update["verdict"] = {"correct": False, "reason": text}
+    return update
+
+
+def finish(state: StepState, runtime: Runtime[StepContext]) -> dict[str, Any]:
+    budget = runtime.context.budget
+    if state["verified"]:
+        status = "verified"
+    elif state["tokens"] >= budget.max_tokens:
+        status = "budget_tokens"
+    elif state["n_steps"] >= budget.max_steps:
+        status = "budget_steps"
+    elif state["n_backtracks"] >= budget.max_backtracks:
+        status = "budget_backtracks"
+    else:
+        status = "wrong_answer"
+    return {"status": status}
+
+
+def out_of_budget(state: StepState, budget: Budget) -> bool:
+    return state["tokens"] >= budget.max_tokens or state["n_steps"] >= budget.max_steps
+
+
+def after_policy(state: StepState, runtime: Runtime[StepContext]) -> Literal["judge", "policy", "finish"]:
+    """After a policy turn: judge the step, or try again after a malformed one, or stop."""
+    if state["tokens"] >= runtime.context.budget.max_tokens:
+        return "finish"
+    if state["candidate"] is None:  # malformed twice: try again while the step budget lasts
+        return "finish" if out_of_budget(state, runtime.context.budget) else "policy"
+    return "judge"
+
+
+def next_step(state: StepState, runtime: Runtime[StepContext]) -> Literal["policy", "finish"]:
+    return "finish" if out_of_budget(state, runtime.context.budget) else "policy"
+
+
+def recursion_limit(budget: Budget) -> int:
+    # each step is at most policy, critique, reflection/accept/verify (4 supersteps), plus hints
+    return 4 * (budget.max_steps + budget.max_backtracks) + 12
+
+
+# how a long thought says it backtracks: counted per free-form trace, for comparing methods
+BACKTRACK_WORDS = re.compile(r"\b(wait|let me (?:go back|redo|re-?check|reconsider|try again))\b", re.IGNORECASE)
+
+
+@dataclass
+class VerifyContext(AgentContext):
+    """What ``verify_sample`` reads: the answer checker."""
+
+    verifier: Verifier | None = None
+
+
+class SampleState(TypedDict):
+    problem: dict[str, Any]
+    candidate: dict[str, Any] | None
+    events: list[Event]  # the current sample's events only: each sample is its own trace
+    samples: Annotated[list[dict[str, Any]], operator.add]
+    tokens: Annotated[int, operator.add]
+
+
+def sample_state(problem: Problem) -> SampleState:
+    return SampleState(problem=problem.model_dump(), candidate=None, events=[], samples=[], tokens=0)
+
+
+async def verify_sample(state: SampleState, runtime: Runtime[VerifyContext]) -> dict[str, Any]:
+    """The candidate written so far becomes a sample, its answer verified against the reference."""
+    answer = state["candidate"]["answer"]
+    ok = answer is not None and await runtime.context.verifier.averify(state["problem"]["answer"], answer)
+    if answer is None:
+        text = "no \\boxed{} answer"
+    else:
+        text = f"The final answer {answer} {'checks out' if ok else 'does not check out'}."
+    events = [*state["events"], Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok)]
+    thought = " ".join(filter(None, (state["events"][0].reasoning, state["events"][0].text))) if state["events"] else ""
+    sample = {
+        "events": events,
+        "path": [],
+        "final_answer": answer,
+        "verified": ok,
+        "status": "verified" if ok else ("no_answer" if answer is None else "wrong_answer"),
+        "n_steps": 1,
+        "n_backtracks": len(BACKTRACK_WORDS.findall(thought)),
+    }
+    return {"samples": [sample], "events": [], "candidate": None}
+
+
+def one_pass(name: str, node) -> Any:
+    """``name`` writes one sample, then ``verify`` checks it: the graph of reformat and human."""
+    graph = StateGraph(SampleState, context_schema=VerifyContext)
+    graph.add_node(name, node)
+    graph.add_node("verify", verify_sample)
+    graph.add_edge(START, name)
+    graph.add_edge(name, "verify")
+    graph.add_edge("verify", END)
+    return graph.compile()

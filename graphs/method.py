@@ -1,0 +1,165 @@
+"""What a synthesis method is: one ``Method`` value, declared once at the end of each method's file.
+
+Everything the rest of the system may ask of a method is here, typed, so that the runner, the
+worker processes, Ray, compare and the CLI read this and nothing else:
+
+- its name and the ``source`` its traces carry;
+- its roles (``Role``: the role's name, its prompt, how it samples, whether it is required);
+- its own options, a frozen dataclass the config hash takes whole (``JourneyOptions``,
+  ``TreeOptions``, ...), built from the flags the user gave by :meth:`Method.make_options`;
+- how samples are drawn: one per graph run (``draws="per_trace"``), or all of a problem's
+  samples inside one graph run (``draws="in_graph"``), and whether one graph run takes several
+  problems (``batched``);
+- how a graph run's final state becomes samples, each marked kept (corpus) or not (rejected);
+- its resume rule (``finished``): given the outcomes already written for a job, is it done?
+
+Adding a method is one new file that ends with ``METHOD = Method(...)`` and one line in
+``graphs/registry.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agents.models import Sampling
+from agents.structured import ONE_LINE, Prompt
+from corpus.schema import Problem
+
+# what a written sample of a job turned out to be
+Outcome = Literal["kept", "rejected"]
+
+
+class OptionError(ValueError):
+    """A flag or role given to a method that does not use it, or an option value it refuses."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Sampling flags shared by all methods; each role turns them into its own ``Sampling``."""
+
+    temperature: float = 0.7
+    step_tokens: int = 64  # one step, critique or reflection
+    long_tokens: int = 2048  # one whole long thought (teacher, rewriter)
+    seed: int | None = None
+    reasoning_effort: str | None = None  # o-series models
+
+    def step(self, temperature: float | None = None, *, reasoning_effort: bool = False) -> Sampling:
+        """A one-line turn of a step-by-step role: short, and a newline ends it."""
+        return Sampling(
+            temperature=self.temperature if temperature is None else temperature,
+            max_tokens=self.step_tokens,
+            seed=self.seed,
+            stop=ONE_LINE,
+            reasoning_effort=self.reasoning_effort if reasoning_effort else None,
+        )
+
+    def long(self, temperature: float | None = None, *, reasoning_effort: bool = False) -> Sampling:
+        """A whole long thought in one call."""
+        return Sampling(
+            temperature=self.temperature if temperature is None else temperature,
+            max_tokens=self.long_tokens,
+            seed=self.seed,
+            reasoning_effort=self.reasoning_effort if reasoning_effort else None,
+        )
+
+
+@dataclass(frozen=True)
+class Role:
+    """One speaker of a method: ``name`` is the key of its model and the flag that names it (--NAME)."""
+
+    name: str
+    prompt: Prompt
+    sampling: Callable[[Generation], Sampling]
+    required: bool = True  # an optional role takes part only when its model is given
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """A method with no options of its own."""
+
+
+def any_outcome(outcomes: list[Outcome], cfg: Any) -> bool:
+    """The default resume rule: a sample with an outcome, kept or rejected, is never drawn again."""
+    return bool(outcomes)
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    source: str  # where the thought comes from: synthesized, human
+    roles: tuple[Role, ...]
+    build: Callable[[], Any]  # the compiled LangGraph StateGraph
+    context: Callable[[dict[str, Any], Any, Any], Any]  # (models, SynthConfig, Verifier) -> runtime context
+    limit: Callable[[Any], int]  # SynthConfig -> LangGraph recursion limit
+    options: type = NoOptions
+    draws: Literal["per_trace", "in_graph"] = "per_trace"
+    batched: bool = False  # one graph run takes several problems
+    # one problem per graph run: its initial state, and (final state, sample index) -> its samples
+    initial_state: Callable[[Problem], dict[str, Any]] | None = None
+    results: Callable[[dict[str, Any], int], list[dict[str, Any]]] | None = None
+    # batched: the state of several problems, and final state -> per problem its samples or its exception
+    batch_state: Callable[[list[Problem]], dict[str, Any]] | None = None
+    batch_results: Callable[[dict[str, Any]], list[list[dict[str, Any]] | Exception]] | None = None
+    # resume: given the outcomes written for a job (a trace id, or a problem when draws="in_graph"), is it done?
+    finished: Callable[[list[Outcome], Any], bool] = any_outcome
+    # a field every problem must carry in its meta, and what it is (human: thought; reformat: solution)
+    needs: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        single = self.initial_state is not None and self.results is not None
+        batch = self.batch_state is not None and self.batch_results is not None
+        if (batch if self.batched else single) is False:
+            wanted = "batch_state and batch_results" if self.batched else "initial_state and results"
+            raise TypeError(f"method {self.name}: {'a batched' if self.batched else 'a'} method needs {wanted}")
+        if not dataclasses.is_dataclass(self.options):
+            raise TypeError(f"method {self.name}: options must be a dataclass")
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(self.options))
+
+    def make_options(self, given: dict[str, Any]) -> Any:
+        """The method's options from the flags the user gave (``None``: not given, the default holds)."""
+        given = {k: v for k, v in given.items() if v is not None}
+        if unused := [k for k in given if k not in self.option_names]:
+            mine = ", ".join("--" + n.replace("_", "-") for n in self.option_names) or "none"
+            flags = ", ".join("--" + k.replace("_", "-") for k in unused)
+            raise OptionError(f"{flags}: not an option of the {self.name} method (its options: {mine})")
+        try:
+            return self.options(**given)
+        except ValueError as e:
+            raise OptionError(f"{self.name}: {e}") from None
+
+    def make_roles(self, specs: dict[str, str | None], gen: Generation) -> dict[str, tuple[str, Sampling]]:
+        """Role -> (model spec, sampling) from the specs the user gave (``None``: not given).
+
+        A required role not given runs the embedded model (``local``); an optional one stays out.
+        """
+        names = {r.name for r in self.roles}
+        if unused := [k for k, v in specs.items() if v is not None and k not in names]:
+            mine = ", ".join("--" + n for n in sorted(names)) or "none (it calls no model)"
+            raise OptionError(
+                f"{', '.join('--' + k for k in unused)}: not a role of the {self.name} method (its roles: {mine})"
+            )
+        out = {}
+        for role in self.roles:
+            spec = specs.get(role.name)
+            if spec is None and role.required:
+                spec = "local"
+            if spec is not None:
+                out[role.name] = (spec, role.sampling(gen))
+        return out
+
+    def prompts(self, roles: dict[str, Any]) -> list[str]:
+        """The text of every prompt the run uses (part of the config hash)."""
+        return [r.prompt.text() for r in self.roles if r.name in roles]
+
+    def check_problems(self, problems: list[Problem]) -> None:
+        if self.needs is None:
+            return
+        key, what = self.needs
+        if missing := [p.id for p in problems if not p.meta.get(key)]:
+            raise OptionError(f"{self.name} needs {what}, and {len(missing)} problems have none (first: {missing[0]})")

@@ -1,0 +1,1 @@
+"""Reports: ``journey compare`` over corpora and ``journey report`` over eval runs, one page builder."""
