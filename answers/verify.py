@@ -9,22 +9,85 @@ Two integers or fractions of integers written plainly (``7``, ``-3/4``, ``\\frac
 compared exactly with ``fractions.Fraction`` in this process, without a worker: for exact numbers
 ``check`` comes down to exact equality anyway, and a worker round trip with sympy costs
 milliseconds where this costs microseconds (most answers of AIME, GSM8K and many of MATH).
+
+An output that states no answer explicitly (no box, no "the answer is") is handed whole, its tail
+only, to math-verify's own extraction in a worker (:meth:`Verifier.grade_outputs`).
+
+Workers are spawned without re-running the parent's ``__main__`` (a plain script without an
+``if __name__ == "__main__"`` guard, or one piped to ``python -``, would otherwise run again in
+every worker), and a new pool proves it works with a canary check: a verifier that cannot run
+raises ``VerifierError``, it never answers False.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
+import io
+import os
 import re
 import resource
 from concurrent.futures import TimeoutError as FutureTimeout
 from fractions import Fraction
+from multiprocessing import context, popen_spawn_posix, reduction, spawn, util
 
 from pebble import ProcessPool
 from pebble.common import ProcessExpired
 
+from answers.extract import clean_gold, extract_answer, is_bare_answer, tail
+
 MAX_ANSWER_CHARS = 2_000
+
+
+class VerifierError(RuntimeError):
+    """The answer checker could not run: no verdict, rather than a wrong one."""
+
+
+class _NoMainPopen(popen_spawn_posix.Popen):
+    """spawn's Popen (CPython 3.11+), less the parent's ``__main__``: the worker's target lives in
+    this package, so the child never needs the script that started the parent."""
+
+    def _launch(self, process_obj):
+        from multiprocessing import resource_tracker
+
+        tracker_fd = resource_tracker.getfd()
+        self._fds.append(tracker_fd)
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        fp = io.BytesIO()
+        context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, fp)
+            reduction.dump(process_obj, fp)
+        finally:
+            context.set_spawning_popen(None)
+        parent_r = child_w = child_r = parent_w = None
+        try:
+            parent_r, child_w = os.pipe()
+            child_r, parent_w = os.pipe()
+            cmd = spawn.get_command_line(tracker_fd=tracker_fd, pipe_handle=child_r)
+            self._fds.extend([child_r, child_w])
+            self.pid = util.spawnv_passfds(spawn.get_executable(), cmd, self._fds)
+            self.sentinel = parent_r
+            with open(parent_w, "wb", closefd=False) as f:
+                f.write(fp.getbuffer())
+        finally:
+            self.finalizer = util.Finalize(self, util.close_fds, [fd for fd in (parent_r, parent_w) if fd is not None])
+            for fd in (child_r, child_w):
+                if fd is not None:
+                    os.close(fd)
+
+
+class _NoMainProcess(context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _NoMainPopen(process_obj)
+
+
+class _NoMainContext(context.SpawnContext):
+    # spawn, not fork: the parent runs threads (asyncio, torch) that fork would copy mid-state
+    Process = _NoMainProcess
 
 
 def _limit_memory(memory_mb: int) -> None:
@@ -32,31 +95,80 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
-    """Runs inside a worker: True if ``answer`` is mathematically equal to ``gold``."""
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+def _parse_gold(gold: str, timeout_s: int) -> list:
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     configs = [LatexExtractionConfig(), ExprExtractionConfig()]
-    gold_parsed = parse(f"\\boxed{{{gold}}}", extraction_config=configs, parsing_timeout=timeout_s) or parse(
+    gold = clean_gold(gold)
+    return parse(f"\\boxed{{{gold}}}", extraction_config=configs, parsing_timeout=timeout_s) or parse(
         gold, extraction_config=configs, parsing_timeout=timeout_s
     )
-    answer_parsed = parse(f"\\boxed{{{answer}}}", extraction_config=configs, parsing_timeout=timeout_s) or parse(
-        answer, extraction_config=configs, parsing_timeout=timeout_s
-    )
-    if not gold_parsed or not answer_parsed:
-        return gold.strip() == answer.strip()
+
+
+def _equal(gold_parsed: list, answer_parsed: list, timeout_s: int) -> bool:
     import sympy
+    from math_verify import verify
 
     gold_expr, answer_expr = gold_parsed[0], answer_parsed[0]
     # math-verify reads "19,19" as the set {19} and then calls it equal to 19 (seen on the embedded
-    # model's "\\boxed{19,19}"): a list of answers never equals a single one
+    # model's "\\boxed{19,19}"): a list of answers never equals a single one (a set of one may)
+    listed = any(isinstance(p, str) and "," in p for p in answer_parsed[1:])
     if isinstance(answer_expr, sympy.FiniteSet) and not isinstance(gold_expr, sympy.FiniteSet):
-        return False
-    ok = bool(verify(gold_parsed, answer_parsed, timeout_seconds=timeout_s))
+        if listed or len(answer_expr) != 1:
+            return False
+    # an interval and the relation that describes it are one answer: x \\geq 3 and [3, \\infty)
+    ok = bool(verify(gold_parsed, answer_parsed, timeout_seconds=timeout_s, allow_set_relation_comp=True))
     if ok and _exact(gold_expr) and _exact(answer_expr):
-        # verify() rounds to 6 decimals, so 1/2^99 "equals" 1/2^98: exact numbers must be exactly equal
-        ok = sympy.simplify((gold_expr - answer_expr).doit()) == 0
+        # verify() rounds to 6 decimals, so 1/2^99 "equals" 1/2^98: exact numbers must be exactly
+        # equal, a percentage on either side (50\\% for 50) read as math-verify reads it
+        scales = [1, 100 if _percent(answer_parsed) else 1, sympy.Rational(1, 100) if _percent(gold_parsed) else 1]
+        ok = any(sympy.simplify((gold_expr - scale * answer_expr).doit()) == 0 for scale in set(scales))
     return ok
+
+
+def _percent(parsed: list) -> bool:
+    return any(isinstance(p, str) and "%" in p for p in parsed)
+
+
+# digit groups written with LaTeX spacing (1\\,000\\,000), and a sentence's period left in a box (42.)
+_GROUPED = re.compile(r"(?<=\d)(?:\\,|\\!|\\ |~)(?=\d{3}(?!\d))")
+_TRAILING_PERIOD = re.compile(r"(?<=\d)\.\s*$")
+
+
+def _tidy(answer: str) -> str:
+    return _TRAILING_PERIOD.sub("", _GROUPED.sub("", answer.strip()))
+
+
+def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
+    """Runs inside a worker: True if ``answer`` is mathematically equal to ``gold``."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
+
+    answer = _tidy(answer)
+    configs = [LatexExtractionConfig(), ExprExtractionConfig()]
+    gold_parsed = _parse_gold(gold, timeout_s)
+    boxed = parse(f"\\boxed{{{answer}}}", extraction_config=configs, parsing_timeout=timeout_s)
+    # an answer with prose around it ("10 apples") is read by math-verify's own extraction
+    answer_parsed = (boxed or parse(answer, parsing_timeout=timeout_s)) if is_bare_answer(answer) else None
+    answer_parsed = answer_parsed or parse(answer, parsing_timeout=timeout_s) or boxed
+    if not gold_parsed or not answer_parsed:
+        return clean_gold(gold) == answer.strip()
+    return _equal(gold_parsed, answer_parsed, timeout_s)
+
+
+def check_text(gold: str, text: str, timeout_s: int = 5) -> tuple[str | None, bool]:
+    """Runs inside a worker: math-verify's own extraction (its default: LaTeX, then plain
+    expressions, no anchor needed) on an output that states no answer explicitly; the answer it
+    found (None: none) and whether it equals ``gold``."""
+    from math_verify import parse
+
+    answer_parsed = parse(text, parsing_timeout=timeout_s)
+    if not answer_parsed:
+        return None, False
+    found = answer_parsed[-1] if isinstance(answer_parsed[-1], str) else str(answer_parsed[0])
+    gold_parsed = _parse_gold(gold, timeout_s)
+    if not gold_parsed:
+        return found, clean_gold(gold) == found.strip()
+    return found, _equal(gold_parsed, answer_parsed, timeout_s)
 
 
 _INT = r"[+-]?\d{1,40}"
@@ -87,38 +199,56 @@ def _exact(expr) -> bool:
 
 
 class Verifier:
-    """Checks answers against references in ``workers`` processes, each check at most ``timeout_s``."""
+    """Checks answers against references in ``workers`` processes, each check at most ``timeout_s``.
+
+    A check that overruns or exhausts its memory is a wrong answer (counted in ``timeouts``); a
+    pool that cannot start or fails its canary raises ``VerifierError``.
+    """
 
     def __init__(self, workers: int = 1, timeout_s: float = 10.0, memory_mb: int = 2048):
         self.workers, self.timeout_s, self.memory_mb = workers, timeout_s, memory_mb
         self._pool: ProcessPool | None = None
-        self._cache: dict[tuple[str, str], bool] = {}
+        self._cache: dict[tuple[str, str, str], object] = {}
         self.timeouts = 0
+        self.checked = 0  # pairs a worker decided (math-verify ran), not counting cache hits
 
     def _ensure_pool(self) -> ProcessPool:
         if self._pool is None:
-            # spawn, not fork: the parent runs threads (asyncio, torch) that fork would copy mid-state
-            self._pool = ProcessPool(
+            pool = ProcessPool(
                 max_workers=self.workers,
                 initializer=_limit_memory,
                 initargs=(self.memory_mb,),
-                context=multiprocessing.get_context("spawn"),
+                context=_NoMainContext(),
             )
+            # the first check also pays the worker's start and math-verify's import
+            canary = pool.schedule(check, args=("1/2", "0.5", 5), timeout=max(120.0, self.timeout_s))
+            try:
+                ok = canary.result()
+            except Exception as e:
+                pool.stop()
+                pool.join()
+                raise VerifierError(f"the answer checker could not run: {type(e).__name__}: {e}") from None
+            if ok is not True:
+                pool.stop()
+                pool.join()
+                raise VerifierError("the answer checker failed its canary (1/2 = 0.5 judged unequal)")
+            self._pool = pool
         return self._pool
 
-    def _submit(self, gold: str, answer: str):
+    def _submit(self, fn, first: str, second: str):
         return self._ensure_pool().schedule(
-            check, args=(gold, answer, max(1, int(self.timeout_s) - 1)), timeout=self.timeout_s
+            fn, args=(first, second, max(1, int(self.timeout_s) - 1)), timeout=self.timeout_s
         )
 
-    def _done(self, key: tuple[str, str], future) -> bool:
+    def _done(self, key: tuple[str, str, str], future, failed):
         try:
-            result = bool(future.result())
+            result = future.result()
+            self.checked += 1
         except (FutureTimeout, ProcessExpired, MemoryError, RecursionError):
             self.timeouts += 1
-            result = False
+            result = failed
         except Exception:  # a parser crash on untrusted text is a wrong answer, not a crashed run
-            result = False
+            result = failed
         self._cache[key] = result
         return result
 
@@ -127,11 +257,12 @@ class Verifier:
         rationals, cached pairs."""
         if answer is None or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
             return False
-        if gold.strip() == answer.strip():
+        gold = clean_gold(gold)
+        if gold == answer.strip():
             return True
         if (exact_gold := rational(gold)) is not None and (exact_answer := rational(answer)) is not None:
             return exact_gold == exact_answer
-        return self._cache.get((gold, answer))
+        return self._cache.get(("answer", gold, answer))
 
     def verify(self, gold: str, answer: str | None) -> bool:
         return self.verify_many([(gold, answer)])[0]
@@ -140,13 +271,13 @@ class Verifier:
         known = self._known(gold, answer)
         if known is not None:
             return known
-        future = self._submit(gold, answer)
+        future = self._submit(check, gold, answer)
         with contextlib.suppress(Exception):  # _done reads the outcome, failures included
             await asyncio.wrap_future(future)
-        return self._done((gold, answer), future)
+        return self._done(("answer", clean_gold(gold), answer), future, False)
 
     def verify_many(self, pairs: list[tuple[str, str | None]]) -> list[bool]:
-        """Check many pairs at once across the workers; each distinct pair is checked once."""
+        """Check many (gold, answer) pairs at once across the workers; each distinct pair is checked once."""
         results: dict[tuple[str, str | None], bool] = {}
         futures = {}
         for key in pairs:
@@ -156,10 +287,30 @@ class Verifier:
             if known is not None:
                 results[key] = known
             else:
-                futures[key] = self._submit(*key)
-        for key, future in futures.items():
-            results[key] = self._done(key, future)
+                futures[key] = self._submit(check, *key)
+        for (gold, answer), future in futures.items():
+            results[(gold, answer)] = self._done(("answer", clean_gold(gold), answer), future, False)
         return [results[key] for key in pairs]
+
+    def grade_outputs(self, golds: list[str], outputs: list[str]) -> list[tuple[str | None, bool]]:
+        """Per whole output: the answer it states (explicitly; else what math-verify's own
+        extraction finds in its tail, in a worker) and whether it equals its gold."""
+        answers = [extract_answer(o) for o in outputs]
+        explicit = iter(self.verify_many([(g, a) for g, a in zip(golds, answers, strict=True) if a is not None]))
+        futures = {}
+        for gold, output, answer in zip(golds, outputs, answers, strict=True):
+            key = ("text", clean_gold(gold), tail(output))
+            if answer is None and key not in self._cache and key not in futures and output.strip():
+                futures[key] = self._submit(check_text, gold, tail(output))
+        for key, future in futures.items():
+            self._done(key, future, (None, False))
+        out = []
+        for gold, output, answer in zip(golds, outputs, answers, strict=True):
+            if answer is not None:
+                out.append((answer, next(explicit)))
+            else:
+                out.append(self._cache.get(("text", clean_gold(gold), tail(output)), (None, False)))
+        return out
 
     def close(self) -> None:
         if self._pool is not None:

@@ -53,6 +53,7 @@ def eval_math(
 ) -> None:
     """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
     from corpus.problems import ProblemFileError, load_problems
+    from eval.generate import CacheMismatchError
     from eval.math_eval import EvalSetupError, check_engine, default_stop, evaluate
     from eval.vllm_offline import VLLMError
 
@@ -81,7 +82,8 @@ def eval_math(
                 engine=engine,
                 vllm_python=vllm_python,
             )
-        except VLLMError as e:
+        except (VLLMError, CacheMismatchError) as e:
+            progress.stop()
             fail(str(e))
         except KeyboardInterrupt:
             err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
@@ -95,6 +97,8 @@ def eval_math(
 
 def run_eval(label: str, out: Path, fn) -> dict:
     """Run an eval with a progress bar; Ctrl-C / SIGTERM keep what is generated for a rerun."""
+    from eval.generate import CacheMismatchError
+
     interrupt_on_sigterm()
     with Progress(
         TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
@@ -102,6 +106,9 @@ def run_eval(label: str, out: Path, fn) -> dict:
         task = progress.add_task(label, total=None)
         try:
             summary = fn(lambda done, total: progress.update(task, completed=done, total=total))
+        except CacheMismatchError as e:
+            progress.stop()
+            fail(str(e))
         except KeyboardInterrupt:
             err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
             raise typer.Exit(130) from None

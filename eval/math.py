@@ -1,43 +1,27 @@
-"""Math grading: answer extraction from long outputs, equivalence with math-verify, scorers.
+"""Math grading: the answer a model's output commits to, and whether it equals the reference.
 
 Public API (Math-Verify style, small on purpose):
 
-- ``extract_answer(text) -> str | None``  the last \\boxed{}, else "final answer is X", "Answer: X", "#### X"
-- ``grade(gold, pred) -> bool``            pred is the full model output
+- ``extract_answer(text) -> str | None``  the answer stated explicitly (see ``answers/extract.py``:
+  last box, "the final answer is", "Answer:", "####", a bare answer)
+- ``grade(gold, pred) -> bool``            pred is a whole model output, or a bare answer
 - ``accuracy(completions, answer, **kw) -> list[float | None]``  a scorer usable as a reward
 
-Equivalence runs in worker processes with time and memory limits (answers/verify.py); model text
-never reaches sympy in this process. Each distinct (gold, extracted answer) pair is checked once.
+An output that states no answer explicitly is read by math-verify's own extraction (its tail, in a
+worker). Equivalence runs in worker processes with time and memory limits (``answers/verify.py``);
+model text never reaches sympy in this process. Each distinct pair is checked once. A grader that
+cannot run raises ``VerifierError``: it never answers False.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
-from answers.extract import last_boxed
-from answers.verify import Verifier
+from answers.extract import clean_gold, extract_answer
+from answers.verify import Verifier, VerifierError
 
-_FINAL = re.compile(
-    r"(?:final answer|the answer)\s*(?:is|:)\s*:?\s*(.+?)(?:\s*$|\.\s|\.$)", re.IGNORECASE | re.MULTILINE
-)
-_ANSWER_LINE = re.compile(r"^\s*\**answer\**\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_HASHES = re.compile(r"####\s*(.+?)\s*$", re.MULTILINE)
-MAX_OUTPUT_CHARS = 200_000
-
-
-def extract_answer(text: str) -> str | None:
-    """The answer a long output commits to, or None when it commits to none."""
-    text = text[-MAX_OUTPUT_CHARS:]
-    if (boxed := last_boxed(text.replace("\\fbox{", "\\boxed{"))) is not None:
-        return boxed or None
-    for pattern in (_FINAL, _ANSWER_LINE, _HASHES):
-        matches = pattern.findall(text)
-        if matches:
-            answer = matches[-1].strip().strip("$").strip()
-            return answer.rstrip(".") or None
-    return None
+__all__ = ["GradeConfig", "Grader", "VerifierError", "accuracy", "clean_gold", "extract_answer", "grade"]
 
 
 @dataclass(frozen=True)
@@ -53,12 +37,20 @@ class Grader:
     def __init__(self, config: GradeConfig = GradeConfig()):
         self.verifier = Verifier(workers=config.workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb)
 
+    def grade_outputs(self, golds: list[str], outputs: list[str]) -> list[tuple[str | None, bool]]:
+        """Per output: the answer found (None: none) and whether it equals its gold."""
+        return self.verifier.grade_outputs(golds, outputs)
+
     def grade_many(self, golds: list[str], outputs: list[str]) -> list[bool]:
-        return self.grade_answers(golds, [extract_answer(o) for o in outputs])
+        return [ok for _, ok in self.grade_outputs(golds, outputs)]
 
     def grade_answers(self, golds: list[str], answers: list[str | None]) -> list[bool]:
-        """Like grade_many, for answers already extracted (callers that also keep the answer)."""
+        """For answers already extracted (or bare): whether each equals its gold."""
         return self.verifier.verify_many(list(zip(golds, answers, strict=True)))
+
+    def same(self, pairs: list[tuple[str, str]]) -> list[bool]:
+        """Whether two answers are equal (either one taken as the reference): for grouping votes."""
+        return self.verifier.verify_many(pairs)
 
     def close(self) -> None:
         self.verifier.close()
@@ -81,12 +73,11 @@ def _grader() -> Grader:
 
 
 def grade(gold: str, pred: str) -> bool:
-    """True if the full model output ``pred`` ends on an answer equal to ``gold``."""
+    """True if ``pred`` (a whole model output, or a bare answer) commits to an answer equal to ``gold``."""
     return _grader().grade_many([gold], [pred])[0]
 
 
 def accuracy(completions: list[str], answer: list[str], **kwargs) -> list[float | None]:
     """Scorer / reward: 1.0 correct, 0.0 wrong, None when the completion commits to no answer."""
-    extracted = [extract_answer(c) for c in completions]
-    correct = _grader().grade_answers(answer, extracted)
-    return [None if a is None else float(ok) for a, ok in zip(extracted, correct, strict=True)]
+    graded = _grader().grade_outputs(answer, completions)
+    return [None if found is None else float(ok) for found, ok in graded]

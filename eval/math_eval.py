@@ -16,8 +16,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from agents.models import Sampling
 from corpus.schema import Problem
 from eval import metrics
-from eval.generate import Job, run_jobs
-from eval.math import GradeConfig, Grader, extract_answer
+from eval.generate import Job, identity, run_jobs
+from eval.math import GradeConfig, Grader
 
 SYSTEM = "Solve the math problem. Reason step by step, then finish with: The final answer is \\boxed{<answer>}."
 SHOTS = (
@@ -115,10 +115,16 @@ def evaluate(
             concurrency=concurrency,
             on_done=on_sample,
         )
-    extracted = [extract_answer(r["output"]) for r in rows]
     with Grader(GradeConfig()) as grader:
-        correct = grader.grade_answers([r["answer"] for r in rows], extracted)
-    graded = [r | {"extracted": a, "correct": ok} for r, a, ok in zip(rows, extracted, correct, strict=True)]
+        found = grader.grade_outputs([r["answer"] for r in rows], [r["output"] for r in rows])
+        graded = [r | {"extracted": a, "correct": ok} for r, (a, ok) in zip(rows, found, strict=True)]
+        by_problem: dict[str, list[dict]] = {}
+        for row in graded:
+            by_problem.setdefault(row["problem_id"], []).append(row)
+        for group in by_problem.values():  # maj@k votes by equivalence, judged by the same verifier
+            votes = metrics.vote_groups([r["extracted"] for r in group], [r["correct"] for r in group], grader.same)
+            for row, vote in zip(group, votes, strict=True):
+                row["vote"] = vote
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in graded:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -127,6 +133,9 @@ def evaluate(
         "headline": "pass@1",
         "model": spec,
         "dataset": dataset,
+        "produced_by": identity(spec, sampling, engine=engine),
+        "prompt": {"format": "fewshot", "system": SYSTEM, "shots": len(SHOTS)},
+        "grading": "answers/extract.py then math-verify in workers; maj@k by equivalence, ties split",
         "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature, "stop": list(stop)},
         "engine": engine,
         **metrics.summarize(graded),

@@ -103,10 +103,9 @@ def generate_offline(
 ) -> list[dict]:
     """Generate the jobs ``path`` lacks with the vLLM worker; return the rows for ``jobs`` in order."""
     from corpus.files import read_jsonl
+    from eval.generate import cached, identity
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["id"], r["sample"]): r for r in read_jsonl(path)}
-    todo = [job for job in jobs if (job.id, job.sample) not in done]
+    keys, done, todo = cached(jobs, identity(spec, sampling, engine="vllm"), path)
     if todo:
         interpreter = vllm_python(python)
         with tempfile.TemporaryDirectory() as tmp:
@@ -148,6 +147,7 @@ def generate_offline(
                 row = {
                     "id": job.id,
                     "sample": job.sample,
+                    "key": keys[(job.id, job.sample)],
                     **job.fields,
                     "prompt": job.messages[-1].content,
                     "output": r["output"],

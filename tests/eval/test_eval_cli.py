@@ -64,8 +64,12 @@ def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp
             str(tmp_path / "a"),
             "--samples",
             "2",
+            "--temperature",
+            "0.5",
+            "--max-tokens",
+            "64",
         )
-        assert len(server.requests) == 40  # the rerun found every sample done
+        assert len(server.requests) == 40  # the rerun (same model and sampling) found every sample done
     assert again.returncode == 0, again.stderr
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["problems"] == 20 and summary["samples_per_problem"] == 2
@@ -92,3 +96,54 @@ def test_eval_math_bad_dataset_is_exit_2(tmp_path):
         "eval", "math", "--model", "m@http://127.0.0.1:9/v1", "--dataset", str(bad), "--out", str(tmp_path / "o")
     )
     assert result.returncode == 2 and f"{bad}:1: no answer field" in result.stderr
+
+
+def test_a_rerun_with_another_model_refuses_and_never_reuses(tmp_path):
+    data = tmp_path / "gsm.jsonl"
+    data.write_text(
+        "".join(json.dumps({"question": f"What is {i} times 3?", "answer": str(3 * i)}) + "\n" for i in range(1, 5))
+    )
+    out = tmp_path / "out"
+    with OpenAIServer(knows_even) as base, OpenAIServer(lambda body: "The answer is \\boxed{0}.") as trained:
+        first = run("eval", "math", "--model", f"base@{base.base_url}", "--dataset", str(data), "--out", str(out))
+        assert first.returncode == 0, first.stderr
+        second = run(
+            "eval", "math", "--model", f"trained@{trained.base_url}", "--dataset", str(data), "--out", str(out)
+        )
+        assert second.returncode == 2 and len(second.stderr.strip().splitlines()) <= 4, second.stderr
+        assert "model differ" in " ".join(second.stderr.split()) and not trained.requests
+        # the same model with another token limit is another run too
+        third = run(
+            "eval",
+            "math",
+            "--model",
+            f"base@{base.base_url}",
+            "--dataset",
+            str(data),
+            "--out",
+            str(out),
+            "--max-tokens",
+            "7",
+        )
+        assert third.returncode == 2 and "sampling.max_tokens" in " ".join(third.stderr.split())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["produced_by"]["model"] == f"base@{base.base_url}" and summary["pass@1"] == 0.5
+
+
+def test_a_changed_dataset_row_is_generated_again(tmp_path):
+    data = tmp_path / "gsm.jsonl"
+    rows = [{"id": f"q{i}", "question": f"What is {i} times 3?", "answer": str(3 * i)} for i in range(1, 5)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    with OpenAIServer(knows_even) as server:
+        assert (
+            run("eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--out", str(out)).returncode
+            == 0
+        )
+        rows[0]["question"] = "What is 8 times 3?"  # the row under id q1 changed: its old output must not be reused
+        data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        again = run("eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--out", str(out))
+        assert again.returncode == 0, again.stderr
+        assert len(server.requests) == 5
+    generations = [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
+    assert len(generations) == 4 and [g["question"] for g in generations if g["id"] == "q1"] == ["What is 8 times 3?"]
