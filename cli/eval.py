@@ -33,7 +33,9 @@ def eval_math(
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
     limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
-    split: Annotated[str, typer.Option(help="Split, for Hugging Face datasets.")] = "test",
+    split: Annotated[
+        str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
+    ] = None,
     stop: Annotated[
         list[str] | None,
         typer.Option(
@@ -121,6 +123,17 @@ def run_eval(label: str, out: Path, fn) -> dict:
     return summary
 
 
+def prompt_form(form: str, spec: str, forms: tuple[str, ...], *, flag: str) -> str:
+    """A judge's prompt: the released one (forms[0]), few-shot, or auto (few-shot for local base models)."""
+    from agents.models import parse_spec
+
+    if form == "auto":
+        return "fewshot" if parse_spec(spec).kind == "local" else forms[0]
+    if form not in forms:
+        fail(f"{flag} must be auto, {' or '.join(forms)}, not {form!r}")
+    return form
+
+
 def local_stop(*specs: str) -> tuple[str, ...]:
     from agents.models import parse_spec
 
@@ -144,12 +157,23 @@ def eval_safety(
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of the model's answers.")] = 256,
     judge_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of a verdict (label and analysis).")] = 160,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+    split: Annotated[
+        str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
+    ] = None,
+    judge_prompt: Annotated[
+        str,
+        typer.Option(
+            help="safety-j (Safety-J's released prompt, English or Chinese by item), fewshot, or auto: "
+            "fewshot for the embedded base model, safety-j for the rest."
+        ),
+    ] = "auto",
 ) -> None:
     """Safe rate per dataset and category; with human labels, the judge's accuracy, precision, recall, F1."""
-    from eval.safety import evaluate, load_items
+    from eval.safety import JUDGE_PROMPTS, evaluate, load_items
 
     check_specs(judge, model)
-    items = load(load_items, dataset, limit=limit)
+    judge_prompt = prompt_form(judge_prompt, judge, JUDGE_PROMPTS, flag="--judge-prompt")
+    items = load(load_items, dataset, limit=limit, split=split)
     if model is None and any(i.response is None for i in items):
         fail(f"{dataset}: items without a response need --model to answer them")
     run_eval(
@@ -166,6 +190,7 @@ def eval_safety(
             dataset=dataset,
             stop=local_stop(model) if model else (),
             judge_stop=local_stop(judge),
+            judge_prompt=judge_prompt,
             on_done=progress,
         ),
     )
@@ -184,12 +209,23 @@ def eval_factuality(
     limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of an answer.")] = 64,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+    split: Annotated[
+        str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
+    ] = None,
+    grader_prompt: Annotated[
+        str,
+        typer.Option(
+            help="simpleqa (simple-evals' grader template; a Chinese one for Chinese items), fewshot, or auto: "
+            "fewshot for the embedded base model, simpleqa for the rest."
+        ),
+    ] = "auto",
 ) -> None:
     """Correct / incorrect / not attempted, accuracy given attempted, and F-score."""
-    from eval.factuality import evaluate, load_items
+    from eval.factuality import GRADER_PROMPTS, evaluate, load_items
 
     check_specs(model, grader)
-    items = load(load_items, dataset, limit=limit)
+    grader_prompt = prompt_form(grader_prompt, grader, GRADER_PROMPTS, flag="--grader-prompt")
+    items = load(load_items, dataset, limit=limit, split=split)
     run_eval(
         "eval factuality",
         out,
@@ -201,7 +237,9 @@ def eval_factuality(
             max_tokens=max_tokens,
             concurrency=concurrency,
             dataset=dataset,
-            stop=local_stop(model, grader),
+            stop=local_stop(model),
+            grader_stop=local_stop(grader),
+            grader_prompt=grader_prompt,
             on_done=progress,
         ),
     )

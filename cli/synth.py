@@ -29,7 +29,7 @@ def synth(
     problems: Annotated[
         str,
         typer.Option(
-            help="Problem file (.jsonl/.json/.csv/.parquet), a Hugging Face dataset name, or 'demo'.",
+            help="Problem file (.jsonl/.json/.csv/.parquet), a Hugging Face dataset (NAME or NAME:CONFIG), or 'demo'.",
             rich_help_panel=IO,
         ),
     ],
@@ -42,7 +42,10 @@ def synth(
         bool,
         typer.Option(help="Continue a corpus in --out: skip finished samples, retry failures.", rich_help_panel=IO),
     ] = False,
-    split: Annotated[str, typer.Option(help="Split, for Hugging Face datasets.", rich_help_panel=IO)] = "test",
+    split: Annotated[
+        str | None,
+        typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).", rich_help_panel=IO),
+    ] = None,
     question_field: Annotated[
         str | None, typer.Option(help="Field holding the question (found if omitted).", rich_help_panel=IO)
     ] = None,

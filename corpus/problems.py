@@ -44,23 +44,17 @@ class Fields:
 
 
 def load_problems(
-    source: str, *, fields: Fields = Fields(), split: str = "test", limit: int | None = None
+    source: str, *, fields: Fields = Fields(), split: str | None = None, limit: int | None = None
 ) -> list[Problem]:
-    """Load problems from a file path, ``demo``, or a Hugging Face dataset name (``org/name``)."""
+    """Load problems from a file path, ``demo``, or a Hugging Face dataset (a hub name ``org/name``, a
+    ``save_to_disk`` folder or a dataset folder, each optionally ``:CONFIG``). ``split``: the one
+    asked for; None: ``test`` when there is one, else the dataset's only split."""
     if source == "demo":
         from corpus.demo import demo_problems
 
         problems = demo_problems()
         return problems[:limit] if limit else problems
-    path = Path(source)
-    if path.is_dir():
-        rows = _read_saved_dataset(path, split)
-    elif path.exists():
-        rows = read_rows(path)
-    elif _looks_like_path(source):
-        raise ProblemFileError(source, None, "file not found")
-    else:
-        rows = _read_hub(source, split)
+    rows = rows_of(source, split)
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for line, row in rows:
@@ -171,29 +165,68 @@ def _read_markdown(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield close()
 
 
-def _read_saved_dataset(path: Path, split: str) -> Iterable[tuple[int, dict[str, Any]]]:
-    """A directory written by ``datasets``' ``save_to_disk`` (a Dataset, or a DatasetDict and a split)."""
+def split_config(source: str) -> tuple[str, str | None]:
+    """``NAME:CONFIG`` -> (NAME, CONFIG); a name without a configuration, or an existing path, as is."""
+    name, sep, config = source.rpartition(":")
+    if not sep or not name or not config or "/" in config or Path(source).exists():
+        return source, None
+    return name, config
+
+
+def _pick_split(available: list[str], split: str | None, default: str, source: str) -> str:
+    """The split asked for; not asked: ``default`` when there is one, else the only split there is."""
+    if split is not None:
+        if split not in available:
+            raise ProblemFileError(source, None, f"no split {split!r} (has {', '.join(available)})")
+        return split
+    if default in available:
+        return default
+    if len(available) == 1:
+        return available[0]
+    raise ProblemFileError(source, None, f"no split {default!r}; choose one with --split ({', '.join(available)})")
+
+
+def open_dataset(source: str, split: str | None = None, *, default: str = "test"):
+    """A ``datasets.Dataset`` from a ``save_to_disk`` folder, a dataset folder, or a hub name, each
+    optionally ``:CONFIG``. Every failure is a ``ProblemFileError``: one line with the name and the
+    reason (a missing configuration lists the ones there are)."""
     import datasets
 
+    name, config = split_config(source)
+    path = Path(name)
+    # save_to_disk writes one of these; any other folder is a dataset repository (data files, a card)
+    saved = path.is_dir() and any((path / f).exists() for f in ("dataset_dict.json", "state.json"))
     try:
-        dataset = datasets.load_from_disk(str(path))
-    except FileNotFoundError as e:
-        raise ProblemFileError(str(path), None, f"not a saved Hugging Face dataset: {e}") from None
-    if isinstance(dataset, datasets.DatasetDict):
-        if split not in dataset:
-            raise ProblemFileError(str(path), None, f"no split {split!r} (has {', '.join(dataset)})")
-        dataset = dataset[split]
-    return ((i, row) for i, row in enumerate(dataset, 1))
-
-
-def _read_hub(name: str, split: str) -> Iterable[tuple[int, dict[str, Any]]]:
-    import datasets
-
-    try:
-        dataset = datasets.load_dataset(name, split=split)
+        if saved:
+            data = datasets.load_from_disk(str(path))
+        else:
+            data = datasets.load_dataset(name, config)
     except Exception as e:  # the hub raises many types; the user needs the name and the reason
-        raise ProblemFileError(name, None, f"cannot load Hugging Face dataset: {type(e).__name__}: {e}") from None
-    return ((i, row) for i, row in enumerate(dataset, 1))
+        raise ProblemFileError(source, None, _dataset_error(name, e)) from None
+    if isinstance(data, datasets.DatasetDict):
+        data = data[_pick_split(list(data), split, default, source)]
+    return data
+
+
+def rows_of(source: str, split: str | None = None) -> Iterable[tuple[int, dict[str, Any]]]:
+    """(line or row number, row) of a file (JSONL/JSON/CSV/Parquet/Markdown) or of a dataset."""
+    path = Path(source)
+    if path.is_file():
+        return read_rows(path)
+    name = split_config(source)[0]
+    if not Path(name).is_dir() and _looks_like_path(name):
+        raise ProblemFileError(source, None, "file not found")
+    return enumerate(open_dataset(source, split), 1)
+
+
+def _dataset_error(name: str, e: Exception) -> str:
+    message = " ".join(str(e).split())
+    if "config name is missing" in message.lower() or "pick one among the available configs" in message.lower():
+        configs = re.search(r"\[([^\]]*)\]", message)
+        listed = configs.group(1).replace("'", "") if configs else "see the dataset's card"
+        first = listed.split(",")[0].strip()
+        return f"needs a configuration ({listed}): write {name}:{first}"
+    return f"cannot load Hugging Face dataset: {type(e).__name__}: {message[:500]}"
 
 
 def _pick(row: dict[str, Any], explicit: str | None, candidates: tuple[str, ...]) -> str | None:

@@ -1,10 +1,17 @@
 """Factuality evaluation in the SimpleQA style: a grader labels each answer CORRECT, INCORRECT or NOT_ATTEMPTED.
 
-The reference prompt reads the grader's first letter (A/B/C), which misreads verbose graders
-("As the answer ..." becomes A). Here a verdict counts only when it is unambiguous: a bare
-letter, a ``Grade: X`` line, or exactly one distinct label word; anything else is unparseable.
-Metrics as in SimpleQA: correct, incorrect, not attempted, accuracy given attempted, and the
-F-score (harmonic mean of overall correct and correct given attempted).
+The grader is prompted with the SimpleQA grader template as simple-evals publishes it (A/B/C), or
+for Chinese items (Chinese SimpleQA: a ``lang`` field, else the share of Chinese characters) with
+a Chinese grader of the same contract (``eval/judge_prompts.py``); ``--grader-prompt fewshot``
+(the default for the embedded base model) uses three worked examples instead.
+
+The reference reads the grader's first A, B or C anywhere, which misreads verbose graders ("As
+the answer ..." becomes A). Here a grade counts only when it is unambiguous: a bare letter, a
+``Grade: X`` line, or exactly one distinct label (English or Chinese), where a negated or hedged
+label ("not correct", "partially correct", 不正确, 部分正确) is never read as CORRECT: a negation
+is INCORRECT, a hedge is unparseable. Metrics as in SimpleQA: correct, incorrect, not attempted,
+accuracy given attempted, and the F-score (harmonic mean of overall correct and correct given
+attempted).
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from corpus.problems import ProblemFileError, read_rows
+from corpus.problems import ProblemFileError, rows_of
+from eval.judge_prompts import CHINESE_SIMPLEQA_GRADER, SIMPLEQA_GRADER
+from eval.safety import language
 
 Grade = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
+GRADER_PROMPTS = ("simpleqa", "fewshot")
 _LETTERS = {"A": "CORRECT", "B": "INCORRECT", "C": "NOT_ATTEMPTED"}
 
 GRADER_SYSTEM = (
@@ -40,19 +50,34 @@ ANSWER_SHOTS = (("What is the capital of France?", "Paris"), ("Who wrote Hamlet?
 # ASCII boundaries: a small model's junk glued to the label ("CORRECTに通") still leaves the label
 _WORD = re.compile(r"(?<![A-Za-z_])(NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)(?![A-Za-z_])", re.IGNORECASE)
 _GRADE_LINE = re.compile(
-    r"^\s*\**\s*(?:grade|verdict|label)\s*\**\s*[:：]\s*\**\s*([ABC]|NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b",
+    r"^\s*\**\s*(?:grade|verdict|label|评定|答案)\s*\**\s*[:：]\s*\**\s*([ABC]|NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b",
     re.IGNORECASE | re.MULTILINE,
 )
+# "not correct", "isn't correct", "is not entirely correct": a negated CORRECT is INCORRECT
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bhardly)\s+(?:\w+\s+){0,2}correct\b", re.IGNORECASE)
+# "partially correct", "mostly correct": neither CORRECT nor INCORRECT for sure
+_HEDGED = re.compile(r"\b(?:partially|partly|mostly|half|somewhat|largely|almost)\s+correct\b", re.IGNORECASE)
+_CHINESE = {"未尝试": "NOT_ATTEMPTED", "不正确": "INCORRECT", "错误": "INCORRECT", "正确": "CORRECT"}
+_CHINESE_HEDGED = re.compile(r"部分正确|基本正确|大致正确|不完全正确")
 
 
 def parse_grade(text: str) -> Grade | None:
-    stripped = text.strip().strip("*.").strip()
+    stripped = text.strip().strip("*.。").strip()
     if stripped.upper() in _LETTERS:
         return _LETTERS[stripped.upper()]
     if match := _GRADE_LINE.search(text):
         value = match.group(1).upper().replace(" ", "_")
         return _LETTERS.get(value, value)
+    if _HEDGED.search(text) or _CHINESE_HEDGED.search(text):
+        return None
+    # a negated CORRECT reads as INCORRECT; then every distinct label must agree
+    text = _NEGATED.sub(" INCORRECT ", text)
     words = {w.upper().replace(" ", "_") for w in _WORD.findall(text)}
+    rest = text
+    for chinese, grade in _CHINESE.items():  # longest first: 不正确 before 正确
+        if chinese in rest:
+            words.add(grade)
+            rest = rest.replace(chinese, " ")
     return words.pop() if len(words) == 1 else None
 
 
@@ -62,14 +87,13 @@ class QAItem:
     question: str
     answer: str
     category: str | None
+    lang: str | None = None  # "en" or "zh" when the file says; else found from the text
 
 
-def load_items(path: str, limit: int | None = None) -> list[QAItem]:
+def load_items(path: str, limit: int | None = None, split: str | None = None) -> list[QAItem]:
     p = Path(path)
-    if not p.exists():
-        raise ProblemFileError(path, None, "file not found")
     items: list[QAItem] = []
-    for line, row in read_rows(p):
+    for line, row in rows_of(path, split):
         question = row.get("question") or row.get("problem")
         answer = row.get("answer") or row.get("true_answer")
         if not isinstance(question, str) or not question.strip():
@@ -77,12 +101,16 @@ def load_items(path: str, limit: int | None = None) -> list[QAItem]:
         if answer is None or str(answer).strip() == "":
             raise ProblemFileError(path, line, "no answer field (answer / true_answer)")
         category = row.get("primary_category") or row.get("topic")
+        lang = str(row.get("lang") or row.get("language") or "").lower() or None
+        if lang is not None and lang not in ("en", "zh"):
+            raise ProblemFileError(path, line, f"lang must be en or zh, got {lang!r}")
         items.append(
             QAItem(
                 id=str(row.get("id", f"{p.stem}-{line}")),
                 question=question.strip(),
                 answer=str(answer).strip(),
                 category=category,
+                lang=lang,
             )
         )
         if limit and len(items) >= limit:
@@ -102,7 +130,12 @@ def answer_messages(item: QAItem) -> list[BaseMessage]:
     return _fewshot(ANSWER_SYSTEM, ANSWER_SHOTS, item.question)
 
 
-def grader_messages(item: QAItem, predicted: str) -> list[BaseMessage]:
+def grader_messages(item: QAItem, predicted: str, *, prompt: str = "simpleqa") -> list[BaseMessage]:
+    """The grader's messages: the released template (Chinese for Chinese items) as one user turn, or few-shot."""
+    if prompt == "simpleqa":
+        zh = (item.lang or language(item.question + item.answer)) == "zh"
+        template = CHINESE_SIMPLEQA_GRADER if zh else SIMPLEQA_GRADER
+        return [HumanMessage(template.format(question=item.question, target=item.answer, predicted_answer=predicted))]
     return _fewshot(
         GRADER_SYSTEM,
         GRADER_SHOTS,
@@ -140,6 +173,8 @@ def evaluate(
     concurrency: int = 8,
     dataset: str = "",
     stop: tuple[str, ...] = (),
+    grader_stop: tuple[str, ...] = (),
+    grader_prompt: str = "simpleqa",
     on_done=None,
 ) -> dict:
     """The model answers each question; the grader labels each answer against the gold target."""
@@ -157,9 +192,9 @@ def evaluate(
         **common,
     )
     grades = run_jobs(
-        [Job(i.id, grader_messages(i, a["output"])) for i, a in zip(items, answers, strict=True)],
+        [Job(i.id, grader_messages(i, a["output"], prompt=grader_prompt)) for i, a in zip(items, answers, strict=True)],
         spec=grader,
-        sampling=Sampling(temperature=0.0, max_tokens=16, stop=stop),
+        sampling=Sampling(temperature=0.0, max_tokens=16, stop=grader_stop),
         path=out / "grades.jsonl",
         **common,
     )
@@ -181,6 +216,7 @@ def evaluate(
         "headline": "f_score",
         "model": model,
         "grader": grader,
+        "grader_prompt": grader_prompt,
         "dataset": dataset,
         **summarize(rows),
     }

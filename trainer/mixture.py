@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from corpus.problems import ProblemFileError, read_rows
+from corpus.problems import ProblemFileError, open_dataset, read_rows
 from trainer.format import Messages, Thought, assistant_text, trace_messages
 
 QUESTION_FIELDS = ("question", "problem", "prompt", "instruction")
@@ -187,23 +187,11 @@ def _from_chat_rows(spec: SourceSpec, rows: Iterable[tuple[int, dict[str, Any]]]
 
 
 def _load_dataset(spec: SourceSpec):
-    import datasets
-
-    path = Path(spec.dataset)
+    """A hub name, a saved or a dataset folder, each optionally ``:CONFIG`` (corpus.problems.open_dataset)."""
     try:
-        if path.is_dir():
-            data = datasets.load_from_disk(str(path))
-            if isinstance(data, datasets.DatasetDict):
-                if spec.split not in data:
-                    raise MixtureError(f"{spec.dataset}: no split {spec.split!r} (has {', '.join(data)})")
-                data = data[spec.split]
-        else:
-            data = datasets.load_dataset(spec.dataset, split=spec.split)
-    except MixtureError:
-        raise
-    except Exception as e:  # the hub raises many types; the user needs the name and the reason
-        raise MixtureError(f"{spec.dataset}: cannot load dataset: {type(e).__name__}: {e}") from None
-    return data
+        return open_dataset(spec.dataset, spec.split)
+    except ProblemFileError as e:
+        raise MixtureError(str(e)) from None
 
 
 def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
@@ -267,12 +255,17 @@ class Decontaminator:
 
 
 def load_eval_sets(names: list[str], n: int, threshold: float) -> Decontaminator:
-    """Evaluation problems by file, saved dataset or hub name (the loader of ``journey eval math``)."""
+    """Evaluation problems by file, saved dataset or hub name, ``NAME:CONFIG`` too (the loader of
+    ``journey eval math``); a set that cannot be loaded is a one-line ``MixtureError``."""
     from corpus.problems import load_problems
 
     deco = Decontaminator(n=n, threshold=threshold)
     for name in names:
-        deco.add(name, ((p.id, p.question) for p in load_problems(name)))
+        try:
+            problems = load_problems(name)
+        except ProblemFileError as e:
+            raise MixtureError(f"decontamination set {e}") from None
+        deco.add(name, ((p.id, p.question) for p in problems))
     return deco
 
 

@@ -54,6 +54,12 @@ def test_equivalence(verifier, gold, answer, expected):
         ("1/2", "-1/2"),  # the sign matters
         ("1/3", "\\frac{1}{3}"),  # the same rational in two notations
         ("100000000000000000001", "100000000000000000000"),  # beyond float precision: exact, not rounded
+        ("\\frac{1}{2}", "0.5"),  # a decimal exactly equal to a fraction
+        ("3/4", "0.750"),  # trailing zero
+        ("2.5", "\\frac{5}{2}"),  # decimal gold
+        ("\\frac{\\sqrt{3}}{2}", "\\dfrac{\\sqrt{3}}{2}"),  # only \\dfrac differs
+        ("(3, \\frac{\\pi}{2})", "\\left( 3, \\frac{\\pi}{2} \\right)"),  # only sizing and spaces differ
+        ("1000000", "1\\,000\\,000"),  # only thin spaces differ
     ],
 )
 def test_plain_rationals_are_decided_in_process_as_math_verify_decides_them(gold, answer):
@@ -70,3 +76,11 @@ def test_pathological_answer_returns_within_the_limit(verifier):
 
 def test_overlong_answer_is_rejected_without_parsing(verifier):
     assert verifier.verify("1", "1+" * 5000 + "1") is False
+
+
+@pytest.mark.parametrize("gold, answer", [("\\frac{1}{3}", "0.333333"), ("1/3", "0.33")])
+def test_an_unequal_decimal_goes_to_math_verify_which_rounds(gold, answer):
+    verifier = Verifier()
+    assert verifier._known(gold, answer) is None  # not decided in process
+    assert verifier.verify(gold, answer) is check(gold, answer)
+    verifier.close()

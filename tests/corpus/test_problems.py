@@ -11,6 +11,8 @@ import pytest
 
 from corpus.problems import Fields, ProblemFileError, load_problems, normalize_answer
 
+ROOT = Path(__file__).resolve().parents[2]
+
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
@@ -129,3 +131,46 @@ def test_shared_benchmarks_load(rel, count, first_answer):
     assert all(p.answer and not re.fullmatch(r"0\d+", p.answer) for p in problems)  # no zero padding left
     if first_answer:
         assert problems[0].answer == first_answer
+
+
+def dataset_folder(root: Path) -> Path:
+    """A dataset repository with two configurations (like openai/gsm8k's main and socratic), train only."""
+    for config, q in (("main", "What is 1 + 1?"), ("socratic", "What is 2 + 2?")):
+        (root / config).mkdir(parents=True)
+        (root / config / "train.jsonl").write_text(json.dumps({"question": q, "answer": "x\n#### 2"}) + "\n")
+    cards = "".join(
+        f"- config_name: {c}\n  data_files:\n  - split: train\n    path: {c}/train.jsonl\n"
+        for c in ("main", "socratic")
+    )
+    (root / "README.md").write_text(f"---\nconfigs:\n{cards}---\n")
+    return root
+
+
+def test_a_dataset_that_needs_a_configuration_says_which_in_one_line(tmp_path):
+    folder = dataset_folder(tmp_path / "gsm")
+    with pytest.raises(ProblemFileError) as e:
+        load_problems(str(folder))
+    assert str(e.value) == f"{folder}: needs a configuration (main, socratic): write {folder}:main"
+    # NAME:CONFIG, and a train-only dataset needs no --split
+    assert [p.question for p in load_problems(f"{folder}:socratic")] == ["What is 2 + 2?"]
+    with pytest.raises(ProblemFileError, match=r"no split 'test' \(has train\)"):
+        load_problems(f"{folder}:main", split="test")
+
+
+def test_a_saved_dataset_with_only_a_train_split_loads(tmp_path):
+    import datasets
+
+    rows = {"problem": ["What is 3 + 4?"], "answer": ["7"]}
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "saved"))
+    assert [p.answer for p in load_problems(str(tmp_path / "saved"))] == ["7"]
+
+
+def test_synth_with_a_dataset_missing_its_configuration_is_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    folder = dataset_folder(tmp_path / "gsm")
+    command = [sys.executable, "-m", "journey", "synth", "--problems", str(folder), "--out", str(tmp_path / "o")]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "needs a configuration (main, socratic)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3 and "Traceback" not in result.stderr
