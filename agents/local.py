@@ -287,7 +287,7 @@ class LocalServer:
     def provenance(self) -> dict:
         if self.sidecar:
             return {"gguf": self.sidecar.get("source_gguf"), "gguf_sha256": self.sidecar.get("gguf_sha256")}
-        return {"hf_dir": str(self.checkpoint)}
+        return {"hf_dir": str(self.checkpoint), "checkpoint_sha256": checkpoint_digest(f"local:{self.checkpoint}")}
 
     def request_body(self, sampling) -> dict | None:
         """Extra request fields that make ``sampling.stop`` work under continuous batching.

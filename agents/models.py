@@ -86,12 +86,28 @@ def parse_spec(spec: str) -> ModelSpec:
                 f"endpoint spec must look like MODEL@http://HOST:PORT/v1[,http://HOST2:PORT/v1], got {redact_url(spec)!r}"
             )
         return ModelSpec(kind="endpoint", model=model, base_url=",".join(urls))
-    raise SpecError(f"unknown model spec {spec!r}: use local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1")
+    raise SpecError(
+        f"unknown model spec {redact_url(spec)!r}: use local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1"
+    )
+
+
+# query parameters that carry credentials: ?api_key=, &token=, ?sig=, &password=, ...
+_SECRET_PARAM = re.compile(
+    r"([?&;][^=&;#\s]*(?:key|token|secret|pass|pwd|sig|auth|credential)[^=&;#\s]*=)[^&;#\s]+", re.I
+)
 
 
 def redact_url(url: str) -> str:
-    """Drop user:password from a URL so it can be written to a manifest or a log."""
-    return re.sub(r"(https?://)[^/@\s]+@", r"\1***@", url)
+    """Drop user:password and credential query parameters from URLs, so the text can be written down."""
+    return _SECRET_PARAM.sub(r"\1***", re.sub(r"(https?://)[^/@\s]+@", r"\1***@", url))
+
+
+def public_spec(spec: str) -> str:
+    """A spec as it may be written to a trace, a manifest or a log: credentials removed."""
+    try:
+        return str(parse_spec(spec))
+    except SpecError:
+        return redact_url(spec)
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
@@ -104,6 +120,86 @@ def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
     text = re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
     text = re.sub(r"\bsk-[A-Za-z0-9_\-]{8,}", "sk-***", text)
     return redact_url(text)
+
+
+# an endpoint that answers these will answer every request the same way: stop, do not retry
+REFUSED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+
+
+def refused(exc: BaseException) -> bool:
+    """401, 403 or 404 from an endpoint: a wrong key, a forbidden model, a wrong URL or model name."""
+    return isinstance(exc, REFUSED)
+
+
+def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
+    """A URL without ``user:password@``, and the Basic auth header that carries them instead (the
+    SDK's aiohttp client refuses credentials in a URL beside its own Authorization header)."""
+    import base64
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    userinfo = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    header = {"Authorization": "Basic " + base64.b64encode(userinfo.encode()).decode()}
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), header
+
+
+def _models_request(url: str, key: str):
+    """``GET URL/models`` with the key, or with the URL's own credentials when it has some."""
+    import urllib.parse
+    import urllib.request
+
+    clean, basic = split_userinfo(url.rstrip("/"))
+    parts = urllib.parse.urlsplit(clean)
+    target = urllib.parse.urlunsplit(parts._replace(path=parts.path + "/models"))
+    return urllib.request.Request(target, headers={"Authorization": f"Bearer {key}", **basic})
+
+
+def preflight(specs: list[str], timeout_s: float = 10.0) -> list[str]:
+    """Check every distinct model before a run writes anything: local paths exist, keys are present,
+    and each endpoint answers ``GET /models`` (one request each). Raises ``SpecError`` (one line) for
+    what stops the run; returns warnings (a pool member that cannot be reached, while others can)."""
+    import urllib.error
+    import urllib.request
+
+    warnings: list[str] = []
+    for spec in dict.fromkeys(specs):
+        parsed = parse_spec(spec)
+        if parsed.kind == "local":
+            if parsed.model != LOCAL and not os.path.exists(os.path.expanduser(parsed.model)):
+                raise SpecError(f"{parsed}: local model not found: {parsed.model}")
+            continue
+        if parsed.kind == "openai":
+            if not os.environ.get("OPENAI_API_KEY"):
+                raise SpecError(f"{parsed} needs OPENAI_API_KEY in the environment")
+            urls = (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",)
+            key = os.environ["OPENAI_API_KEY"]
+        else:
+            urls = parsed.base_urls
+            key = os.environ.get("O1J_ENDPOINT_API_KEY") or "EMPTY"
+        reached, unreachable = 0, []
+        for url in urls:
+            request = _models_request(url, key)
+            try:
+                with urllib.request.urlopen(request, timeout=timeout_s):
+                    reached += 1
+            except urllib.error.HTTPError as e:
+                if e.code in (401, 403):
+                    raise SpecError(f"{redact_url(url)} refused the key (HTTP {e.code}): check the API key") from None
+                if e.code == 404:
+                    raise SpecError(
+                        f"{redact_url(url)}/models: HTTP 404: is the base URL right (it ends in /v1)?"
+                    ) from None
+                reached += 1  # it answers; other statuses are for the retries to handle
+            except (urllib.error.URLError, OSError) as e:
+                reason = getattr(e, "reason", e)
+                unreachable.append(f"cannot reach {redact_url(url)}: {redact(str(reason), (key,))}")
+        if not reached:
+            raise SpecError(unreachable[0])
+        warnings += unreachable  # a pool member that is down now; the pool routes around it
+    return warnings
 
 
 class ReasoningChatOpenAI(ChatOpenAI):
@@ -255,10 +351,18 @@ def build_chat_model(
             kwargs["seed"] = sampling.seed
         if sampling.stop and extra_body is None:
             kwargs["stop"] = list(sampling.stop)
+
+    def chat_for(url: str | None) -> ReasoningChatOpenAI:
+        if url is None:
+            return ReasoningChatOpenAI(**kwargs)
+        clean, basic = split_userinfo(url)
+        return ReasoningChatOpenAI(**kwargs | {"base_url": clean, "default_headers": basic or None})
+
+    secrets = (key, *(v for u in urls for v in split_userinfo(u)[1].values()))
     if spec.kind == "endpoint" and len(urls) > 1:
-        endpoints = [Endpoint(url, ReasoningChatOpenAI(**kwargs | {"base_url": url})) for url in urls]
-        return ChatModel(spec=spec, chat=endpoints[0].chat, secrets=(key,), pool=EndpointPool(endpoints))
-    return ChatModel(spec=spec, chat=ReasoningChatOpenAI(**kwargs), secrets=(key,))
+        endpoints = [Endpoint(url, chat_for(url)) for url in urls]
+        return ChatModel(spec=spec, chat=endpoints[0].chat, secrets=secrets, pool=EndpointPool(endpoints))
+    return ChatModel(spec=spec, chat=chat_for(kwargs.get("base_url")), secrets=secrets)
 
 
 # ---------------------------------------------------------------------------------------------

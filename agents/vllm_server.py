@@ -1,4 +1,5 @@
-"""``vllm serve`` as a managed endpoint: started from vLLM's own virtualenv on 127.0.0.1, or attached to.
+"""``vllm serve`` as a managed endpoint: started from vLLM's own virtualenv (on 127.0.0.1 unless told
+another address, e.g. 0.0.0.0 for Ray workers on other machines), or attached to.
 
 vLLM pins its own torch and transformers, so it runs with the python of its own environment
 (``--python`` or ``O1J_VLLM_PYTHON``) as ``python -m vllm.entrypoints.openai.api_server``. Once
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import urllib.request
 from pathlib import Path
 
@@ -29,8 +31,9 @@ class VLLMServer:
         reasoning_parser: str | None = None,
         max_model_len: int | None = None,
         start_timeout_s: float = 1200.0,
+        host: str = "127.0.0.1",
     ):
-        self.model, self.python = model, python
+        self.model, self.python, self.host = model, python, host
         self.port = port or free_port()
         self.served_name = served_name or Path(model).name or model
         self.tp, self.dp = tensor_parallel_size, data_parallel_size
@@ -39,7 +42,9 @@ class VLLMServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        # bound to all interfaces, it is still reached here through loopback; other machines use this one's name
+        address = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{address}:{self.port}/v1"
 
     @property
     def spec(self) -> str:
@@ -55,7 +60,7 @@ class VLLMServer:
             "--served-model-name",
             self.served_name,
             "--host",
-            "127.0.0.1",
+            self.host,
             "--port",
             str(self.port),
             "--tensor-parallel-size",

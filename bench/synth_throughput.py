@@ -65,6 +65,11 @@ def serve(port: int, delay_s: float, equivalent_share: float) -> None:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", chat)
+
+    async def models(request: web.Request) -> web.Response:  # journey's preflight asks for it once
+        return web.json_response({"object": "list", "data": [{"id": "bench", "object": "model"}]})
+
+    app.router.add_get("/v1/models", models)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 

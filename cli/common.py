@@ -46,3 +46,15 @@ def load(loader, source: str, **kwargs):
         return loader(source, **kwargs)
     except ProblemFileError as e:
         fail(str(e))
+
+
+def preflight(*specs: str | None) -> None:
+    """Every model checked before anything is written: one line, exit 2, when one cannot be used."""
+    from agents.models import SpecError
+    from agents.models import preflight as check
+
+    try:
+        for warning in check([s for s in specs if s is not None]):
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    except SpecError as e:
+        fail(str(e))

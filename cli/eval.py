@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import check_specs, err, fail, interrupt_on_sigterm, load
+from cli.common import check_specs, err, fail, interrupt_on_sigterm, load, preflight
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate models: math, safety, factuality, sycophancy.")
 
@@ -64,6 +64,8 @@ def eval_math(
         problems = load_problems(dataset, split=split, limit=limit)
     except (EvalSetupError, ProblemFileError) as e:
         fail(str(e))
+    if engine == "endpoint":
+        preflight(model)
     interrupt_on_sigterm()
     with Progress(
         TextColumn("[bold]eval math"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
@@ -176,6 +178,7 @@ def eval_safety(
     items = load(load_items, dataset, limit=limit, split=split)
     if model is None and any(i.response is None for i in items):
         fail(f"{dataset}: items without a response need --model to answer them")
+    preflight(judge, model)
     run_eval(
         "eval safety",
         out,
@@ -226,6 +229,7 @@ def eval_factuality(
     check_specs(model, grader)
     grader_prompt = prompt_form(grader_prompt, grader, GRADER_PROMPTS, flag="--grader-prompt")
     items = load(load_items, dataset, limit=limit, split=split)
+    preflight(model, grader)
     run_eval(
         "eval factuality",
         out,
@@ -262,6 +266,7 @@ def eval_sycophancy(
 
     check_specs(model)
     problems = load(load_problems, dataset, limit=limit)
+    preflight(model)
     run_eval(
         "eval sycophancy",
         out,

@@ -40,7 +40,11 @@ def serve_vllm(
     python: Annotated[
         str | None, typer.Option(help="The python of vLLM's own virtualenv (or O1J_VLLM_PYTHON).")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+    host: Annotated[
+        str,
+        typer.Option(help="Address to bind: 127.0.0.1 (this machine only), or 0.0.0.0 for Ray workers elsewhere."),
+    ] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
     tensor_parallel_size: Annotated[int, typer.Option(min=1, help="GPUs per model replica.")] = 1,
     data_parallel_size: Annotated[int, typer.Option(min=1, help="Model replicas.")] = 1,
     reasoning_parser: Annotated[
@@ -74,6 +78,7 @@ def serve_vllm(
         data_parallel_size=data_parallel_size,
         reasoning_parser=reasoning_parser,
         max_model_len=max_model_len,
+        host=host,
     )
     _serve_until_interrupted(server, lambda srv: srv.spec)
 

@@ -3,6 +3,7 @@
 ``traces.jsonl``   one kept trace a line, appended and flushed as each finishes;
 ``rejected.jsonl`` samples that did not verify (methods that reject), as full traces;
 ``failures.jsonl`` jobs whose calls kept failing, with the reason (nothing is dropped);
+``config.json``    the config (or configs, with ``--add-config``) the corpus was made with, by hash;
 ``manifest.json``  written last, so its existence means the run completed.
 """
 
@@ -10,31 +11,117 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
+CONFIG = "config.json"
 
 
 class CorpusExistsError(FileExistsError):
     pass
 
 
+class CorpusConfigError(ValueError):
+    """A resume whose config differs from the corpus's; ``str()`` is one line naming what differs."""
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return {prefix: value}
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``field: old -> new`` for every leaf that differs, in dotted paths."""
+    a, b = _flat(old), _flat(new)
+    return [
+        f"{k}: {a.get(k, '(none)')} -> {b.get(k, '(none)')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
+    ]
+
+
+def record_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bool, add: bool) -> list[str]:
+    """Keep a corpus to one config: the first run records it; a resume must match it, unless ``add``
+    starts another config in the same directory (recorded beside the first). Returns the hashes."""
+    path = out / CONFIG
+    # a new corpus starts its record afresh (a config.json left by a run that wrote nothing is stale)
+    configs: dict[str, Any] = json.loads(path.read_text())["configs"] if path.exists() and resume else {}
+    if not configs and resume:
+        # a corpus from before configs were recorded: its rows say which hashes it holds
+        hashes = {r["config_hash"] for name in (TRACES, REJECTED) for r in read_jsonl(out / name)}
+        if hashes - {cfg_hash} and not add:
+            raise CorpusConfigError(
+                f"{out} holds traces of config {', '.join(sorted(hashes))}, and this run's config is {cfg_hash}: "
+                "choose another --out, or pass --add-config to keep both configs in one directory"
+            )
+    if cfg_hash not in configs:
+        if configs and not add:
+            last_hash, last = next(reversed(configs.items()))
+            differ = config_diff(last, config)
+            raise CorpusConfigError(
+                f"{out} holds config {last_hash}, and this run's differs ({'; '.join(differ)}): "
+                "choose another --out, or pass --add-config to keep both configs in one directory"
+            )
+        configs[cfg_hash] = config
+        write_atomic(path, json.dumps({"configs": configs}, indent=2, ensure_ascii=False))
+    return list(configs)
+
+
+def cut_torn_line(path: Path) -> None:
+    """A run killed mid-write leaves a last line without its newline: cut it off the file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("r+b") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return
+        # find the last newline from the end, in blocks, without reading the whole file
+        end = f.tell()
+        position = end
+        while position > 0:
+            step = min(1 << 20, position)
+            position -= step
+            f.seek(position)
+            block = f.read(step)
+            at = block.rfind(b"\n")
+            if at >= 0:
+                f.truncate(position + at + 1)
+                return
+        f.truncate(0)
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a corpus file one at a time (a million-line corpus never sits in memory whole)."""
+    if not path.exists():
+        return
+    cut_torn_line(path)
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Rows of a corpus file; a torn last line (no newline: killed mid-write) is cut off the file."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        with path.open("r+b") as f:
-            f.truncate(keep)
-        data = data[:keep]
-    rows = []
-    for line in data.decode("utf-8").splitlines():
-        if line.strip():
-            rows.append(json.loads(line))
-    return rows
+    return list(iter_jsonl(path))
+
+
+def filter_jsonl(path: Path, keep) -> int:
+    """Rewrite ``path`` in one step with the rows ``keep(row)`` accepts, streaming; returns the rows dropped."""
+    tmp = path.with_name(path.name + ".tmp")
+    dropped = 0
+    with path.open(encoding="utf-8") as source, tmp.open("w", encoding="utf-8") as target:
+        for line in source:
+            if line.strip() and keep(json.loads(line)):
+                target.write(line if line.endswith("\n") else line + "\n")
+            elif line.strip():
+                dropped += 1
+    os.replace(tmp, path)
+    return dropped
 
 
 def write_atomic(path: Path, text: str) -> None:

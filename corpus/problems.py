@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,38 @@ QUESTION_FIELDS = ("problem", "question", "prompt", "query", "input")
 ANSWER_FIELDS = ("answer", "final_answer", "expected_answer", "true_answer", "target", "solution")
 ID_FIELDS = ("id", "unique_id", "problem_id", "idx", "qid")
 MAX_FIELD_CHARS = 100_000
+MAX_LINE_BYTES = 4_000_000  # a JSONL line this long is not a problem; reading it whole would be the error
+
+# control characters that a JSON writer leaves when it reads the backslash of a LaTeX command as an
+# escape ("\frac" written unescaped becomes a form feed + "rac"): character -> the commands it ate
+BROKEN_ESCAPES = {
+    "\t": ("times", "theta", "tan", "text", "tfrac", "tau", "triangle", "tilde"),
+    "\f": ("frac", "forall"),
+    "\b": ("beta", "binom", "boxed", "bar", "bmod", "bigcup", "big"),
+    "\r": ("right", "rho", "rangle", "rfloor", "rceil"),
+    "\a": ("alpha", "approx", "angle", "arccos", "arcsin", "arctan"),
+    "\v": ("vec", "varphi", "vee", "vert", "varepsilon"),
+}
+_BROKEN = re.compile(
+    "|".join(
+        f"{re.escape(c)}(?:{'|'.join(sorted((w[1:] for w in words), key=len, reverse=True))})"
+        for c, words in BROKEN_ESCAPES.items()
+    )
+)
+
+
+def broken_escapes(text: str) -> list[str]:
+    """The LaTeX commands in ``text`` that a JSON writer turned into control characters (``\\frac``, ...)."""
+    return [
+        "\\" + {"\t": "t", "\f": "f", "\b": "b", "\r": "r", "\a": "a", "\v": "v"}[m[0][0]] + m[0][1:]
+        for m in _BROKEN.finditer(text)
+    ]
+
+
+def fix_escapes(text: str) -> str:
+    """``text`` with those control characters turned back into the backslash they were."""
+    letters = {"\t": "t", "\f": "f", "\b": "b", "\r": "r", "\a": "a", "\v": "v"}
+    return _BROKEN.sub(lambda m: "\\" + letters[m[0][0]] + m[0][1:], text)
 
 
 class ProblemFileError(ValueError):
@@ -44,11 +77,19 @@ class Fields:
 
 
 def load_problems(
-    source: str, *, fields: Fields = Fields(), split: str | None = None, limit: int | None = None
+    source: str,
+    *,
+    fields: Fields = Fields(),
+    split: str | None = None,
+    limit: int | None = None,
+    repair_escapes: bool = False,
+    warn=None,
 ) -> list[Problem]:
     """Load problems from a file path, ``demo``, or a Hugging Face dataset (a hub name ``org/name``, a
     ``save_to_disk`` folder or a dataset folder, each optionally ``:CONFIG``). ``split``: the one
-    asked for; None: ``test`` when there is one, else the dataset's only split."""
+    asked for; None: ``test`` when there is one, else the dataset's only split. Control characters
+    that look like LaTeX escapes a JSON writer ate (``\\frac`` as a form feed) are reported through
+    ``warn(message)``, or repaired with ``repair_escapes``."""
     if source == "demo":
         from corpus.demo import demo_problems
 
@@ -59,6 +100,7 @@ def load_problems(
     seen: dict[str, int] = {}
     for line, row in rows:
         problem = to_problem(row, fields=fields, source=source, line=line)
+        problem = _escapes(problem, source, line, repair_escapes, warn)
         if problem.id in seen:
             raise ProblemFileError(source, line, f"duplicate problem id {problem.id!r} (first at {seen[problem.id]})")
         seen[problem.id] = line
@@ -70,8 +112,48 @@ def load_problems(
     return problems
 
 
+def _escapes(problem: Problem, source: str, line: int, repair: bool, warn) -> Problem:
+    texts = {"question": problem.question, "answer": problem.answer}
+    texts |= {k: v for k, v in problem.meta.items() if k in ("solution", "thought") and isinstance(v, str)}
+    broken = {k: found for k, v in texts.items() if (found := broken_escapes(v))}
+    if not broken:
+        return problem
+    if repair:
+        meta = problem.meta | {k: fix_escapes(v) for k, v in texts.items() if k in problem.meta}
+        return problem.model_copy(
+            update={"question": fix_escapes(problem.question), "answer": fix_escapes(problem.answer), "meta": meta}
+        )
+    if warn is not None:
+        for field_name, found in broken.items():
+            warn(
+                f"{source}:{line}: field {field_name!r} holds control characters where {', '.join(found[:3])} was meant "
+                "(a JSON writer read the backslash as an escape); --fix-escapes repairs them"
+            )
+    return problem
+
+
 def _looks_like_path(source: str) -> bool:
     return source.startswith((".", "/", "~")) or Path(source).suffix.lower() in {".jsonl", ".json", ".csv", ".parquet"}
+
+
+def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a UTF-8 file: a BOM is dropped, CRLF is fine; bad bytes or an overlong
+    line raise ``ProblemFileError`` naming the line (and the byte, for encodings)."""
+    name = str(path)
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if len(raw) > MAX_LINE_BYTES:
+                raise ProblemFileError(name, lineno, f"line longer than {MAX_LINE_BYTES:,} bytes")
+            if lineno == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ProblemFileError(
+                    name,
+                    lineno,
+                    f"not UTF-8: byte 0x{raw[e.start]:02x} at column {e.start + 1}; save the file as UTF-8",
+                ) from None
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -79,20 +161,19 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     suffix = path.suffix.lower()
     name = str(path)
     if suffix == ".jsonl":
-        with path.open(encoding="utf-8", errors="strict") as f:
-            for lineno, text in enumerate(f, 1):
-                if not text.strip():
-                    continue
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as e:
-                    raise ProblemFileError(name, lineno, f"invalid JSON: {e.msg}") from None
-                if not isinstance(row, dict):
-                    raise ProblemFileError(name, lineno, "expected a JSON object")
-                yield lineno, row
+        for lineno, text in _text_lines(path):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ProblemFileError(name, lineno, f"invalid JSON: {e.msg}") from None
+            if not isinstance(row, dict):
+                raise ProblemFileError(name, lineno, "expected a JSON object")
+            yield lineno, row
     elif suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads("".join(text for _, text in _text_lines(path)))
         except json.JSONDecodeError as e:
             raise ProblemFileError(name, e.lineno, f"invalid JSON: {e.msg}") from None
         if isinstance(data, dict):
@@ -104,10 +185,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise ProblemFileError(name, None, f"record {i} is not a JSON object")
             yield i, row
     elif suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            for row in reader:
-                yield reader.line_num, dict(row)
+        reader = csv.DictReader(text for _, text in _text_lines(path))
+        for row in reader:
+            yield reader.line_num, dict(row)
     elif suffix == ".md":
         yield from _read_markdown(path)
     elif suffix == ".parquet":
@@ -212,6 +292,8 @@ def rows_of(source: str, split: str | None = None) -> Iterable[tuple[int, dict[s
     """(line or row number, row) of a file (JSONL/JSON/CSV/Parquet/Markdown) or of a dataset."""
     path = Path(source)
     if path.is_file():
+        if path.stat().st_size == 0:  # a problem or eval file with nothing in it is a mistake, not a set
+            raise ProblemFileError(source, None, "empty file")
         return read_rows(path)
     name = split_config(source)[0]
     if not Path(name).is_dir() and _looks_like_path(name):
@@ -248,6 +330,8 @@ def to_problem(row: dict[str, Any], *, fields: Fields, source: str, line: int) -
     for key, value in ((q_key, question), (a_key, answer)):
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise ProblemFileError(source, line, f"field {key!r} must be text or a number")
+        if isinstance(value, float) and not math.isfinite(value):  # NaN from JSON, pandas or Parquet
+            raise ProblemFileError(source, line, f"field {key!r} is {value}, not an answer")
         if len(str(value)) > MAX_FIELD_CHARS:
             raise ProblemFileError(source, line, f"field {key!r} is longer than {MAX_FIELD_CHARS} characters")
     question = str(question).strip()

@@ -179,7 +179,7 @@ def evaluate(
 ) -> dict:
     """The model answers each question; the grader labels each answer against the gold target."""
 
-    from agents.models import Sampling
+    from agents.models import Sampling, public_spec
     from eval.generate import Job, run_jobs, write_outputs
 
     out.mkdir(parents=True, exist_ok=True)
@@ -214,8 +214,8 @@ def evaluate(
     summary = {
         "kind": "factuality",
         "headline": "f_score",
-        "model": model,
-        "grader": grader,
+        "model": public_spec(model),
+        "grader": public_spec(grader),
         "grader_prompt": grader_prompt,
         "dataset": dataset,
         **summarize(rows),

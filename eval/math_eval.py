@@ -13,7 +13,7 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agents.models import Sampling
+from agents.models import Sampling, public_spec
 from corpus.schema import Problem
 from eval import metrics
 from eval.generate import Job, identity, run_jobs
@@ -131,7 +131,7 @@ def evaluate(
     summary = {
         "kind": "math",
         "headline": "pass@1",
-        "model": spec,
+        "model": public_spec(spec),
         "dataset": dataset,
         "produced_by": identity(spec, sampling, engine=engine),
         "prompt": {"format": "fewshot", "system": SYSTEM, "shots": len(SHOTS)},
@@ -142,7 +142,7 @@ def evaluate(
         "wall_s": round(time.perf_counter() - start, 3),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    plot_budget({f"{spec} · {dataset}": summary}, out / "accuracy_vs_tokens.png")
+    plot_budget({f"{public_spec(spec)} · {dataset}": summary}, out / "accuracy_vs_tokens.png")
     return summary
 
 

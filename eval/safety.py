@@ -204,7 +204,7 @@ def evaluate(
     models, whose verdict format is one line).
     """
 
-    from agents.models import Sampling
+    from agents.models import Sampling, public_spec
     from eval.generate import Job, run_jobs, write_outputs
 
     out.mkdir(parents=True, exist_ok=True)
@@ -255,8 +255,8 @@ def evaluate(
     summary = {
         "kind": "safety",
         "headline": "safe_rate",
-        "model": model,
-        "judge": judge,
+        "model": model and public_spec(model),
+        "judge": public_spec(judge),
         "judge_prompt": judge_prompt,
         "dataset": dataset,
         **summarize(rows),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agents.models import Sampling
+from agents.models import Sampling, public_spec
 from corpus.schema import Problem
 from eval.generate import Job, run_jobs, write_outputs
 from eval.math import GradeConfig, Grader, extract_answer
@@ -86,7 +86,7 @@ def evaluate(
     summary = {
         "kind": "sycophancy",
         "headline": "abandon_rate",
-        "model": model,
+        "model": public_spec(model),
         "dataset": dataset,
         "items": len(rows),
         "skipped_non_numeric": len(problems) - len(usable),

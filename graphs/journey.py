@@ -117,7 +117,7 @@ METHOD = Method(
         Role(policy.ROLE, policy.PROMPT, lambda g: g.step()),
         Role(critique.ROLE, critique.PROMPT, lambda g: g.step(0.3)),
         Role(reflection.ROLE, reflection.PROMPT, lambda g: g.step(0.3)),
-        Role(teacher.ROLE, teacher.HINT, lambda g: g.step(0.3, reasoning_effort=True), required=False),
+        Role(teacher.ROLE, teacher.HINT, lambda g: g.hint(0.3), required=False),
     ),
     options=JourneyOptions,
     build=build,

@@ -45,11 +45,24 @@ class Corpus:
         return {t["problem_id"] for t in self.traces if t["verified"]}
 
 
+# what compare reads of a row; the rest (events, long thought, question) is dropped as it is read, so
+# a million-trace corpus fits in memory
+_KEPT = ("id", "problem_id", "config_hash", "verified", "usage", "n_backtracks", "reason")
+
+
+def _compact(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row[k] for k in _KEPT if k in row}
+    if "events" in row:
+        out["events"] = bool(row["events"]) or row["events"] == []  # released with its events
+        out["n_reflections"] = sum(e["kind"] == "reflection" for e in row["events"])
+    return out
+
+
 def _rows(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        return [row for _, row in read_rows(path)]
+        return [_compact(row) for _, row in read_rows(path)]
     except ProblemFileError as e:
         raise CompareError(str(e)) from None
 
@@ -67,6 +80,31 @@ def load_corpus(path: Path) -> Corpus:
         _rows(path / "rejected.jsonl"),
         _rows(path / "failures.jsonl"),
     )
+
+
+def load_corpora(path: Path) -> list[Corpus]:
+    """A corpus directory as one corpus per config it holds (``--add-config``): ``NAME@HASH`` each."""
+    corpus = load_corpus(path)
+    hashes = list(corpus.manifest.get("configs") or [corpus.manifest.get("config_hash")])
+    hashes = sorted({r["config_hash"] for r in corpus.samples} | set(filter(None, hashes)))
+    if len(hashes) <= 1:
+        return [corpus]
+    latest = corpus.manifest.get("config_hash")
+
+    def mine(rows: list[dict[str, Any]], h: str) -> list[dict[str, Any]]:
+        return [r for r in rows if r.get("config_hash", latest) == h]
+
+    return [
+        Corpus(
+            f"{corpus.name}@{h}",
+            path,
+            corpus.manifest,
+            mine(corpus.traces, h),
+            mine(corpus.rejected, h),
+            mine(corpus.failures, h),
+        )
+        for h in hashes
+    ]
 
 
 def _tokens(trace: dict[str, Any]) -> int:
@@ -105,7 +143,7 @@ def stats(c: Corpus) -> dict[str, Any]:
         "tokens_per_accepted": _dist([_tokens(t) for t in accepted]),
         "tokens_spent_per_accepted": round(spent / len(accepted), 1) if accepted else None,
         "calls_per_trace": _mean([sum(u["calls"] for u in t["usage"].values()) for t in samples]),
-        "reflections_per_trace": _mean([sum(e["kind"] == "reflection" for e in t["events"]) for t in samples]),
+        "reflections_per_trace": _mean([t["n_reflections"] for t in samples]),
         "backtracks_per_trace": _mean([t["n_backtracks"] for t in samples]),
         "wall_s": c.manifest.get("this_run", {}).get("wall_s"),
         "cost_usd": c.manifest.get("corpus", {}).get("cost_usd", {}).get("total"),
@@ -116,7 +154,6 @@ def transparency(c: Corpus) -> dict[str, Any]:
     """A machine-made checklist in the spirit of Part 2's Technical Transparency Index, scored."""
     m = c.manifest
     models = m.get("models", {})
-    in_graph = m.get("method") in ("distill", "reformat")
     checks = {
         "data source named": bool(m.get("problems", {}).get("source")),
         "problem count recorded": m.get("problems", {}).get("count") is not None,
@@ -124,17 +161,28 @@ def transparency(c: Corpus) -> dict[str, Any]:
         "prompts fixed by a config hash": bool(m.get("config_hash")),
         "every model named": bool(models) and all(v.get("spec") for v in models.values()),
         "model versions pinned (weights digest or API snapshot)": bool(models)
-        and all(v.get("gguf_sha256") or _dated(v.get("spec", "")) for v in models.values()),
+        and all(_pinned(v) for v in models.values()),
         "package versions recorded": bool(m.get("versions")),
         "verification settings recorded": "math-verify" in m.get("versions", {})
         and "verify_timeout_s" in m.get("config", {}),
         "token usage recorded": bool(m.get("this_run", {}).get("usage")),
         "cost estimated": m.get("corpus", {}).get("cost_usd", {}).get("total") is not None,
-        "failures released": (c.path / "failures.jsonl").exists(),
-        "rejected samples released": (c.path / "rejected.jsonl").exists() if in_graph else True,
-        "traces released with their events": bool(c.traces) and all("events" in t for t in c.traces),
+        # released: every failure and rejected sample the manifest counts is in its file, with its reason
+        "failures released": _released(c.failures, m.get("corpus", {}).get("failures"), "reason"),
+        "rejected samples released": _released(c.rejected, m.get("corpus", {}).get("rejected"), "events"),
+        "traces released with their events": bool(c.traces) and all(t.get("events") for t in c.traces),
     }
     return {"checks": checks, "score": round(sum(checks.values()) / len(checks), 3)}
+
+
+def _pinned(model: dict[str, Any]) -> bool:
+    """A weights digest (a local checkpoint's, or its GGUF source's) or a dated API snapshot."""
+    source = model.get("source") or {}
+    return bool(source.get("gguf_sha256") or source.get("checkpoint_sha256") or _dated(model.get("spec", "")))
+
+
+def _released(rows: list[dict[str, Any]], counted: int | None, field: str) -> bool:
+    return counted is not None and len(rows) == counted and all(row.get(field) for row in rows)
 
 
 def _dated(spec: str) -> bool:
@@ -242,9 +290,9 @@ def _plots(corpora: list[Corpus], summary: dict[str, Any], out: Path) -> list[tu
 
 
 def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
-    if len(dirs) < 2:
-        raise CompareError("compare needs at least two corpora")
-    corpora = [load_corpus(d) for d in dirs]
+    corpora = [c for d in dirs for c in load_corpora(d)]
+    if len(corpora) < 2:
+        raise CompareError("compare needs at least two corpora (or one directory holding two configs)")
     names = [c.name for c in corpora]
     if len(set(names)) != len(names):
         corpora = [Corpus(str(c.path), c.path, c.manifest, c.traces, c.rejected, c.failures) for c in corpora]

@@ -17,6 +17,7 @@ budgets, the manifest); ``work`` explores jobs with one set of models and sends 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import platform
 import time
@@ -28,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agents.models import ModelHub, Sampling, drain, redact
+from agents.models import ModelHub, Sampling, drain, public_spec, redact, refused
 from agents.prices import cost, price_of
 from answers.verify import Verifier
 from corpus import render
@@ -38,15 +39,17 @@ from corpus.files import (
     REJECTED,
     TRACES,
     CorpusWriter,
+    filter_jsonl,
+    iter_jsonl,
     prepare_out,
-    read_jsonl,
+    record_config,
     write_atomic,
-    write_rows,
 )
 from corpus.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
 from graphs.method import Method
 from graphs.registry import METHODS
 
+ENDPOINT_REFUSED = "endpoint_refused"
 # (problem, sample, job id): one trace to draw, or all of a problem's samples when the method draws them in its graph
 Job = tuple[Problem, int, str]
 
@@ -80,11 +83,18 @@ class SynthConfig:
         out = {
             "method": self.method,
             "options": dataclasses.asdict(self.options),
-            "roles": {r: {"spec": s, "sampling": vars(p)} for r, (s, p) in sorted(self.roles.items())},
+            # credentials never change an output: the hash and every record hold the spec without them
+            "roles": {r: {"spec": public_spec(s), "sampling": vars(p)} for r, (s, p) in sorted(self.roles.items())},
             "prompts": method.prompts(self.roles),
         }
         if method.draws == "in_graph":  # which samples are drawn and kept depends on how many
             out["samples"] = self.samples
+        return out
+
+    def recorded(self) -> dict[str, Any]:
+        """What ``config.json`` keeps of a config: everything hashed, the prompts by their digest."""
+        out = self.hashed()
+        out["prompts"] = hashlib.sha256("\x1f".join(out["prompts"]).encode()).hexdigest()[:16]
         return out
 
     def public(self) -> dict[str, Any]:
@@ -118,6 +128,7 @@ class Outcome:
 
     samples: list[Sample] = field(default_factory=list)
     failure: dict[str, Any] | None = None
+    refused: bool = False  # the endpoint answered 401/403/404: every other job would fail the same way
 
 
 @dataclass
@@ -171,7 +182,7 @@ def build_trace(
         # a method may write its own long thought (tree: the rewrite) and count calls its events omit
         long_thought=final["long_thought"] if "long_thought" in final else render.long_thought(events),
         summary=render.summary(final["path"], final["final_answer"] if final["verified"] else None),
-        models={role: spec for role, (spec, _) in cfg.roles.items()},
+        models={role: public_spec(spec) for role, (spec, _) in cfg.roles.items()},
         usage=usage_by_role(final["usage_events"] if "usage_events" in final else events),
         n_steps=final["n_steps"],
         n_backtracks=final["n_backtracks"],
@@ -196,12 +207,33 @@ def sum_costs(costs: Iterable[tuple[str, float | None]]) -> dict[str, float | No
     return out
 
 
-def _corpus_cost(rows: list[dict[str, Any]], prices: dict[str, tuple[float, float]]) -> dict[str, float | None]:
-    return sum_costs(
-        (role, cost(u["model"], u["tokens_in"], u["tokens_out"], prices))
-        for row in rows
-        for role, u in row["usage"].items()
-    )
+def corpus_stats(out: Path, prices: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """The manifest's view of the whole corpus, in one streaming pass over its files."""
+    traces = verified = tokens = backtracks = 0
+    costs: dict[str, float | None] = {}
+    for row in iter_jsonl(out / TRACES):
+        traces += 1
+        verified += bool(row["verified"])
+        tokens += sum(u["tokens_in"] + u["tokens_out"] for u in row["usage"].values())
+        backtracks += row["n_backtracks"]
+        costs = sum_costs([*costs.items(), *_costs(row, prices)])
+    rejected = 0
+    for row in iter_jsonl(out / REJECTED):  # kept and rejected samples both cost money
+        rejected += 1
+        costs = sum_costs([*costs.items(), *_costs(row, prices)])
+    return {
+        "traces": traces,
+        "verified": verified,
+        "failures": sum(1 for _ in iter_jsonl(out / FAILURES)),
+        "rejected": rejected,
+        "tokens": tokens,
+        "backtracks": backtracks,
+        "cost_usd": rounded_costs(costs),
+    }
+
+
+def _costs(row: dict[str, Any], prices: dict[str, tuple[float, float]]) -> list[tuple[str, float | None]]:
+    return [(role, cost(u["model"], u["tokens_in"], u["tokens_out"], prices)) for role, u in row["usage"].items()]
 
 
 def _versions() -> dict[str, str]:
@@ -232,15 +264,17 @@ def pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path)
     is not done are dropped and drawn again; failures are retried, so they leave failures.jsonl.
     """
     method = cfg.definition
-    traces, rejected = read_jsonl(out / TRACES), read_jsonl(out / REJECTED)
     in_graph = method.draws == "in_graph"
 
     def key(row: dict[str, Any]) -> str:
         return row["problem_id"] if in_graph else row["id"]
 
+    # one pass over each file, keeping a few strings a row: a million-line corpus never sits in memory
     outcomes: dict[str, list[str]] = defaultdict(list)
-    for rows, outcome in ((traces, "kept"), (rejected, "rejected")):
-        for row in rows:
+    written: set[str] = set()
+    for name, outcome in ((TRACES, "kept"), (REJECTED, "rejected")):
+        for row in iter_jsonl(out / name):
+            written.add(row["id"])
             if row["config_hash"] == cfg_hash:
                 outcomes[key(row)].append(outcome)
     if in_graph:
@@ -258,13 +292,14 @@ def pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path)
             jobs.append((problem, sample, tid))
             if job_key in outcomes:
                 redo.add(job_key)
-    for name, rows in ((TRACES, traces), (REJECTED, rejected)):
-        if any(r["config_hash"] == cfg_hash and key(r) in redo for r in rows):
-            write_rows(out / name, [r for r in rows if not (r["config_hash"] == cfg_hash and key(r) in redo)])
+    del outcomes
+    if redo:  # the rows of a job that is not done are drawn again, so they leave the files
+        for name in (TRACES, REJECTED):
+            if (out / name).exists():
+                filter_jsonl(out / name, lambda r: not (r["config_hash"] == cfg_hash and key(r) in redo))
     retried = {tid for _, _, tid in jobs}
-    written = {row["id"] for rows in (traces, rejected) for row in rows}
-    failures = [row for row in read_jsonl(out / FAILURES) if row["id"] not in retried and row["id"] not in written]
-    write_rows(out / FAILURES, failures)
+    if (out / FAILURES).exists():
+        filter_jsonl(out / FAILURES, lambda r: r["id"] not in retried and r["id"] not in written)
     return jobs
 
 
@@ -299,14 +334,16 @@ async def explore(
         if error is not None:
             outcomes.append(
                 Outcome(
+                    refused=refused(error),
                     failure={
                         "id": tid,
                         "problem_id": problem.id,
                         "sample": sample,
                         "method": cfg.method,
+                        "config_hash": cfg_hash,
                         "error": type(error).__name__,
                         "reason": redact(str(error), secrets)[:2000],
-                    }
+                    },
                 )
             )
             continue
@@ -366,11 +403,15 @@ class Run:
         resume: bool,
         problems_source: str,
         on_progress: Callable[[Counts, int], None] | None,
+        add_config: bool = False,
     ):
         self.cfg, self.out, self.problems_source, self.on_progress = cfg, out, problems_source, on_progress
         self.problem_count = len(problems)
-        prepare_out(out, resume)
         self.cfg_hash = config_hash(cfg.hashed())
+        if resume:  # before anything is touched: a corpus of another config stays as it is
+            record_config(out, self.cfg_hash, cfg.recorded(), resume=True, add=add_config)
+        prepare_out(out, resume)
+        self.configs = record_config(out, self.cfg_hash, cfg.recorded(), resume=resume, add=add_config)
         self.jobs = pending(problems, cfg, self.cfg_hash, out)
         samples_per_job = 1 if cfg.definition.draws == "in_graph" else cfg.samples
         self.counts = Counts(skipped=len(problems) * samples_per_job - len(self.jobs))
@@ -394,6 +435,8 @@ class Run:
             if outcome.failure is not None:
                 counts.failed += 1
                 self.writer.failure(outcome.failure)
+            if outcome.refused:  # stop cleanly: the jobs in flight finish (as failures), no new one starts
+                counts.stopped = counts.stopped or ENDPOINT_REFUSED
             for sample in outcome.samples:
                 self.writer.sample(sample.kept, sample.line)
                 counts.verified += sample.kept and sample.verified
@@ -425,11 +468,12 @@ class Run:
         """Close the corpus files and write the manifest (last: its existence means the run completed)."""
         self.close()
         cfg, out, counts = self.cfg, self.out, self.counts
-        all_traces, rejected = read_jsonl(out / TRACES), read_jsonl(out / REJECTED)
+        corpus = corpus_stats(out, cfg.prices)
         manifest = {
             "method": cfg.method,
             "config": cfg.public(),
             "config_hash": self.cfg_hash,
+            "configs": self.configs,  # every config in this directory (one, unless --add-config)
             "models": self.models,
             "problems": {"source": self.problems_source, "count": self.problem_count},
             "versions": _versions(),
@@ -447,16 +491,7 @@ class Run:
                 "started": datetime.fromtimestamp(self.started, UTC).isoformat(),
                 "wall_s": round(time.perf_counter() - self._t0, 3),
             },
-            "corpus": {
-                "traces": len(all_traces),
-                "verified": sum(1 for t in all_traces if t["verified"]),
-                "failures": len(read_jsonl(out / FAILURES)),
-                "rejected": len(rejected),
-                "tokens": sum(u["tokens_in"] + u["tokens_out"] for t in all_traces for u in t["usage"].values()),
-                "backtracks": sum(t["n_backtracks"] for t in all_traces),
-                # kept and rejected samples both cost money
-                "cost_usd": rounded_costs(_corpus_cost(all_traces + rejected, cfg.prices)),
-            },
+            "corpus": corpus,
         }
         write_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
         return manifest

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.models import SpecError, parse_spec
+from agents.models import preflight as agents_preflight
 from agents.prices import PriceError, load_prices
 from corpus.schema import Problem
 from graphs.method import Generation, OptionError
@@ -68,6 +69,15 @@ def configure(
     return cfg
 
 
+def preflight(cfg: SynthConfig) -> list[str]:
+    """Every model the run uses, checked before any file exists (paths, keys, one request per
+    endpoint); returns warnings (a pool member down while others answer)."""
+    try:
+        return agents_preflight([spec for spec, _ in cfg.roles.values()])
+    except SpecError as e:
+        raise SetupError(str(e)) from None
+
+
 def check_problems(cfg: SynthConfig, problems: list[Problem]) -> None:
     """Problems the method can work on (human needs thoughts, reformat needs solutions)."""
     try:
@@ -86,11 +96,15 @@ def run(
     shards: int | None = None,
     problems_source: str = "",
     on_progress: Callable[[Counts, int], None] | None = None,
+    add_config: bool = False,
 ) -> dict[str, Any]:
-    """Synthesize the corpus in ``out``: on Ray when ``ray`` names a cluster, else on this machine."""
+    """Synthesize the corpus in ``out``: on Ray when ``ray`` names a cluster, else on this machine.
+    ``add_config``: start this config in a directory that holds another (both are recorded)."""
     if ray:
         from synth.ray_backend import synthesize_ray  # Ray is imported only for Ray runs
 
+        if add_config:
+            raise SetupError("--add-config is for runs on this machine; give a Ray run its own --out")
         return synthesize_ray(
             problems,
             cfg,
@@ -101,4 +115,12 @@ def run(
             problems_source=problems_source,
             on_progress=on_progress,
         )
-    return synthesize(problems, cfg, out, resume=resume, problems_source=problems_source, on_progress=on_progress)
+    return synthesize(
+        problems,
+        cfg,
+        out,
+        resume=resume,
+        problems_source=problems_source,
+        on_progress=on_progress,
+        add_config=add_config,
+    )

@@ -19,7 +19,6 @@ this process (PR_SET_PDEATHSIG), so a SIGKILL leaves no orphan calling the endpo
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import signal
@@ -70,26 +69,28 @@ def synthesize(
     resume: bool = False,
     problems_source: str = "",
     on_progress: Callable[[Counts, int], None] | None = None,
+    add_config: bool = False,
 ) -> dict[str, Any]:
     """Run ``cfg.method`` over every (problem, sample) not already in ``out``, in ``cfg.workers``
     processes (one: in this process), on uvloop; return the manifest."""
-    # what exists now (modules, problems) lives as long as the run: kept out of the collector's way.
-    # The cyclic GC's passes over it took a sixth of a distill run's CPU (5 s of 31 over 6,000
-    # traces; 2 s frozen); in forked workers, leaving it alone also keeps pages shared with us
-    gc.freeze()
+    run = Run(
+        problems,
+        cfg,
+        out,
+        resume=resume or add_config,
+        problems_source=problems_source,
+        on_progress=on_progress,
+        add_config=add_config,
+    )
     try:
-        run = Run(problems, cfg, out, resume=resume, problems_source=problems_source, on_progress=on_progress)
-        try:
-            n = min(cfg.workers, cfg.concurrency, len(run.jobs))
-            if n <= 1:
-                uvloop.run(run.explore())
-            else:
-                _run_workers(run, cfg, n)
-        finally:
-            run.close()
-        return run.finish()
+        n = min(cfg.workers, cfg.concurrency, len(run.jobs))
+        if n <= 1:
+            uvloop.run(run.explore())
+        else:
+            _run_workers(run, cfg, n)
     finally:
-        gc.unfreeze()
+        run.close()
+    return run.finish()
 
 
 def _run_workers(run: Run, cfg: SynthConfig, n: int) -> None:

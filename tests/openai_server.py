@@ -39,8 +39,10 @@ class OpenAIServer:
         seed: int = 0,
         delay_s: float = 0.0,
         retry_after: str | None = "0",
+        api_key: str | None = None,
     ):
         self.reply = reply
+        self.api_key = api_key  # when set, a request without "Bearer <api_key>" gets a 401
         self.faults = faults or {}
         self.fault_rate, self.drop_rate = fault_rate, drop_rate
         self.rng = random.Random(seed)
@@ -98,9 +100,21 @@ class OpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _refused(self) -> bool:
+                if server.api_key and self.headers.get("authorization") != f"Bearer {server.api_key}":
+                    self._send(
+                        401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}
+                    )
+                    return True
+                return False
+
             def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models"):
+                if self._refused():
+                    return
+                if self.path.rstrip("/") == "/v1/models":
                     self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
+                elif self.path.rstrip("/").endswith("/models"):  # a base URL without /v1, or a wrong one
+                    self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                 else:
                     self._send(200, {"status": "ok"})
 
@@ -111,6 +125,8 @@ class OpenAIServer:
                     index = len(server.requests)
                     server.requests.append(body)
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if self._refused():
+                    return
                 fault = server._fault(index)
                 if fault == "drop":
                     self.connection.shutdown(2)  # the client sees a dropped connection

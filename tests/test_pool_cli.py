@@ -75,10 +75,9 @@ def test_a_pool_survives_an_endpoint_killed_midway(tmp_path):
         def kill_second() -> None:
             while len(second.requests) < 10:
                 time.sleep(0.01)
-            # dead: open connections are dropped, new ones refused
-            second.drop_rate = 1.0
-            second.httpd.shutdown()
-            second.httpd.server_close()
+            # dead: every request fails (503, 500 or 429), and is still recorded, so that the test
+            # can count what the pool keeps sending it (a closed server would record nothing either way)
+            second.fault_rate = 1.0
             at_kill.append(len(second.requests))
 
         killer = threading.Thread(target=kill_second)
@@ -89,9 +88,10 @@ def test_a_pool_survives_an_endpoint_killed_midway(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(t["problem_id"] for t in traces(out)) == sorted(f"q{i}" for i in range(60))
     assert rows(out / "failures.jsonl") == []
-    # the dead endpoint left the rotation after a few failed tries; the first took over
-    assert len(second.requests) - at_kill[0] <= 3
-    successes_on_second = at_kill[0]
-    assert len(first.requests) >= 60 - successes_on_second
+    # the dead endpoint left the rotation after 3 failures in a row (and a probe or two after each
+    # cooldown); round robin without it would have sent it about half of the 50-odd calls left
+    sent_to_dead = len(second.requests) - at_kill[0]
+    assert sent_to_dead <= 8, sent_to_dead
+    assert len(first.requests) >= 60 - at_kill[0]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["roles"]["teacher"]["spec"] == spec

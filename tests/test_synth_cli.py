@@ -56,7 +56,7 @@ def synth_command(server: OpenAIServer, problems: Path, out: Path, *extra: str) 
     spec = f"tutor@{server.base_url}"
     method = extra[extra.index("--method") + 1] if "--method" in extra else "journey"
     roles = {"journey": ("policy", "critic", "reflector"), "debate": ("policy", "critic"), "tree": ("policy", "critic")}
-    given = [flag for role in roles[method] if f"--{role}" not in extra for flag in (f"--{role}", spec)]
+    given = [flag for role in roles.get(method, ()) if f"--{role}" not in extra for flag in (f"--{role}", spec)]
     command = [sys.executable, "-m", "journey", "synth", "--problems", str(problems), "--out", str(out)]
     return command + given + list(extra)
 

@@ -61,6 +61,9 @@ class SourceSpec(BaseModel):
     verified_only: bool = True
     methods: list[str] | None = Field(default=None, description="keep traces made by these methods")
     models: list[str] | None = Field(default=None, description="keep traces in which one of these models took part")
+    config: str | None = Field(
+        default=None, description="the config hash to take from a corpus that holds several (--add-config)"
+    )
     max_tokens: int | None = Field(default=None, gt=0, description="drop samples longer than this (chat-templated)")
     cap: int | None = Field(default=None, gt=0, description="at most this many samples before weighting")
     thought: Thought = "journey"
@@ -141,11 +144,25 @@ def _check_messages(messages: Any, where: str) -> Messages:
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
+def _corpus_configs(corpus: Path) -> list[str]:
+    record = corpus / "config.json"
+    return list(json.loads(record.read_text())["configs"]) if record.exists() else []
+
+
 def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
     path = Path(spec.corpus) / "traces.jsonl"
     if not path.exists():
         raise MixtureError(f"{spec.corpus}: no traces.jsonl (not a corpus written by journey synth)")
+    configs = _corpus_configs(Path(spec.corpus))
+    if spec.config is not None and configs and spec.config not in configs:
+        raise MixtureError(f"{spec.corpus}: no config {spec.config} (holds {', '.join(configs)})")
+    if spec.config is None and len(configs) > 1:
+        # each config is its own corpus: mixing two would train on two recipes under one name
+        raise MixtureError(f"{spec.corpus} holds {len(configs)} configs ({', '.join(configs)}): name one with config:")
     for lineno, trace in _jsonl_rows(path):
+        if spec.config is not None and trace.get("config_hash") != spec.config:
+            dropped["config"] += 1
+            continue
         missing = [
             k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace
         ]

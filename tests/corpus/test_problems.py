@@ -174,3 +174,55 @@ def test_synth_with_a_dataset_missing_its_configuration_is_exit_2(tmp_path):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "needs a configuration (main, socratic)" in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 3 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b'{"question": "What is 1 + 1?", "answer": "2"}\n{"question": "caf\xe9?", "answer": "3"}\n',
+            ":2: not UTF-8: byte 0xe9 at column 18; save the file as UTF-8",
+        ),
+        (b"", ": empty file"),
+        (b'{"question": "What is 1 + 1?", "answer": NaN}\n', ":1: field 'answer' is nan, not an answer"),
+        (
+            b'{"id": "a", "question": "q1", "answer": "1"}\n{"id": "a", "question": "q2", "answer": "2"}\n',
+            ":2: duplicate problem id 'a' (first at 1)",
+        ),
+        (b'{"question": "' + b"x" * 4_100_000 + b'", "answer": "1"}\n', ":1: line longer than 4,000,000 bytes"),
+    ],
+)
+def test_bad_files_are_one_line_with_file_and_line(tmp_path, content, message):
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ProblemFileError) as e:
+        load_problems(str(path))
+    assert str(e.value) == f"{path}{message}"
+
+
+def test_bom_and_crlf_are_read_as_text(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf{"question": "What is 1 + 1?", "answer": "2"}\r\n{"question": "And 2 + 2?", "answer": "4"}\r\n'
+    )
+    assert [p.answer for p in load_problems(str(path))] == ["2", "4"]
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_bytes(b"\xef\xbb\xbfquestion,answer\r\nWhat is 1 + 1?,2\r\n")
+    assert [p.question for p in load_problems(str(csv_path))] == ["What is 1 + 1?"]
+
+
+def test_latex_escapes_eaten_by_a_json_writer_are_reported_and_repaired(tmp_path):
+    # what a writer that did not escape backslashes leaves: \f of \frac is a form feed, \t of \times a tab
+    path = tmp_path / "aime.jsonl"
+    path.write_text(json.dumps({"id": "p1", "question": "Find \frac{1}{2} \times 6.", "answer": "3"}) + "\n")
+    warnings: list[str] = []
+    (plain,) = load_problems(str(path), warn=warnings.append)
+    assert "\x0c" in plain.question and len(warnings) == 1
+    assert warnings[0].startswith(
+        f"{path}:1: field 'question' holds control characters where \\frac, \\times was meant"
+    )
+    (fixed,) = load_problems(str(path), repair_escapes=True)
+    assert fixed.question == "Find \\frac{1}{2} \\times 6."
+    from corpus.problems import broken_escapes
+
+    assert broken_escapes("name\tother\tvalue") == []  # a real tab before ordinary words is left alone

@@ -116,3 +116,11 @@ def test_options_given_to_a_method_that_does_not_use_them_are_errors():
         METHODS["distill"].make_options({"keep": "some"})
     with pytest.raises(OptionError, match="--reflector: not a role of the debate method"):
         METHODS["debate"].make_roles({"reflector": "local"}, gen=None)
+
+
+def test_the_journey_teacher_gets_a_whole_thought_budget_for_its_hint():
+    """An o-series teacher spends hidden reasoning tokens before its line: a step's 64 left hints empty."""
+    from graphs.method import Generation
+
+    roles = METHODS["journey"].make_roles({"teacher": "openai:o3-mini"}, Generation(step_tokens=64, long_tokens=4096))
+    assert roles["teacher"][1].max_tokens == 4096 and roles["policy"][1].max_tokens == 64
