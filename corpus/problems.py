@@ -36,6 +36,7 @@ BROKEN_ESCAPES = {
     "\a": ("alpha", "approx", "angle", "arccos", "arcsin", "arctan"),
     "\v": ("vec", "varphi", "vee", "vert", "varepsilon"),
 }
+_ESCAPE_LETTER = {"\t": "t", "\f": "f", "\b": "b", "\r": "r", "\a": "a", "\v": "v"}  # what JSON read it as
 _BROKEN = re.compile(
     "|".join(
         f"{re.escape(c)}(?:{'|'.join(sorted((w[1:] for w in words), key=len, reverse=True))})"
@@ -54,8 +55,7 @@ def broken_escapes(text: str) -> list[str]:
 
 def fix_escapes(text: str) -> str:
     """``text`` with those control characters turned back into the backslash they were."""
-    letters = {"\t": "t", "\f": "f", "\b": "b", "\r": "r", "\a": "a", "\v": "v"}
-    return _BROKEN.sub(lambda m: "\\" + letters[m[0][0]] + m[0][1:], text)
+    return _BROKEN.sub(lambda m: "\\" + _ESCAPE_LETTER[m[0][0]] + m[0][1:], text)
 
 
 class ProblemFileError(ValueError):

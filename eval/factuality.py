@@ -25,7 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from corpus.problems import ProblemFileError, rows_of
 from eval.judge_prompts import CHINESE_SIMPLEQA_GRADER, SIMPLEQA_GRADER
-from eval.safety import language
+from eval.safety import item_language, language
 
 Grade = Literal["CORRECT", "INCORRECT", "NOT_ATTEMPTED"]
 GRADER_PROMPTS = ("simpleqa", "fewshot")
@@ -101,9 +101,7 @@ def load_items(path: str, limit: int | None = None, split: str | None = None) ->
         if answer is None or str(answer).strip() == "":
             raise ProblemFileError(path, line, "no answer field (answer / true_answer)")
         category = row.get("primary_category") or row.get("topic")
-        lang = str(row.get("lang") or row.get("language") or "").lower() or None
-        if lang is not None and lang not in ("en", "zh"):
-            raise ProblemFileError(path, line, f"lang must be en or zh, got {lang!r}")
+        lang = item_language(row, path, line)
         items.append(
             QAItem(
                 id=str(row.get("id", f"{p.stem}-{line}")),

@@ -29,6 +29,14 @@ JUDGE_PROMPTS = ("safety-j", "fewshot")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+def item_language(row: dict, path: str, line: int) -> str | None:
+    """An eval item's own ``lang`` (or ``language``) field: en, zh, or None when it has none."""
+    lang = str(row.get("lang") or row.get("language") or "").lower() or None
+    if lang is not None and lang not in ("en", "zh"):
+        raise ProblemFileError(path, line, f"lang must be en or zh, got {lang!r}")
+    return lang
+
+
 def language(text: str) -> Literal["en", "zh"]:
     """Chinese when at least a fifth of the text's non-space characters are Chinese."""
     sample = "".join(text[:4000].split())
@@ -101,9 +109,7 @@ def load_items(path: str, limit: int | None = None, split: str | None = None) ->
                 raise ProblemFileError(path, line, f"label must be Safe or Unsafe, got {row['label']!r}")
         category = row.get("category") or row.get("dimension")
         response = row.get("response")
-        lang = str(row.get("lang") or row.get("language") or "").lower() or None
-        if lang is not None and lang not in ("en", "zh"):
-            raise ProblemFileError(path, line, f"lang must be en or zh, got {lang!r}")
+        lang = item_language(row, path, line)
         items.append(
             SafetyItem(
                 id=str(row.get("id", f"{p.stem}-{line}")),

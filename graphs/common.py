@@ -31,6 +31,19 @@ class Budget:
     max_tokens: int = 8192
 
 
+@dataclass(frozen=True)
+class StepOptions:
+    """The options of a step-by-step method: its per-trace budget."""
+
+    max_steps: int = 6
+    max_backtracks: int = 2
+    max_tokens: int = 8192
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.max_steps, self.max_backtracks, self.max_tokens)
+
+
 @dataclass
 class StepContext(AgentContext):
     budget: Budget = field(default_factory=Budget)

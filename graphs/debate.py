@@ -18,8 +18,8 @@ from agents import critique, policy
 from agents.events import Event
 from answers.verify import Verifier
 from graphs.common import (
-    Budget,
     StepContext,
+    StepOptions,
     StepState,
     accept,
     after_policy,
@@ -34,14 +34,8 @@ from graphs.method import Method, Role
 
 
 @dataclass(frozen=True)
-class DebateOptions:
-    max_steps: int = 6
-    max_backtracks: int = 2
-    max_tokens: int = 8192
-
-    @property
-    def budget(self) -> Budget:
-        return Budget(self.max_steps, self.max_backtracks, self.max_tokens)
+class DebateOptions(StepOptions):
+    """The per-trace budget only."""
 
 
 def backtrack(state: StepState) -> dict[str, Any]:

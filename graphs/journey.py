@@ -19,6 +19,7 @@ from answers.verify import Verifier
 from graphs.common import (
     Budget,
     StepContext,
+    StepOptions,
     StepState,
     accept,
     after_policy,
@@ -37,15 +38,8 @@ initial_state = step_state
 
 
 @dataclass(frozen=True)
-class JourneyOptions:
-    max_steps: int = 6
-    max_backtracks: int = 2
-    max_tokens: int = 8192
+class JourneyOptions(StepOptions):
     teacher_after: int = 1  # with a teacher: ask for a hint after this many backtracks
-
-    @property
-    def budget(self) -> Budget:
-        return Budget(self.max_steps, self.max_backtracks, self.max_tokens)
 
 
 @dataclass
