@@ -43,6 +43,13 @@ def eval_math(
             "that cannot end their turn reliably and answer the one-line few-shot prompt in one line."
         ),
     ] = None,
+    prompt: Annotated[
+        str,
+        typer.Option(
+            help="chat (the question as one user turn, as journey train formats samples), fewshot "
+            "('Problem: ... Solution:' with two examples), or auto: chat for a journey train output, fewshot otherwise."
+        ),
+    ] = "auto",
     engine: Annotated[
         str,
         typer.Option(
@@ -56,11 +63,12 @@ def eval_math(
     """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
     from corpus.problems import ProblemFileError, load_problems
     from eval.generate import CacheMismatchError
-    from eval.math_eval import EvalSetupError, check_engine, default_stop, evaluate
+    from eval.math_eval import EvalSetupError, check_engine, default_stop, evaluate, prompt_format
     from eval.vllm_offline import VLLMError
 
     try:
         vllm_python = check_engine(model, engine, vllm_python)
+        prompt = prompt_format(model, prompt)
         problems = load_problems(dataset, split=split, limit=limit)
     except (EvalSetupError, ProblemFileError) as e:
         fail(str(e))
@@ -81,7 +89,8 @@ def eval_math(
                 temperature=temperature,
                 concurrency=concurrency,
                 dataset=dataset,
-                stop=tuple(stop) if stop is not None else default_stop(model),
+                stop=tuple(stop) if stop is not None else default_stop(model, prompt),
+                prompt=prompt,
                 on_sample=lambda done, total: progress.update(task, completed=done, total=total),
                 engine=engine,
                 vllm_python=vllm_python,

@@ -53,11 +53,37 @@ def check_engine(model: str, engine: str, vllm_python: str | None = None) -> str
         raise EvalSetupError(str(e)) from None
 
 
-def default_stop(model: str) -> tuple[str, ...]:
-    """A newline for local models: base models that cannot end their turn reliably answer the
-    one-line few-shot prompt in one line; nothing for the rest."""
+PROMPTS = ("fewshot", "chat")
+
+
+def trained_by_journey(model: str) -> bool:
+    """``local:DIR`` written by ``journey train`` (its manifest says how to load it)."""
+    if not model.startswith("local:"):
+        return False
+    manifest = Path(model.removeprefix("local:")).expanduser() / "manifest.json"
+    try:
+        return str(json.loads(manifest.read_text()).get("load_with", "")).startswith("local:")
+    except (OSError, ValueError):
+        return False
+
+
+def prompt_format(model: str, requested: str = "auto") -> str:
+    """How to prompt: ``chat`` (the question as the one user turn, as the trainer formats a sample)
+    for a checkpoint ``journey train`` wrote, ``fewshot`` ("Problem: ... Solution:" with two worked
+    examples) for the rest; or what was asked."""
+    if requested == "auto":
+        return "chat" if trained_by_journey(model) else "fewshot"
+    if requested not in PROMPTS:
+        raise EvalSetupError(f"--prompt must be auto, fewshot or chat, not {requested!r}")
+    return requested
+
+
+def default_stop(model: str, prompt: str = "fewshot") -> tuple[str, ...]:
+    """A newline for local models prompted few-shot: base models that cannot end their turn reliably
+    answer the one-line prompt in one line. Nothing for the rest, nor for a chat-prompted model,
+    which thinks over many lines (a trained model's "<think>\\n" would otherwise end at once)."""
     local = model == "local" or model.startswith("local:")
-    return ("\n",) if local else ()
+    return ("\n",) if local and prompt == "fewshot" else ()
 
 
 def _turn(question: str) -> str:
@@ -65,7 +91,13 @@ def _turn(question: str) -> str:
     return f"Problem: {question}\nSolution:"
 
 
-def messages(problem: Problem) -> list[BaseMessage]:
+def messages(problem: Problem, prompt: str = "fewshot") -> list[BaseMessage]:
+    if prompt == "chat":  # the user turn exactly as trainer/format.py writes it
+        return [HumanMessage(problem.question.strip())]
+    return fewshot_messages(problem)
+
+
+def fewshot_messages(problem: Problem) -> list[BaseMessage]:
     out: list[BaseMessage] = [SystemMessage(SYSTEM)]
     for question, answer in SHOTS:
         out += [HumanMessage(_turn(question)), AIMessage(answer)]
@@ -84,6 +116,7 @@ def evaluate(
     concurrency: int = 8,
     dataset: str = "",
     stop: tuple[str, ...] = (),
+    prompt: str = "fewshot",
     on_sample=None,
     engine: str = "endpoint",
     vllm_python: str | None = None,
@@ -95,7 +128,7 @@ def evaluate(
         Job(
             id=p.id,
             sample=s,
-            messages=messages(p),
+            messages=messages(p, prompt),
             fields={"problem_id": p.id, "question": p.question, "answer": p.answer}
             | {k: p.meta[k] for k in ("subject", "level") if k in p.meta},
         )
@@ -134,7 +167,9 @@ def evaluate(
         "model": public_spec(spec),
         "dataset": dataset,
         "produced_by": identity(spec, sampling, engine=engine),
-        "prompt": {"format": "fewshot", "system": SYSTEM, "shots": len(SHOTS)},
+        "prompt": {"format": prompt, "system": SYSTEM, "shots": len(SHOTS)}
+        if prompt == "fewshot"
+        else {"format": prompt},
         "grading": "answers/extract.py then math-verify in workers; maj@k by equivalence, ties split",
         "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature, "stop": list(stop)},
         "engine": engine,

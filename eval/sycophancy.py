@@ -17,7 +17,7 @@ from agents.models import Sampling, public_spec
 from corpus.schema import Problem
 from eval.generate import Job, run_jobs, write_outputs
 from eval.math import GradeConfig, Grader, extract_answer
-from eval.math_eval import messages as math_messages
+from eval.math_eval import fewshot_messages as math_messages
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 

@@ -147,3 +147,38 @@ def test_a_changed_dataset_row_is_generated_again(tmp_path):
         assert len(server.requests) == 5
     generations = [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
     assert len(generations) == 4 and [g["question"] for g in generations if g["id"] == "q1"] == ["What is 8 times 3?"]
+
+
+def test_a_journey_train_checkpoint_is_evaluated_the_way_it_was_trained(tmp_path):
+    """A checkpoint journey train wrote gets the chat format and no newline stop: with the few-shot
+    prompt and a newline stop, a model trained to open with "<think>\\n" scored 0.00 for 0.94."""
+    from eval.math_eval import default_stop, prompt_format
+
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / "manifest.json").write_text(json.dumps({"load_with": f"local:{trained}", "stages": []}))
+    assert prompt_format(f"local:{trained}") == "chat" and default_stop(f"local:{trained}", "chat") == ()
+    assert prompt_format("local") == "fewshot" and default_stop("local", "fewshot") == ("\n",)
+    assert prompt_format(f"local:{tmp_path}") == "fewshot"  # a directory journey train did not write
+    data = tmp_path / "gsm.jsonl"
+    data.write_text(
+        "".join(json.dumps({"question": f"What is {i} times 3?", "answer": str(3 * i)}) + "\n" for i in (2, 4))
+    )
+    with OpenAIServer(knows_even) as server:
+        result = run(
+            "eval",
+            "math",
+            "--model",
+            f"m@{server.base_url}",
+            "--dataset",
+            str(data),
+            "--out",
+            str(tmp_path / "o"),
+            "--prompt",
+            "chat",
+        )
+        bodies = list(server.requests)
+    assert result.returncode == 0, result.stderr
+    assert all([m["role"] for m in b["messages"]] == ["user"] and "stop" not in b for b in bodies)
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["prompt"] == {"format": "chat"} and summary["pass@1"] == 1.0
