@@ -5,9 +5,11 @@
 Writes N problems, starts the fast bench server of ``bench/synth_throughput.py`` (its own process,
 answers at once), and runs, as a user would, each a fresh ``journey`` process:
 
-1. ``journey synth --method distill`` over all N; the resident memory of the run's whole process
-   tree (the CLI, its worker processes and their verifier pools; not the bench server) is sampled
-   every 0.2 s and its peak printed;
+1. ``journey synth --method distill`` over all N; the memory of the run's whole process tree (the
+   CLI, its worker processes and their verifier pools; not the bench server) is sampled every
+   0.5 s as the sum of each process's PSS (proportional set size: a page that forked workers share
+   with the CLI counts once over all of them, where summing RSS would count it in each) and its
+   peak printed, with the peak RSS of the CLI process alone;
 2. ``journey synth ... --resume`` on the finished corpus: the time to read what is done and find
    nothing left (the start of a resume), then the manifest;
 3. ``journey compare`` of the corpus with a 1,000-problem one.
@@ -46,7 +48,7 @@ def write_problems(path: Path, n: int) -> None:
 
 
 def run(command: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(wall seconds, peak resident MiB of the process tree, result)."""
+    """(wall seconds, peak MiB of the process tree (sum of PSS), result)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = [0.0]
@@ -56,10 +58,10 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, float, subproce
         while process.poll() is None:
             try:
                 tree = [root, *root.children(recursive=True)]
-                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20)
+                peak[0] = max(peak[0], sum(p.memory_full_info().pss for p in tree if p.is_running()) / 2**20)
             except psutil.Error:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
