@@ -10,8 +10,10 @@ answers at once), and runs, as a user would, each a fresh ``journey`` process:
    0.5 s as the sum of each process's PSS (proportional set size: a page that forked workers share
    with the CLI counts once over all of them, where summing RSS would count it in each) and its
    peak printed, with the peak RSS of the CLI process alone;
-2. ``journey synth ... --resume`` on the finished corpus: the time to read what is done and find
-   nothing left (the start of a resume), then the manifest;
+2. the start of a resume on the finished corpus: loading the N problems and reading what is done
+   until the runner knows what is left (nothing), timed in this process with the config the CLI
+   builds (``synth.setup.configure``); then ``journey synth ... --resume`` as a whole command (start,
+   the final pass that writes the manifest);
 3. ``journey compare`` of the corpus with a 1,000-problem one.
 
 Targets (issue 15): under 2 GiB resident, resume under 30 s, compare under 60 s.
@@ -24,6 +26,7 @@ import json
 import multiprocessing
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +74,31 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, float, subproce
     return time.perf_counter() - start, peak[0], result
 
 
+def resume_start(problems: Path, out: Path, spec: str, args) -> float:
+    """Seconds from nothing to a runner that knows what is left, configured as the CLI configures it."""
+    from corpus.problems import load_problems
+    from graphs.method import Generation
+    from synth import setup
+    from synth.runner import Run
+
+    cfg = setup.configure(
+        "distill",
+        specs={"teacher": spec},
+        generation=Generation(),
+        options={},
+        concurrency=args.concurrency,
+        workers=args.workers,
+        batch=args.batch,
+    )
+    start = time.perf_counter()
+    loaded = load_problems(str(problems))
+    run = Run(loaded, cfg, out, resume=True, problems_source=str(problems), on_progress=None)
+    elapsed = time.perf_counter() - start
+    run.close()
+    assert run.jobs == [], f"{len(run.jobs)} jobs left: the config differs from the run's"
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--problems", type=int, default=1_000_000)
@@ -78,13 +106,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a finished corpus in --out: measure resume and compare only"
+    )
     args = parser.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="o1j-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     problems, small = work / "problems.jsonl", work / "small.jsonl"
     write_problems(problems, args.problems)
     write_problems(small, 1000)
-    port = free_port()
+    # the server's address is part of the teacher's spec, so of the config: a reused corpus keeps it
+    port_file = work / "port"
+    port = int(port_file.read_text()) if args.reuse and port_file.exists() else free_port()
+    port_file.write_text(str(port))
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(port, 0.0, 0.2), daemon=True)
     server.start()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -102,17 +136,22 @@ def main() -> None:
         print(
             f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
         )
-        wall, peak, result = run(synth(problems, work / "big"), env)
-        assert result.returncode == 0, result.stderr[-3000:]
-        manifest = json.loads((work / "big" / "manifest.json").read_text())
-        print(
-            f"synth: {manifest['corpus']['traces']:,} traces in {wall:.0f}s ({manifest['corpus']['traces'] / wall:,.0f}/s), peak resident {peak:,.0f} MiB (process tree)"
-        )
+        if not (args.reuse and (work / "big" / "manifest.json").exists()):
+            wall, peak, result = run(synth(problems, work / "big"), env)
+            assert result.returncode == 0, result.stderr[-3000:]
+            manifest = json.loads((work / "big" / "manifest.json").read_text())
+            traces = manifest["corpus"]["traces"]
+            print(
+                f"synth: {traces:,} traces in {wall:.0f}s ({traces / wall:,.0f}/s), peak {peak:,.0f} MiB (process tree, sum of PSS)"
+            )
+        start = resume_start(problems, work / "big", spec, args)
+        print(f"resume start (load {args.problems:,} problems, read what is done, nothing left): {start:.1f}s")
         wall, peak, result = run(synth(problems, work / "big", "--resume"), env)
         assert result.returncode == 0, result.stderr[-3000:]
         print(
-            f"resume of the finished corpus (reads {args.problems:,} lines, nothing left): {wall:.1f}s, peak {peak:,.0f} MiB"
+            f"journey synth --resume as a whole command (start, nothing to do, the manifest): {wall:.1f}s, peak {peak:,.0f} MiB"
         )
+        shutil.rmtree(work / "small", ignore_errors=True)
         _, _, result = run(synth(small, work / "small"), env)
         assert result.returncode == 0, result.stderr[-3000:]
         compare = [

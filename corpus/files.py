@@ -47,6 +47,7 @@ def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def record_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bool, add: bool) -> list[str]:
     """Keep a corpus to one config: the first run records it; a resume must match it, unless ``add``
     starts another config in the same directory (recorded beside the first). Returns the hashes."""
+    config = json.loads(json.dumps(config))  # as it reads back: tuples are lists, so only real changes differ
     path = out / CONFIG
     # a new corpus starts its record afresh (a config.json left by a run that wrote nothing is stale)
     configs: dict[str, Any] = json.loads(path.read_text())["configs"] if path.exists() and resume else {}

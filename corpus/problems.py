@@ -45,6 +45,9 @@ _BROKEN = re.compile(
 )
 
 
+_CONTROL = re.compile("[\t\f\b\r\a\v]")
+
+
 def broken_escapes(text: str) -> list[str]:
     """The LaTeX commands in ``text`` that a JSON writer turned into control characters (``\\frac``, ...)."""
     return [
@@ -115,7 +118,7 @@ def load_problems(
 def _escapes(problem: Problem, source: str, line: int, repair: bool, warn) -> Problem:
     texts = {"question": problem.question, "answer": problem.answer}
     texts |= {k: v for k, v in problem.meta.items() if k in ("solution", "thought") and isinstance(v, str)}
-    broken = {k: found for k, v in texts.items() if (found := broken_escapes(v))}
+    broken = {k: found for k, v in texts.items() if _CONTROL.search(v) and (found := broken_escapes(v))}
     if not broken:
         return problem
     if repair:
@@ -317,6 +320,9 @@ def _pick(row: dict[str, Any], explicit: str | None, candidates: tuple[str, ...]
     return next((k for k in candidates if row.get(k) not in (None, "")), None)
 
 
+_SCALAR = (str, int, float)  # bool is an int; a tuple, not ``str | int``, which is rebuilt on every call
+
+
 def to_problem(row: dict[str, Any], *, fields: Fields, source: str, line: int) -> Problem:
     q_key = _pick(row, fields.question, QUESTION_FIELDS)
     if q_key is None:
@@ -328,7 +334,7 @@ def to_problem(row: dict[str, Any], *, fields: Fields, source: str, line: int) -
         raise ProblemFileError(source, line, f"no answer field ({wanted})")
     question, answer = row[q_key], row[a_key]
     for key, value in ((q_key, question), (a_key, answer)):
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
+        if not isinstance(value, _SCALAR) or isinstance(value, bool):
             raise ProblemFileError(source, line, f"field {key!r} must be text or a number")
         if isinstance(value, float) and not math.isfinite(value):  # NaN from JSON, pandas or Parquet
             raise ProblemFileError(source, line, f"field {key!r} is {value}, not an answer")
@@ -340,7 +346,8 @@ def to_problem(row: dict[str, Any], *, fields: Fields, source: str, line: int) -
         raise ProblemFileError(source, line, "empty question or answer")
     id_key = _pick(row, fields.id, ID_FIELDS)
     pid = str(row[id_key]) if id_key else "p-" + hashlib.sha256(question.encode()).hexdigest()[:12]
-    meta = {k: v for k, v in row.items() if k not in {q_key, a_key, id_key} and isinstance(v, str | int | float | bool)}
+    taken = (q_key, a_key, id_key)
+    meta = {k: v for k, v in row.items() if k not in taken and isinstance(v, _SCALAR)}
     if a_key == "solution":  # the answer was read out of it; the reformat method still needs the text
         meta["solution"] = str(row["solution"])
     return Problem(id=pid, question=question, answer=answer, source=source, meta=meta)
