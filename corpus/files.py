@@ -53,7 +53,7 @@ def record_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: b
     configs: dict[str, Any] = json.loads(path.read_text())["configs"] if path.exists() and resume else {}
     if not configs and resume:
         # a corpus from before configs were recorded: its rows say which hashes it holds
-        hashes = {r["config_hash"] for name in (TRACES, REJECTED) for r in read_jsonl(out / name)}
+        hashes = {r["config_hash"] for name in (TRACES, REJECTED) for r in iter_jsonl(out / name)}
         if hashes - {cfg_hash} and not add:
             raise CorpusConfigError(
                 f"{out} holds traces of config {', '.join(sorted(hashes))}, and this run's config is {cfg_hash}: "
@@ -81,8 +81,7 @@ def cut_torn_line(path: Path) -> None:
         if f.read(1) == b"\n":
             return
         # find the last newline from the end, in blocks, without reading the whole file
-        end = f.tell()
-        position = end
+        position = f.tell()
         while position > 0:
             step = min(1 << 20, position)
             position -= step

@@ -33,3 +33,19 @@ def test_a_config_read_back_from_json_differs_only_where_it_really_does(tmp_path
         assert "temperature: 0.7 -> 0.2" in str(e) and "stop" not in str(e)  # a tuple read back as a list is no change
     else:
         raise AssertionError("a changed config was accepted")
+
+
+def test_a_corpus_from_before_configs_were_recorded_is_judged_by_its_rows(tmp_path):
+    from corpus.files import CONFIG, CorpusConfigError, record_config
+
+    rows = [{"id": "t1", "problem_id": "p1", "config_hash": "old"}]
+    (tmp_path / "traces.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    try:
+        record_config(tmp_path, "new", {"method": "journey"}, resume=True, add=False)
+    except CorpusConfigError as e:
+        assert "holds traces of config old, and this run's config is new" in str(e)
+    else:
+        raise AssertionError("a corpus of another config was resumed")
+    assert not (tmp_path / CONFIG).exists()  # refused before anything was written
+    assert record_config(tmp_path, "old", {"method": "journey"}, resume=True, add=False) == ["old"]
+    assert json.loads((tmp_path / CONFIG).read_text())["configs"] == {"old": {"method": "journey"}}
