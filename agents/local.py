@@ -101,9 +101,14 @@ def ensure_checkpoint(model: str = EMBEDDED) -> Path:
     return path
 
 
+def is_local(spec: str) -> bool:
+    """``local`` (the embedded model) or ``local:PATH``: a model this machine loads itself."""
+    return spec == EMBEDDED or spec.startswith("local:")
+
+
 def checkpoint_dir(model: str) -> str:
     """A model to load in-process: ``local`` / ``local:PATH`` as a checkpoint directory, any other name as is."""
-    if model == EMBEDDED or model.startswith("local:"):
+    if is_local(model):
         return str(ensure_checkpoint(model.removeprefix("local:")))
     return model
 

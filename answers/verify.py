@@ -282,11 +282,12 @@ class Verifier:
         gold = clean_gold(gold)
         if gold == answer.strip() or _normal(gold) == _normal(answer):
             return True
-        if (exact_gold := rational(gold)) is not None and (exact_answer := rational(answer)) is not None:
-            return exact_gold == exact_answer
+        exact = [rational(gold), rational(answer)]
+        if None not in exact:
+            return exact[0] == exact[1]
         # a decimal exactly equal to the other side is equal; an unequal one goes to math-verify, which
         # rounds (0.333333 for 1/3), so that this shortcut never gives a verdict math-verify would not
-        numbers = [rational(t) if rational(t) is not None else decimal(t) for t in (gold, answer)]
+        numbers = [e if e is not None else decimal(t) for e, t in zip(exact, (gold, answer), strict=True)]
         if None not in numbers and numbers[0] == numbers[1]:
             return True
         return self._cache.get(("answer", gold, answer))
@@ -324,20 +325,21 @@ class Verifier:
         extraction finds in its tail, in a worker) and whether it equals its gold."""
         answers = [extract_answer(o) for o in outputs]
         explicit = iter(self.verify_many([(g, a) for g, a in zip(golds, answers, strict=True) if a is not None]))
+        # the cache key of each output read by math-verify's extraction: its gold and its tail
+        keys = [
+            None if a is not None else ("text", clean_gold(g), tail(o))
+            for g, o, a in zip(golds, outputs, answers, strict=True)
+        ]
         futures = {}
-        for gold, output, answer in zip(golds, outputs, answers, strict=True):
-            key = ("text", clean_gold(gold), tail(output))
-            if answer is None and key not in self._cache and key not in futures and output.strip():
-                futures[key] = self._submit(check_text, gold, tail(output))
+        for gold, output, key in zip(golds, outputs, keys, strict=True):
+            if key is not None and key not in self._cache and key not in futures and output.strip():
+                futures[key] = self._submit(check_text, gold, key[2])
         for key, future in futures.items():
             self._done(key, future, (None, False))
-        out = []
-        for gold, output, answer in zip(golds, outputs, answers, strict=True):
-            if answer is not None:
-                out.append((answer, next(explicit)))
-            else:
-                out.append(self._cache.get(("text", clean_gold(gold), tail(output)), (None, False)))
-        return out
+        return [
+            (answer, next(explicit)) if key is None else self._cache.get(key, (None, False))
+            for answer, key in zip(answers, keys, strict=True)
+        ]
 
     def close(self) -> None:
         if self._pool is not None:

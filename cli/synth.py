@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import err, fail, interrupt_on_sigterm
+from cli.common import err, fail, interrupt_on_sigterm, preflight
 
 IO, MODELS, SAMPLING, BUDGET, JOURNEY, TREE, DISTILL, RUN = (
     "Problems and output",
@@ -264,10 +264,9 @@ def synth(
         if len(warnings) > 5:
             err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
         setup.check_problems(cfg, loaded)
-        for warning in setup.preflight(cfg):  # before any file exists: a wrong key or URL is one line
-            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     except (setup.SetupError, ProblemFileError) as e:
         fail(str(e))
+    preflight(*(spec for spec, _ in cfg.roles.values()))  # before any file exists: a wrong key or URL is one line
     manifest = _run_with_progress(
         loaded, cfg, out, resume=resume, ray=ray, shards=shards, problems_source=problems, add_config=add_config
     )

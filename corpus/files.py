@@ -44,9 +44,10 @@ def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     ]
 
 
-def record_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bool, add: bool) -> list[str]:
-    """Keep a corpus to one config: the first run records it; a resume must match it, unless ``add``
-    starts another config in the same directory (recorded beside the first). Returns the hashes."""
+def check_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bool, add: bool) -> dict[str, Any]:
+    """Keep a corpus to one config: the configs ``out`` will hold with this run's, by hash. A resume
+    must match the recorded config, unless ``add`` starts another config beside it; a mismatch
+    raises ``CorpusConfigError``. Reads only: nothing is written, so a refused run leaves no trace."""
     config = json.loads(json.dumps(config))  # as it reads back: tuples are lists, so only real changes differ
     path = out / CONFIG
     # a new corpus starts its record afresh (a config.json left by a run that wrote nothing is stale)
@@ -68,7 +69,18 @@ def record_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: b
                 "choose another --out, or pass --add-config to keep both configs in one directory"
             )
         configs[cfg_hash] = config
-        write_atomic(path, json.dumps({"configs": configs}, indent=2, ensure_ascii=False))
+    return configs
+
+
+def write_configs(out: Path, configs: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / CONFIG, json.dumps({"configs": configs}, indent=2, ensure_ascii=False))
+
+
+def record_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bool, add: bool) -> list[str]:
+    """:func:`check_config`, then the configs written; returns their hashes."""
+    configs = check_config(out, cfg_hash, config, resume=resume, add=add)
+    write_configs(out, configs)
     return list(configs)
 
 
@@ -110,18 +122,14 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return list(iter_jsonl(path))
 
 
-def filter_jsonl(path: Path, keep) -> int:
-    """Rewrite ``path`` in one step with the rows ``keep(row)`` accepts, streaming; returns the rows dropped."""
+def filter_jsonl(path: Path, keep) -> None:
+    """Rewrite ``path`` in one step with the rows ``keep(row)`` accepts, streaming."""
     tmp = path.with_name(path.name + ".tmp")
-    dropped = 0
     with path.open(encoding="utf-8") as source, tmp.open("w", encoding="utf-8") as target:
         for line in source:
             if line.strip() and keep(json.loads(line)):
                 target.write(line if line.endswith("\n") else line + "\n")
-            elif line.strip():
-                dropped += 1
     os.replace(tmp, path)
-    return dropped
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from agents.local import checkpoint_digest, is_local
 from agents.models import ModelHub, Sampling, complete, drain, parse_spec
 from corpus.files import read_jsonl, write_atomic, write_rows
 
@@ -37,14 +38,12 @@ def identity(spec: str, sampling: Sampling, engine: str = "endpoint") -> dict[st
     """What produced a generation file: the model (and the local checkpoint's digest), the engine
     and the sampling. For vLLM's offline engine a hub name is its own identity."""
     checkpoint = None
-    if engine == "vllm" and not (spec == "local" or spec.startswith("local:")):
+    if engine == "vllm" and not is_local(spec):
         model = spec
     else:
         parsed = parse_spec(spec)
         model = str(parsed)  # credentials in URLs removed
         if parsed.kind == "local":
-            from agents.local import checkpoint_digest
-
             checkpoint = checkpoint_digest(str(parsed))
     return {"model": model, "checkpoint": checkpoint, "engine": engine, "sampling": dict(vars(sampling))}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from agents.local import is_local
 from agents.models import Sampling, public_spec
 from corpus.schema import Problem
 from eval import metrics
@@ -46,7 +47,7 @@ def check_engine(model: str, engine: str, vllm_python: str | None = None) -> str
             parse_spec(model)
             return None
         python = find_vllm(vllm_python)
-        if not (model == "local" or model.startswith("local:")):
+        if not is_local(model):
             model_dir(model)  # a checkpoint vLLM loads itself; refuses served specs (openai:, MODEL@URL)
         return python
     except (SpecError, VLLMError) as e:
@@ -82,8 +83,7 @@ def default_stop(model: str, prompt: str = "fewshot") -> tuple[str, ...]:
     """A newline for local models prompted few-shot: base models that cannot end their turn reliably
     answer the one-line prompt in one line. Nothing for the rest, nor for a chat-prompted model,
     which thinks over many lines (a trained model's "<think>\\n" would otherwise end at once)."""
-    local = model == "local" or model.startswith("local:")
-    return ("\n",) if local and prompt == "fewshot" else ()
+    return ("\n",) if is_local(model) and prompt == "fewshot" else ()
 
 
 def _turn(question: str) -> str:

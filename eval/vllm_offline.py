@@ -81,10 +81,9 @@ def vllm_python(explicit: str | None) -> str:
 
 def model_dir(spec: str) -> str:
     """``local`` / ``local:PATH`` become a checkpoint directory; anything else is a name vLLM resolves."""
-    from agents.local import checkpoint_dir
+    from agents.local import checkpoint_dir, is_local
 
-    local = spec == "local" or spec.startswith("local:")
-    if not local and ("@" in spec or spec.startswith("openai:")):
+    if not is_local(spec) and ("@" in spec or spec.startswith("openai:")):
         raise VLLMError(
             f"--engine vllm runs a model in-process: give local, local:PATH or a Hugging Face name, not {spec!r}"
         )

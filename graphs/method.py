@@ -59,13 +59,7 @@ class Generation:
     def hint(self, temperature: float | None = None) -> Sampling:
         """One line from a teacher that may reason first: the whole-thought budget, since an o-series
         model spends hidden reasoning tokens before its line (a step's budget left its hints empty)."""
-        return Sampling(
-            temperature=self.temperature if temperature is None else temperature,
-            max_tokens=self.long_tokens,
-            seed=self.seed,
-            stop=ONE_LINE,
-            reasoning_effort=self.reasoning_effort,
-        )
+        return dataclasses.replace(self.step(temperature, reasoning_effort=True), max_tokens=self.long_tokens)
 
     def long(self, temperature: float | None = None, *, reasoning_effort: bool = False) -> Sampling:
         """A whole long thought in one call."""

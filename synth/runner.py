@@ -40,12 +40,13 @@ from corpus.files import (
     REJECTED,
     TRACES,
     CorpusWriter,
+    check_config,
     cut_torn_line,
     filter_jsonl,
     iter_jsonl,
     prepare_out,
-    record_config,
     write_atomic,
+    write_configs,
 )
 from corpus.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
 from graphs.method import Method
@@ -432,10 +433,11 @@ class Run:
         self.cfg, self.out, self.problems_source, self.on_progress = cfg, out, problems_source, on_progress
         self.problem_count = len(problems)
         self.cfg_hash = config_hash(cfg.hashed())
-        if resume:  # before anything is touched: a corpus of another config stays as it is
-            record_config(out, self.cfg_hash, cfg.recorded(), resume=True, add=add_config)
+        # checked before anything is touched: a corpus of another config stays as it is
+        configs = check_config(out, self.cfg_hash, cfg.recorded(), resume=resume, add=add_config)
         prepare_out(out, resume)
-        self.configs = record_config(out, self.cfg_hash, cfg.recorded(), resume=resume, add=add_config)
+        write_configs(out, configs)
+        self.configs = list(configs)
         self.jobs = pending(problems, cfg, self.cfg_hash, out)
         samples_per_job = 1 if cfg.definition.draws == "in_graph" else cfg.samples
         self.counts = Counts(skipped=len(problems) * samples_per_job - len(self.jobs))

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from agents.models import SpecError, parse_spec
-from agents.models import preflight as agents_preflight
 from agents.prices import PriceError, load_prices
 from corpus.schema import Problem
 from graphs.method import Generation, OptionError
@@ -67,15 +66,6 @@ def configure(
     except (OptionError, SpecError, PriceError) as e:
         raise SetupError(str(e)) from None
     return cfg
-
-
-def preflight(cfg: SynthConfig) -> list[str]:
-    """Every model the run uses, checked before any file exists (paths, keys, one request per
-    endpoint); returns warnings (a pool member down while others answer)."""
-    try:
-        return agents_preflight([spec for spec, _ in cfg.roles.values()])
-    except SpecError as e:
-        raise SetupError(str(e)) from None
 
 
 def check_problems(cfg: SynthConfig, problems: list[Problem]) -> None:

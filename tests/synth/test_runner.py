@@ -49,3 +49,11 @@ def test_a_corpus_from_before_configs_were_recorded_is_judged_by_its_rows(tmp_pa
     assert not (tmp_path / CONFIG).exists()  # refused before anything was written
     assert record_config(tmp_path, "old", {"method": "journey"}, resume=True, add=False) == ["old"]
     assert json.loads((tmp_path / CONFIG).read_text())["configs"] == {"old": {"method": "journey"}}
+
+
+def test_add_config_into_a_directory_that_does_not_exist_yet(tmp_path):
+    from corpus.files import record_config
+
+    out = tmp_path / "new" / "corpus"
+    assert record_config(out, "h", {"method": "journey"}, resume=True, add=True) == ["h"]
+    assert json.loads((out / "config.json").read_text())["configs"] == {"h": {"method": "journey"}}
