@@ -12,6 +12,10 @@ from cli.common import check_specs, err, fail, interrupt_on_sigterm, load, prefl
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate models: math, safety, factuality, sycophancy.")
 
+Split = Annotated[
+    str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
+]
+
 
 @app.command("math")
 def eval_math(
@@ -33,9 +37,7 @@ def eval_math(
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
     limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
-    split: Annotated[
-        str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
-    ] = None,
+    split: Split = None,
     stop: Annotated[
         list[str] | None,
         typer.Option(
@@ -168,9 +170,7 @@ def eval_safety(
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of the model's answers.")] = 256,
     judge_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of a verdict (label and analysis).")] = 160,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
-    split: Annotated[
-        str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
-    ] = None,
+    split: Split = None,
     judge_prompt: Annotated[
         str,
         typer.Option(
@@ -221,9 +221,7 @@ def eval_factuality(
     limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of an answer.")] = 64,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
-    split: Annotated[
-        str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
-    ] = None,
+    split: Split = None,
     grader_prompt: Annotated[
         str,
         typer.Option(
