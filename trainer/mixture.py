@@ -5,13 +5,15 @@ A recipe lists its sources, each one of
     {corpus: runs/distill}            a directory written by ``journey synth`` (traces.jsonl)
     {dataset: org/name | saved_dir}   a Hugging Face dataset (``messages``, or question + response columns)
     {jsonl: data/human.jsonl}         one ``{"messages": [...]}`` conversation a line
+    {pairs: runs/pairs/vw}            preference pairs written by ``journey pairs`` (DPO stages only)
 
 with a weight, filters (``verified_only``, ``methods``, ``models``, ``max_tokens``) and a ``cap``.
 The mixture is built in this order, and every step's drops are counted per source:
 
 1. load and filter each source;
 2. drop samples over the token limit (the source's ``max_tokens``, and the run's ``max_length``:
-   over-long samples are dropped, never cut, so the answer at the end is always trained on);
+   over-long samples are dropped, never cut, so the answer at the end is always trained on; a
+   pair counts as long as its longer side);
 3. dedup by problem (the question text, normalized) across sources: the problem stays with the
    source of the highest weight, ties going to the source listed first; within one source several
    samples of a problem are kept (they are different explorations);
@@ -47,6 +49,10 @@ class MixtureError(ValueError):
     """Bad input in a source; ``str()`` names the source and, where there is one, the line."""
 
 
+# fields that shape a trace into a sample: pairs were shaped when ``journey pairs`` wrote them
+TRACE_SHAPING = {"verified_only", "config", "thought", "think_tags", "split"}
+
+
 class SourceSpec(BaseModel):
     """One source of a mixture, as written in a recipe."""
 
@@ -55,6 +61,7 @@ class SourceSpec(BaseModel):
     corpus: str | None = Field(default=None, description="directory written by journey synth")
     dataset: str | None = Field(default=None, description="Hugging Face dataset name or save_to_disk directory")
     jsonl: str | None = Field(default=None, description="JSONL file, one {'messages': [...]} a line")
+    pairs: str | None = Field(default=None, description="directory written by journey pairs (DPO stages)")
     name: str | None = Field(default=None, description="label in reports; defaults to the path or name")
     split: str = "train"
     weight: float = Field(default=1.0, gt=0)
@@ -71,14 +78,16 @@ class SourceSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSpec:
-        given = [k for k in ("corpus", "dataset", "jsonl") if getattr(self, k)]
+        given = [k for k in ("corpus", "dataset", "jsonl", "pairs") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("a source names exactly one of corpus, dataset, jsonl")
+            raise ValueError("a source names exactly one of corpus, dataset, jsonl, pairs")
+        if self.pairs and (shaped := sorted(self.model_fields_set & TRACE_SHAPING)):
+            raise ValueError(f"a pairs source is formatted already: {', '.join(shaped)} does not apply")
         return self
 
     @property
     def location(self) -> str:
-        return self.corpus or self.dataset or self.jsonl or ""
+        return self.corpus or self.dataset or self.jsonl or self.pairs or ""
 
     @property
     def label(self) -> str:
@@ -103,15 +112,30 @@ def parse_sources(raw: list[dict[str, Any]] | None) -> list[SourceSpec]:
 
 @dataclass
 class Sample:
+    """An SFT conversation, or a preference pair: ``messages`` is the prompt and the chosen turn,
+    ``rejected`` the other assistant turn."""
+
     source: str
     problem_id: str
     question: str
     messages: Messages
     tokens: int = 0
+    rejected: Messages | None = None
 
     @property
     def key(self) -> str:
         return problem_key(self.question)
+
+    def conversations(self) -> list[Messages]:
+        if self.rejected is None:
+            return [self.messages]
+        return [self.messages, self.messages[:-1] + self.rejected]
+
+    def row(self) -> dict[str, Any]:
+        """The row a trainer reads: ``messages`` (SFT) or TRL's ``prompt``, ``chosen``, ``rejected`` (DPO)."""
+        if self.rejected is None:
+            return {"messages": self.messages}
+        return {"prompt": self.messages[:-1], "chosen": self.messages[-1:], "rejected": self.rejected}
 
 
 def problem_key(question: str) -> str:
@@ -211,9 +235,32 @@ def _load_dataset(spec: SourceSpec):
         raise MixtureError(str(e)) from None
 
 
+def _from_pairs(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
+    path = Path(spec.pairs) / "pairs.jsonl"
+    if not path.exists():
+        raise MixtureError(f"{spec.pairs}: no pairs.jsonl (not a directory written by journey pairs)")
+    for lineno, row in _jsonl_rows(path):
+        where = f"{path}:{lineno}"
+        if not all(k in row for k in ("prompt", "chosen", "rejected")):
+            raise MixtureError(f"{where}: not a preference pair (needs prompt, chosen, rejected)")
+        prompt, chosen, rejected = row["prompt"], row["chosen"], row["rejected"]
+        if not all(isinstance(x, list) for x in (prompt, chosen, rejected)) or len(chosen) != 1 or len(rejected) != 1:
+            raise MixtureError(f"{where}: prompt is a list of turns, chosen and rejected one assistant turn each")
+        messages = _check_messages(prompt + chosen, where)
+        other = _check_messages(prompt + rejected, where)[-1:]
+        if spec.methods and not set(row.get("methods", [])) & set(spec.methods):
+            dropped["method"] += 1
+            continue
+        question = next(m["content"] for m in messages if m["role"] == "user")
+        pid = str(row.get("problem_id") or "p-" + problem_key(question))
+        yield Sample(spec.label, pid, question, messages, rejected=other)
+
+
 def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
     if spec.corpus:
         return list(_from_corpus(spec, dropped))
+    if spec.pairs:
+        return list(_from_pairs(spec, dropped))
     if spec.jsonl:
         if not Path(spec.jsonl).exists():
             raise MixtureError(f"{spec.jsonl}: file not found")
@@ -223,13 +270,21 @@ def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
 
 def fingerprint(spec: SourceSpec) -> str:
     """What ties a trained model to the exact data: a hash of the files, or the dataset's fingerprint."""
-    if spec.corpus or spec.jsonl:
-        path = Path(spec.corpus) / "traces.jsonl" if spec.corpus else Path(spec.jsonl)
-        if not path.exists():
-            raise MixtureError(
-                f"{spec.location}: "
-                + ("no traces.jsonl (not a corpus written by journey synth)" if spec.corpus else "file not found")
+    if spec.corpus or spec.jsonl or spec.pairs:
+        if spec.corpus:
+            path, missing = (
+                Path(spec.corpus) / "traces.jsonl",
+                "no traces.jsonl (not a corpus written by journey synth)",
             )
+        elif spec.pairs:
+            path, missing = (
+                Path(spec.pairs) / "pairs.jsonl",
+                "no pairs.jsonl (not a directory written by journey pairs)",
+            )
+        else:
+            path, missing = Path(spec.jsonl), "file not found"
+        if not path.exists():
+            raise MixtureError(f"{spec.location}: {missing}")
         digest = hashlib.sha256()
         with path.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -313,13 +368,8 @@ class Mixture:
         out.mkdir(parents=True, exist_ok=True)
         with (out / "mixture.jsonl").open("w", encoding="utf-8") as f:
             for s in self.samples:
-                f.write(
-                    json.dumps(
-                        {"source": s.source, "problem_id": s.problem_id, "tokens": s.tokens, "messages": s.messages},
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+                head = {"source": s.source, "problem_id": s.problem_id, "tokens": s.tokens}
+                f.write(json.dumps(head | s.row(), ensure_ascii=False) + "\n")
         with (out / "decontamination.jsonl").open("w", encoding="utf-8") as f:
             for row in self.contaminated:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -329,7 +379,7 @@ class Mixture:
 def build_mixture(
     specs: list[SourceSpec],
     *,
-    length: Callable[[Messages], int],
+    length: Callable[[Messages], int],  # tokens of a conversation; a pair counts its longer side
     max_length: int | None,
     decontaminator: Decontaminator | None = None,
     size: int | None = None,
@@ -345,7 +395,7 @@ def build_mixture(
         limits = [x for x in (spec.max_tokens, max_length) if x is not None]
         kept = []
         for s in loaded:
-            s.tokens = length(s.messages)
+            s.tokens = max(length(c) for c in s.conversations())
             if limits and s.tokens > min(limits):
                 dropped["too_long"] += 1
             else:

@@ -1,4 +1,4 @@
-"""Supervised fine-tuning on a source mixture with TRL's SFTTrainer, in one or more stages.
+"""Training on a source mixture in one or more stages: SFT with TRL's SFTTrainer, DPO with its DPOTrainer.
 
     journey train --config recipes/smoke_cpu.yaml [--max_steps 4 ...]
     accelerate launch --config_file recipes/accelerate/zero3.yaml -m trainer --config recipes/two_stage.yaml
@@ -6,8 +6,9 @@
 Each stage builds its mixture (written under OUTPUT_DIR/data/STAGE/), checks that the loss mask
 covers the whole assistant turn, trains, and saves a model the next stage starts from; the last
 stage saves into OUTPUT_DIR, which ``journey synth`` and ``journey eval`` load as ``local:OUTPUT_DIR``.
-A stage that finished is skipped on a rerun with the same config; one that was interrupted resumes
-from its last checkpoint. ``OUTPUT_DIR/manifest.json`` is written last and ties the model to the
+A ``type: dpo`` stage trains on preference pairs (``{pairs: DIR}`` sources, written by ``journey
+pairs``) against the model it starts from as the reference. A stage that finished is skipped on a
+rerun with the same config; one that was interrupted resumes from its last checkpoint. ``OUTPUT_DIR/manifest.json`` is written last and ties the model to the
 exact corpora (hashes), mixtures and configs.
 """
 
@@ -27,7 +28,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from agents.local import checkpoint_dir
-from trainer.config import TrainConfig, stage_configs
+from trainer.config import ConfigError, TrainConfig, apply_variant, dpo_args, stage_configs
 from trainer.format import check_labels, token_length, training_template
 from trainer.mixture import build_mixture, fingerprint, load_eval_sets, parse_sources
 
@@ -117,14 +118,62 @@ def _stage_hash(config: TrainConfig, model_path: str, fingerprints: dict[str, st
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def _check_source_kinds(name: str, config: TrainConfig, specs) -> None:
+    if config.type == "dpo" and (wrong := [s.label for s in specs if not s.pairs]):
+        raise ConfigError(
+            f"stage {name!r} is a dpo stage: its sources must be pairs (journey pairs), not {', '.join(wrong)}"
+        )
+    if config.type == "sft" and (wrong := [s.label for s in specs if s.pairs]):
+        raise ConfigError(f"stage {name!r} is an sft stage: pairs sources ({', '.join(wrong)}) need type: dpo")
+
+
+def _make_trainer(config: TrainConfig, model_path: str, dataset, tokenizer, peft_config, callbacks):
+    if config.type == "dpo":
+        from trl import DPOTrainer
+
+        # no ref_model: TRL copies the starting model (or, with LoRA, disables the adapters) as the reference
+        return DPOTrainer(
+            model=model_path,
+            args=dpo_args(config),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=callbacks,
+        )
+    from trl import SFTTrainer
+
+    return SFTTrainer(
+        model=model_path,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=callbacks,
+    )
+
+
+def _preference_figures(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """DPO's own figures from the training logs: the first and last reward accuracy and margin."""
+    logged = [h for h in history if "rewards/accuracies" in h]
+    if not logged:
+        return {}
+    first, last = logged[0], logged[-1]
+    return {
+        "reward_accuracy_first": round(first["rewards/accuracies"], 4),
+        "reward_accuracy_last": round(last["rewards/accuracies"], 4),
+        "reward_margin_first": round(first.get("rewards/margins", 0.0), 4),
+        "reward_margin_last": round(last.get("rewards/margins", 0.0), 4),
+    }
+
+
 def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -> dict[str, Any]:
     import datasets
     from transformers import AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
-    from trl import SFTTrainer
 
     out = Path(config.output_dir)
     specs = parse_sources(config.sources)
+    _check_source_kinds(name, config, specs)
     fingerprints = {s.label: fingerprint(s) for s in specs}
     stage_hash = _stage_hash(config, model_path, fingerprints)
     done = out / STAGE_DONE
@@ -156,9 +205,10 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
     if config.process_index == 0:  # every process builds the same mixture (same seed); one writes it
         mixture.write(data_dir)
     if config.assistant_only_loss:
-        check_labels(tokenizer, template, [s.messages for s in mixture.samples[: config.label_check_samples]])
+        conversations = [c for s in mixture.samples[: config.label_check_samples] for c in s.conversations()]
+        check_labels(tokenizer, template, conversations)
     tokenizer.chat_template = template
-    dataset = datasets.Dataset.from_list([{"messages": s.messages} for s in mixture.samples])
+    dataset = datasets.Dataset.from_list([s.row() for s in mixture.samples])
 
     peft_config = None
     if config.use_lora:
@@ -173,21 +223,14 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
             task_type="CAUSAL_LM",
         )
     attention = (config.model_init_kwargs or {}).get("attn_implementation", "")
-    if config.packing and "flash" not in attention:
+    if config.type == "sft" and config.packing and "flash" not in attention:
         # packed sequences attend across their boundaries unless the kernel knows where they start
         print(
             f"warning: packing without FlashAttention (attn_implementation={attention or 'default'}) lets samples attend to each other"
         )
     meter = Meter()
     figures = Figures(meter)
-    trainer = SFTTrainer(
-        model=model_path,
-        args=config,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[figures],
-    )
+    trainer = _make_trainer(config, model_path, dataset, tokenizer, peft_config, [figures])
     trainer.data_collator = meter.wrap(trainer.data_collator)
     last = get_last_checkpoint(str(out)) if out.exists() else None
     started = time.perf_counter()
@@ -209,6 +252,7 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     record = {
         "name": name,
+        "type": config.type,
         "hash": stage_hash,
         "model_in": model_path,
         "output_dir": str(out),
@@ -218,6 +262,7 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
         "train_loss": round(result.training_loss, 4),
         "loss_first": round(losses[0], 4) if losses else None,
         "loss_last": round(losses[-1], 4) if losses else None,
+        **({"preference": _preference_figures(trainer.state.log_history)} if config.type == "dpo" else {}),
         "config": _public(config),
     }
     if trainer.is_world_process_zero():
@@ -229,6 +274,7 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run every stage; return (and write, last) the run manifest."""
     started = datetime.now(UTC)
+    config = apply_variant(config)
     base = checkpoint_dir(config.model)
     model_path = base
     stages = []
@@ -241,6 +287,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "base_checkpoint": base,
         "output_dir": config.output_dir,
         "load_with": f"local:{config.output_dir}",
+        "variant": config.variant,
         "stages": stages,
         "versions": {
             p: metadata.version(p) for p in ("o1-journey", "torch", "transformers", "trl", "datasets", "accelerate")
