@@ -1,4 +1,4 @@
-"""``journey compare`` (corpora side by side) and ``journey report`` (eval runs side by side)."""
+"""``journey compare`` (corpora side by side), ``journey report`` (eval runs side by side), ``journey export``."""
 
 from __future__ import annotations
 
@@ -45,3 +45,37 @@ def report(
         fail(str(e))
     print(markdown(load_runs(runs)))
     err.print(f"wrote {page}")
+
+
+def export(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Corpus directories (DIR@HASH for one config of several), or pairs directories with --as pairs."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Dataset directory: data/*.parquet, README.md (the card), export.json.")],
+    as_: Annotated[
+        str,
+        typer.Option(
+            "--as", help="traces (whole traces), sft (verified traces as trainer messages) or pairs (journey pairs)."
+        ),
+    ] = "sft",
+    shard_rows: Annotated[int, typer.Option(min=1, help="Rows per Parquet shard.")] = 50_000,
+    save_to_disk: Annotated[
+        bool, typer.Option(help="Also write an Arrow copy to OUT/arrow for datasets.load_from_disk.")
+    ] = False,
+    think_tags: Annotated[bool, typer.Option(help="sft: wrap the long thought in <think> tags.")] = True,
+) -> None:
+    """Export corpora or pairs as a Hugging Face dataset: Parquet shards and a dataset card."""
+    from reports.export import ExportError, remove_partial
+    from reports.export import export as run_export
+
+    existed = out.exists()
+    try:
+        card = run_export(sources, as_, out, shard_rows=shard_rows, save_to_disk=save_to_disk, think_tags=think_tags)
+    except ExportError as e:
+        if not existed:
+            remove_partial(out)
+        fail(str(e))
+    err.print(f"{card['rows']} rows in {len(card['files'])} shards; card: {out / 'README.md'}", highlight=False)

@@ -58,13 +58,22 @@ def _compact(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
+# what every sample row must have for the figures (failures need only their problem)
+_SAMPLE_FIELDS = ("id", "problem_id", "config_hash", "verified", "usage", "n_backtracks")
+
+
+def _rows(path: Path, required: tuple[str, ...] = _SAMPLE_FIELDS) -> list[dict[str, Any]]:
     if not path.exists():
         return []
+    rows = []
     try:
-        return [_compact(row) for _, row in read_rows(path)]
+        for line, row in read_rows(path):
+            if missing := [k for k in required if k not in row]:
+                raise CompareError(f"{path}:{line}: not a trace (missing {', '.join(missing)})")
+            rows.append(_compact(row))
     except ProblemFileError as e:
         raise CompareError(str(e)) from None
+    return rows
 
 
 def load_corpus(path: Path) -> Corpus:
@@ -78,7 +87,7 @@ def load_corpus(path: Path) -> Corpus:
         manifest,
         _rows(path / "traces.jsonl"),
         _rows(path / "rejected.jsonl"),
-        _rows(path / "failures.jsonl"),
+        _rows(path / "failures.jsonl", ("problem_id",)),
     )
 
 

@@ -17,7 +17,13 @@ ACCELERATE = sorted((RECIPES / "accelerate").glob("*.yaml"))
 
 def test_there_are_recipes():
     names = {p.name for p in TRAIN_RECIPES}
-    assert {"smoke_cpu.yaml", "two_stage.yaml", "shortcut.yaml", "journey.yaml"} <= names
+    assert {
+        "smoke_cpu.yaml",
+        "two_stage.yaml",
+        "journey_vs_shortcut.yaml",
+        "sft_then_dpo.yaml",
+        "toy_chain.yaml",
+    } <= names
     assert {"multi_gpu.yaml", "zero2.yaml", "zero3.yaml"} <= {p.name for p in ACCELERATE}
 
 
@@ -30,8 +36,13 @@ def test_recipe_loads(path):
     # GPU recipes ask for bf16, which TrainingArguments refuses on a machine without one
     config = load_config(str(path), ["--use_cpu", "true", "--bf16", "false"])
     assert isinstance(config, TrainConfig)
-    for _, stage in stage_configs(config):
-        assert parse_sources(stage.sources)
+    for variant in config.variants or [None]:
+        if variant is not None:
+            assert any(f"--variant {variant}" in line for line in header), f"the header launches variant {variant}"
+        on_cpu = ["--use_cpu", "true", "--bf16", "false"] + (["--variant", variant] if variant else [])
+        for _, stage in stage_configs(load_config(str(path), on_cpu)):
+            specs = parse_sources(stage.sources)
+            assert all(bool(s.pairs) == (stage.type == "dpo") for s in specs)
 
 
 def test_the_two_stage_recipe_is_part_2():
@@ -41,15 +52,28 @@ def test_the_two_stage_recipe_is_part_2():
     assert first.output_dir.endswith("stages/format") and second.output_dir == config.output_dir
 
 
-def test_shortcut_and_journey_differ_only_in_the_thought():
-    def load(name):
-        return yaml.safe_load((RECIPES / name).read_text())
+def test_the_journey_and_shortcut_arms_differ_only_in_the_thought():
+    path = str(RECIPES / "journey_vs_shortcut.yaml")
+    arms = {}
+    for arm in ("journey", "shortcut"):
+        ((_, stage),) = stage_configs(load_config(path, ["--use_cpu", "true", "--bf16", "false", "--variant", arm]))
+        arms[arm] = stage
+    journey, shortcut = arms["journey"], arms["shortcut"]
+    assert [s["thought"] for s in journey.sources] == ["journey"]
+    assert [s["thought"] for s in shortcut.sources] == ["shortcut"]
+    assert journey.output_dir.endswith("/journey") and shortcut.output_dir.endswith("/shortcut")
+    same = {"sources", "output_dir", "logging_dir", "variant"}
+    a = {k: v for k, v in journey.to_dict().items() if k not in same}
+    b = {k: v for k, v in shortcut.to_dict().items() if k not in same}
+    assert a == b
 
-    shortcut, journey = load("shortcut.yaml"), load("journey.yaml")
-    assert shortcut.pop("sources")[0].pop("thought") == "shortcut"
-    assert journey.pop("sources")[0].pop("thought") == "journey"
-    assert shortcut.pop("output_dir") != journey.pop("output_dir")
-    assert shortcut == journey
+
+def test_sft_then_dpo_starts_dpo_from_the_sft_stage():
+    config = load_config(str(RECIPES / "sft_then_dpo.yaml"), ["--use_cpu", "true", "--bf16", "false"])
+    (n1, sft), (n2, dpo) = stage_configs(config)
+    assert (n1, sft.type, n2, dpo.type) == ("sft", "sft", "dpo", "dpo")
+    assert dpo.learning_rate < sft.learning_rate and dpo.dpo["beta"] == 0.1
+    assert [s["pairs"] for s in dpo.sources] == ["runs/pairs/verified_vs_wrong"]
 
 
 @pytest.mark.parametrize("path", ACCELERATE, ids=lambda p: p.name)
