@@ -58,12 +58,16 @@ PROMPTS = ("fewshot", "chat")
 
 
 def trained_by_journey(model: str) -> bool:
-    """``local:DIR`` written by ``journey train`` (its manifest says how to load it)."""
+    """``local:DIR`` written by ``journey train``: a run (its manifest says how to load it), or one of
+    its stages (``stage.json``, written once the stage's model is saved)."""
     if not model.startswith("local:"):
         return False
-    manifest = Path(model.removeprefix("local:")).expanduser() / "manifest.json"
+    folder = Path(model.removeprefix("local:")).expanduser()
     try:
-        return str(json.loads(manifest.read_text()).get("load_with", "")).startswith("local:")
+        if (folder / "manifest.json").exists():
+            return str(json.loads((folder / "manifest.json").read_text()).get("load_with", "")).startswith("local:")
+        stage = json.loads((folder / "stage.json").read_text())
+        return isinstance(stage, dict) and {"hash", "model_in", "output_dir"} <= set(stage)
     except (OSError, ValueError):
         return False
 

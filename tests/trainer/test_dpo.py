@@ -88,6 +88,10 @@ def test_sft_then_dpo_prefers_the_chosen_side_against_the_stage_start(tiny_model
     assert sum(a - b for a, b in zip(after, before, strict=True)) / len(before) > 1.0
     rows = [json.loads(line) for line in (out / "data" / "dpo" / "mixture.jsonl").read_text().splitlines()]
     assert set(rows[0]) >= {"prompt", "chosen", "rejected"} and "messages" not in rows[0]
+    # both models are evaluated in the chat format they were trained with, the SFT stage's too
+    from eval.math_eval import prompt_format
+
+    assert prompt_format(f"local:{out}") == prompt_format(f"local:{sft['output_dir']}") == "chat"
     # a rerun with the same config does no work
     again = train(load_config(str(recipe(tmp_path, body))))
     assert [s["hash"] for s in again["stages"]] == [sft["hash"], dpo["hash"]]
