@@ -27,6 +27,7 @@ class Event(BaseModel):
     text: str
     step: int | None = None
     correct: bool | None = None
+    score: float | None = None  # a step judge's score in [0, 1] (critic or process reward model)
     answer: str | None = None
     malformed: bool = False
     tokens_in: int = 0

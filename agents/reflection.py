@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from agents.events import Event
-from agents.structured import AgentContext, ParseError, Prompt, ask, event, numbered
+from agents.structured import AgentContext, ParseError, Prompt, RolePrompts, ask, chosen, event, numbered
 
 ROLE = "reflector"
 
@@ -35,6 +35,31 @@ PROMPT = Prompt(
     ),
     strict="Write one or two sentences starting with 'Wait,' and end with 'Let me redo step N.' where N is a number.",
 )
+
+FULL = Prompt(
+    system=(
+        "You are the solver of a math problem, thinking aloud. A check found a mistake in your newest step. "
+        "Write the moment you realize it, in the first person, starting with 'Wait,': say what the step "
+        "claimed, reason out why it is wrong (for example 'if the roots are 2 and 3, the product should be 6, "
+        "but I used 5'), and decide how far back the error goes. End with 'Let me go back to step N.' naming "
+        "the step to redo."
+    ),
+    shots=(
+        (
+            "Problem: The roots of x^2 - 5x + 6 = 0 are r and s. What is r^2 + s^2?\nSteps so far:\n"
+            "1. By Vieta's formulas, r + s = -5 and rs = 6.\n"
+            "Wrong step 2: So r^2 + s^2 = (r + s)^2 + 2rs = 25 + 12 = 37.\n"
+            "Critic: (r + s)^2 = r^2 + 2rs + s^2, so r^2 + s^2 = (r + s)^2 - 2rs; the step adds 2rs. "
+            "Also the sum of the roots is 5, not -5.\nReflection:",
+            "Wait, (r + s)^2 already contains 2rs, so to get r^2 + s^2 I have to subtract it, not add it: the 37 "
+            "counts the cross term twice. And looking back, step 1 is off too: for x^2 - 5x + 6 the sum of the "
+            "roots is 5, since the roots are 2 and 3. The sign slipped in step 1, so that is where the error "
+            "starts.\nLet me go back to step 1.",
+        ),
+    ),
+    strict="Start with 'Wait,', explain why the step is wrong, and end with 'Let me go back to step N.' where N is a number.",
+)
+MAX_FULL_REFLECTION_CHARS = 8000
 
 _BACK = re.compile(r"(?:redo|go back to|return to|restart from)\s+step\s*(\d+)[^.]*\.?", re.IGNORECASE)
 _START_OVER = re.compile(r"start over[^.]*\.?", re.IGNORECASE)
@@ -61,6 +86,26 @@ def parse(text: str) -> Reflection:
     return Reflection(text=said[:800], back_to=back_to)
 
 
+def parse_full(text: str) -> Reflection:
+    """A reasoned realization, paragraphs kept; the last 'go back to step N' names the step."""
+    text = text.strip()
+    matches = list(_BACK.finditer(text))
+    if matches:
+        match, back_to = matches[-1], int(matches[-1].group(1))
+    elif starts := list(_START_OVER.finditer(text)):
+        match, back_to = starts[-1], 1
+    else:
+        raise ParseError("no 'Let me go back to step N'")
+    said = (text[: match.start()] + text[match.end() :]).strip()
+    said = re.sub(r"\s*(let me|I will|I'll)\s*$", "", said, flags=re.IGNORECASE).strip()
+    if not said:
+        raise ParseError("no reflection before the backtrack")
+    return Reflection(text=said[:MAX_FULL_REFLECTION_CHARS], back_to=back_to)
+
+
+PROMPTS = RolePrompts("reflector", PROMPT, FULL, parse, parse_full)
+
+
 def query(state: Mapping[str, Any]) -> str:
     path = state["path"]
     return "\n".join(
@@ -78,7 +123,8 @@ def query(state: Mapping[str, Any]) -> str:
 async def reflection(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
     path: list[str] = state["path"]
     wrong_step = len(path) + 1
-    parsed = await ask(runtime.context.models[ROLE], PROMPT, query(state), parse)
+    prompt, profile = chosen(runtime.context, ROLE, PROMPTS)
+    parsed = await ask(runtime.context.models[ROLE], prompt, query(state), PROMPTS.parser(profile))
     if parsed.value is None:
         # a backtrack must still happen: retry the rejected step, keep the raw text as malformed
         back_to = wrong_step

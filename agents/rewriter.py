@@ -14,7 +14,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.structured import AgentContext, Prompt, solve_once
+from agents.structured import AgentContext, Prompt, RolePrompts, chosen, solve_once
 
 ROLE = "rewriter"
 
@@ -52,14 +52,21 @@ FLUENT = Prompt(
 )
 
 
+# free-text roles: one prompt for both profiles (they write whole thoughts, for capable models)
+REFORMATS = RolePrompts("rewriter-reformat", REFORMAT, REFORMAT)
+FLUENTS = RolePrompts("rewriter", FLUENT, FLUENT)
+
+
 def reformat_query(problem: Mapping[str, Any]) -> str:
     return f"Problem: {problem['question']}\nReference solution: {problem['meta']['solution']}"
 
 
 async def reformat(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    return await solve_once(runtime.context.models[ROLE], ROLE, REFORMAT, reformat_query(state["problem"]))
+    prompt, _ = chosen(runtime.context, ROLE, REFORMATS)
+    return await solve_once(runtime.context.models[ROLE], ROLE, prompt, reformat_query(state["problem"]))
 
 
 async def fluent(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
     query = f"Problem: {state['problem']['question']}\nDraft:\n{state['draft']}"
-    return await solve_once(runtime.context.models[ROLE], ROLE, FLUENT, query)
+    prompt, _ = chosen(runtime.context, ROLE, FLUENTS)
+    return await solve_once(runtime.context.models[ROLE], ROLE, prompt, query)

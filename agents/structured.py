@@ -28,9 +28,12 @@ class ParseError(ValueError):
 
 @dataclass
 class AgentContext:
-    """What agent nodes read from LangGraph's runtime context: one chat model per role."""
+    """What agent nodes read from LangGraph's runtime context: one chat model per role, and the
+    prompt each role runs with and its profile (absent: the role's compact prompt)."""
 
     models: dict[str, ChatModel] = field(default_factory=dict)
+    prompts: dict[str, Prompt] = field(default_factory=dict)
+    profiles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,39 @@ class Prompt:
     def text(self) -> str:
         """Everything that changes what the model is asked: part of the config hash."""
         return "\n".join([self.system, self.strict, *(u + "\n" + a for u, a in self.shots)])
+
+
+# compact: one-line few-shot prompts for small base models (the embedded 270M); full: for instruct
+# and reasoning models, a step as long as it needs, critiques that reason before their verdict
+PROFILES = ("compact", "full")
+
+
+@dataclass(frozen=True)
+class RolePrompts:
+    """A role's prompt in each profile, with the parser of its replies; ``key`` names its file in a
+    prompts directory (``journey prompts export``). A role whose replies are free text has one
+    prompt for both profiles and no parser."""
+
+    key: str
+    compact: Prompt
+    full: Prompt
+    parse_compact: Callable[[str], Any] | None = None
+    parse_full: Callable[[str], Any] | None = None
+
+    def prompt(self, profile: str) -> Prompt:
+        return self.full if profile == "full" else self.compact
+
+    def parser(self, profile: str) -> Callable[[str], Any]:
+        parse = self.parse_full if profile == "full" else self.parse_compact
+        if parse is None:
+            raise TypeError(f"{self.key}: no parser")
+        return parse
+
+
+def chosen(ctx: AgentContext, role: str, prompts: RolePrompts) -> tuple[Prompt, str]:
+    """The prompt ``role`` runs with in this context, and its profile."""
+    profile = getattr(ctx, "profiles", {}).get(role, "compact")
+    return getattr(ctx, "prompts", {}).get(role) or prompts.prompt(profile), profile
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.structured import AgentContext, ParseError, Prompt, ask, event, first_line, solve_once
+from agents.structured import AgentContext, ParseError, Prompt, RolePrompts, ask, chosen, event, first_line, solve_once
 
 ROLE = "teacher"
 
@@ -48,7 +48,23 @@ HINT = Prompt(
     strict="Answer with one line: the hint only.",
 )
 
+HINT_FULL = Prompt(
+    system=(
+        "A student is stuck on a math problem: their attempts keep failing. Give one hint, a sentence or two, "
+        "that points to the idea they need next. Do not give the final answer or do the remaining steps."
+    ),
+    shots=(
+        (
+            "Problem: The roots of x^2 - 5x + 6 = 0 are r and s. What is r^2 + s^2?\nStudent's steps:\n"
+            "1. Solving for the roots with the quadratic formula gives a messy expression.\nHint:",
+            "You never need the roots themselves: r^2 + s^2 can be written with r + s and rs, and both can be "
+            "read off the coefficients.",
+        ),
+    ),
+    strict="Reply with the hint only: a sentence or two, without the final answer.",
+)
 MAX_HINT_CHARS = 400
+MAX_FULL_HINT_CHARS = 2000
 
 
 def parse_hint(text: str) -> str:
@@ -58,13 +74,26 @@ def parse_hint(text: str) -> str:
     return hint
 
 
+def parse_hint_full(text: str) -> str:
+    hint = text.strip().removeprefix("Hint:").strip()
+    if not hint or len(hint) > MAX_FULL_HINT_CHARS:
+        raise ParseError("empty or overlong hint")
+    return hint
+
+
+HINTS = RolePrompts("teacher-hint", HINT, HINT_FULL, parse_hint, parse_hint_full)
+# the distilling teacher writes whole solutions for capable models in both profiles; its reply is free text
+SOLVES = RolePrompts("teacher", SOLVE, SOLVE)
+
+
 def solve_query(problem: Mapping[str, Any]) -> str:
     return f"Problem: {problem['question']}"
 
 
 async def solve(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """One distillation sample, one call."""
-    return await solve_once(runtime.context.models[ROLE], ROLE, SOLVE, solve_query(state["problem"]))
+    prompt, _ = chosen(runtime.context, ROLE, SOLVES)
+    return await solve_once(runtime.context.models[ROLE], ROLE, prompt, solve_query(state["problem"]))
 
 
 def hint_query(state: Mapping[str, Any]) -> str:
@@ -73,7 +102,8 @@ def hint_query(state: Mapping[str, Any]) -> str:
 
 
 async def hint(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    parsed = await ask(runtime.context.models[ROLE], HINT, hint_query(state), parse_hint)
+    prompt, profile = chosen(runtime.context, ROLE, HINTS)
+    parsed = await ask(runtime.context.models[ROLE], prompt, hint_query(state), HINTS.parser(profile))
     text = parsed.value if parsed.value is not None else parsed.raw
     ev = event("teacher", ROLE, parsed, text, step=len(state["path"]) + 1)
     return {

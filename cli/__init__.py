@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.command()(synth.synth)
 app.command("problems")(synth.problems)
+app.add_typer(synth.prompts_app, name="prompts")
 app.add_typer(serve.app, name="serve")
 app.add_typer(graph.app, name="graph")
 app.command()(reports.compare)

@@ -102,8 +102,22 @@ def synth(
         ),
     ] = 0.7,
     step_tokens: Annotated[
-        int, typer.Option(min=1, help="Max new tokens per step-by-step agent call.", rich_help_panel=SAMPLING)
-    ] = 64,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Max new tokens per step-by-step agent call (default: 64 for compact prompts, 1024 for full).",
+            rich_help_panel=SAMPLING,
+        ),
+    ] = None,
+    prompts: Annotated[
+        str,
+        typer.Option(
+            help="Prompt profile: auto (compact for local models, full for endpoints and APIs), compact (one-line "
+            "few-shot, for small base models), full (steps as long as they need, critiques that reason), or a "
+            "directory written by `journey prompts export` and edited.",
+            rich_help_panel=MODELS,
+        ),
+    ] = "auto",
     teacher_tokens: Annotated[
         int,
         typer.Option(
@@ -249,6 +263,7 @@ def synth(
             max_cost=max_cost,
             max_total_tokens=max_total_tokens,
             prices=prices,
+            prompts=prompts,
         )
         warnings: list[str] = []
         loaded = load_problems(
@@ -368,3 +383,35 @@ def problems(
         for p in loaded:
             f.write(json.dumps(p.model_dump(), ensure_ascii=False) + "\n")
     err.print(f"wrote {len(loaded)} problems to {out}")
+
+
+prompts_app = typer.Typer(no_args_is_help=True, help="Role prompts as files to read and edit.")
+
+
+@prompts_app.command("export")
+def export_prompts(
+    out: Annotated[Path, typer.Argument(help="Directory to write one KEY.md file per role into.")],
+    profile: Annotated[
+        str, typer.Option(help="compact (small base models) or full (instruct and reasoning models).")
+    ] = "full",
+) -> None:
+    """Write every role's prompt (system text, few-shot turns, stricter reminder), to edit and use with --prompts DIR."""
+    from agents.prompt_files import PromptFileError
+    from agents.prompt_files import export_prompts as write
+    from agents.structured import PROFILES
+    from graphs.registry import METHODS
+
+    if profile not in PROFILES:
+        fail(f"--profile is {' or '.join(PROFILES)}, not {profile!r}")
+    table = {}
+    for method in METHODS.values():
+        for role in method.roles:
+            prompt = role.prompt.prompt(profile)
+            # one file per key: methods that share a role's key share its prompt (policy in journey, debate, tree)
+            assert table.get(role.prompt.key, (profile, prompt))[1] == prompt, role.prompt.key
+            table[role.prompt.key] = (profile, prompt)
+    try:
+        written = write(out, table)
+    except PromptFileError as e:
+        fail(str(e))
+    err.print(f"wrote {len(written)} prompt files to {out}: {', '.join(p.name for p in written)}", highlight=False)

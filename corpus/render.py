@@ -8,6 +8,8 @@ the critic's reason so that the text still says why the step was abandoned.
 
 from __future__ import annotations
 
+import re
+
 from agents.events import Event
 
 
@@ -28,13 +30,47 @@ def long_thought(events: list[Event]) -> str:
             # a reasoning model's separate reasoning comes first: it is the thought behind the text
             parts += [part for part in (ev.reasoning, ev.text) if part]
         elif ev.kind == "answer":
-            # the parsed answer, not the raw line: small models append junk after the box
-            parts.append(f"So the answer is \\boxed{{{ev.answer}}}.")
+            parts.append(concluding_step(ev.text, ev.answer))
         elif ev.kind in ("reflection", "backtrack"):
             parts.append(ev.text)
         elif ev.kind == "teacher":
-            parts.append(f"Hint: {ev.text}")
+            # the hint becomes the policy's own turn of thought; the event keeps the teacher as its author
+            parts.append(f"{HINT_VOICE} {ev.text}")
     return "\n\n".join(parts)
+
+
+HINT_VOICE = "Let me look at this from another side:"
+_FINAL_LABEL = re.compile(r"\**\s*final answer\s*\**\s*:?\s*\**\s*$", re.IGNORECASE)
+
+
+def _box_end(text: str, start: int) -> int:
+    """The index just past the braces of the box at ``start`` (linear), or -1 if they never close."""
+    depth = 0
+    for i in range(text.find("{", start), len(text)):
+        if i < 0:
+            return -1
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    return -1
+
+
+def concluding_step(text: str, answer: str | None) -> str:
+    """A step that states the final answer, as the long thought says it: its reasoning and the box
+    (text after the box is cut: small models append junk), or just the answer for a bare box."""
+    said = f"So the answer is \\boxed{{{answer}}}."
+    box = text.rfind("\\boxed")
+    if box < 0:
+        return said
+    before = text[:box]
+    if "\n" in before and not _FINAL_LABEL.sub("", before.rsplit("\n", 1)[1]).strip():
+        # reasoning lines, then the answer on a line of its own ('Final answer: \boxed{...}')
+        head = before.rsplit("\n", 1)[0].rstrip()
+        return f"{head}\n\n{said}" if head else said
+    end = _box_end(text, box)
+    if end < 0 or len(_FINAL_LABEL.sub("", before).split()) < 3:
+        return said
+    return text[:end].rstrip()
 
 
 def summary(path: list[str], final_answer: str | None) -> str:

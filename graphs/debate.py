@@ -89,8 +89,8 @@ METHOD = Method(
     name="debate",
     source="synthesized",
     roles=(
-        Role(policy.ROLE, policy.PROMPT, lambda g: g.step()),
-        Role(critique.ROLE, critique.DEBATE, lambda g: g.step(0.3)),
+        Role(policy.ROLE, policy.PROMPTS, lambda g: g.step()),
+        Role(critique.ROLE, critique.DEBATE_PROMPTS, lambda g: g.step(0.3)),
     ),
     options=DebateOptions,
     build=build,

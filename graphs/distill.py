@@ -123,7 +123,7 @@ def finished(outcomes: list[Outcome], cfg) -> bool:
 METHOD = Method(
     name="distill",
     source="synthesized",
-    roles=(Role(teacher.ROLE, teacher.SOLVE, lambda g: g.long(reasoning_effort=True)),),
+    roles=(Role(teacher.ROLE, teacher.SOLVES, lambda g: g.long(reasoning_effort=True)),),
     options=DistillOptions,
     build=build,
     context=context,

@@ -20,12 +20,15 @@ Adding a method is one new file that ends with ``METHOD = Method(...)`` and one 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from agents.models import Sampling
-from agents.structured import ONE_LINE, Prompt
+from agents.prompt_files import PromptFileError, load_prompt
+from agents.structured import ONE_LINE, PROFILES, Prompt, RolePrompts
 from corpus.schema import Problem
 
 # what a written sample of a job turned out to be
@@ -36,23 +39,28 @@ class OptionError(ValueError):
     """A flag or role given to a method that does not use it, or an option value it refuses."""
 
 
+# the tokens of one step, critique or reflection when --step-tokens is not given, per profile
+STEP_TOKENS = {"compact": 64, "full": 1024}
+
+
 @dataclass(frozen=True)
 class Generation:
     """Sampling flags shared by all methods; each role turns them into its own ``Sampling``."""
 
     temperature: float = 0.7
-    step_tokens: int = 64  # one step, critique or reflection
+    step_tokens: int | None = None  # one step, critique or reflection (None: the profile's, STEP_TOKENS)
     long_tokens: int = 2048  # one whole long thought (teacher, rewriter)
     seed: int | None = None
     reasoning_effort: str | None = None  # o-series models
+    profile: str = "compact"  # the prompt profile of the role being sampled (set per role)
 
     def step(self, temperature: float | None = None, *, reasoning_effort: bool = False) -> Sampling:
-        """A one-line turn of a step-by-step role: short, and a newline ends it."""
+        """A turn of a step-by-step role: compact, one line (a newline ends it); full, as long as it needs."""
         return Sampling(
             temperature=self.temperature if temperature is None else temperature,
-            max_tokens=self.step_tokens,
+            max_tokens=self.step_tokens or STEP_TOKENS[self.profile],
             seed=self.seed,
-            stop=ONE_LINE,
+            stop=ONE_LINE if self.profile == "compact" else (),
             reasoning_effort=self.reasoning_effort if reasoning_effort else None,
         )
 
@@ -73,12 +81,35 @@ class Generation:
 
 @dataclass(frozen=True)
 class Role:
-    """One speaker of a method: ``name`` is the key of its model and the flag that names it (--NAME)."""
+    """One speaker of a method: ``name`` is the key of its model and the flag that names it (--NAME);
+    ``prompt`` its prompt per profile (a plain ``Prompt`` serves both)."""
 
     name: str
-    prompt: Prompt
+    prompt: RolePrompts | Prompt
     sampling: Callable[[Generation], Sampling]
     required: bool = True  # an optional role takes part only when its model is given
+
+    def __post_init__(self) -> None:
+        if isinstance(self.prompt, Prompt):
+            object.__setattr__(self, "prompt", RolePrompts(self.name, self.prompt, self.prompt))
+
+
+@dataclass(frozen=True)
+class RolePrompt:
+    """The prompt a role runs with: its profile, the text, and where it came from (built in, or a file)."""
+
+    profile: str
+    prompt: Prompt
+    source: str = "built-in"
+
+    def record(self) -> dict[str, str]:
+        digest = hashlib.sha256(self.prompt.text().encode()).hexdigest()[:16]
+        return {"profile": self.profile, "source": self.source, "sha256": digest}
+
+
+def default_profile(spec: str) -> str:
+    """compact for the models this machine runs (small base models), full for endpoints and APIs."""
+    return "compact" if spec == "local" or spec.startswith("local:") else "full"
 
 
 @dataclass(frozen=True)
@@ -138,8 +169,41 @@ class Method:
         except ValueError as e:
             raise OptionError(f"{self.name}: {e}") from None
 
-    def make_roles(self, specs: dict[str, str | None], gen: Generation) -> dict[str, tuple[str, Sampling]]:
-        """Role -> (model spec, sampling) from the specs the user gave (``None``: not given).
+    def make_prompts(self, specs: dict[str, str], choice: str = "auto") -> dict[str, RolePrompt]:
+        """Role -> the prompt it runs with, for the roles taking part (``specs``: role -> model spec).
+
+        ``choice``: ``auto`` (by each role's model, :func:`default_profile`), ``compact``, ``full``,
+        or a directory written by ``journey prompts export`` holding a file for each role.
+        """
+        out = {}
+        for role in self.roles:
+            if role.name not in specs:
+                continue
+            if choice in PROFILES or choice == "auto":
+                profile = default_profile(specs[role.name]) if choice == "auto" else choice
+                out[role.name] = RolePrompt(profile, role.prompt.prompt(profile))
+                continue
+            path = Path(choice) / f"{role.prompt.key}.md"
+            if not Path(choice).is_dir():
+                raise OptionError(f"--prompts {choice}: not compact, full, auto or a directory")
+            if not path.exists():
+                raise OptionError(
+                    f"{path}: missing (the {self.name} method's {role.name} reads it; "
+                    f"journey prompts export {choice} writes every role's file)"
+                )
+            try:
+                prompt, profile = load_prompt(path)
+            except PromptFileError as e:
+                raise OptionError(str(e)) from None
+            out[role.name] = RolePrompt(profile, prompt, str(path))
+        return out
+
+    def make_roles(
+        self, specs: dict[str, str | None], gen: Generation, profiles: dict[str, str] | None = None
+    ) -> dict[str, tuple[str, Sampling]]:
+        """Role -> (model spec, sampling) from the specs the user gave (``None``: not given), each role
+        sampled for its prompt profile (``profiles``; by default the one its model gets, see
+        :func:`default_profile`).
 
         A required role not given runs the embedded model (``local``); an optional one stays out.
         """
@@ -155,12 +219,18 @@ class Method:
             if spec is None and role.required:
                 spec = "local"
             if spec is not None:
-                out[role.name] = (spec, role.sampling(gen))
+                profile = (profiles or {}).get(role.name) or default_profile(spec)
+                out[role.name] = (spec, role.sampling(dataclasses.replace(gen, profile=profile)))
         return out
 
-    def prompts(self, roles: dict[str, Any]) -> list[str]:
-        """The text of every prompt the run uses (part of the config hash)."""
-        return [r.prompt.text() for r in self.roles if r.name in roles]
+    def prompts(self, roles: dict[str, Any], chosen: dict[str, RolePrompt] | None = None) -> list[str]:
+        """The text of every prompt the run uses, in the method's role order (part of the config hash)."""
+        chosen = chosen or {}
+        return [
+            (chosen[r.name].prompt if r.name in chosen else r.prompt.compact).text()
+            for r in self.roles
+            if r.name in roles
+        ]
 
     def check_problems(self, problems: list[Problem]) -> None:
         if self.needs is None:

@@ -31,7 +31,7 @@ def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
 METHOD = Method(
     name="reformat",
     source="synthesized",
-    roles=(Role(rewriter.ROLE, rewriter.REFORMAT, lambda g: g.long(0.3)),),
+    roles=(Role(rewriter.ROLE, rewriter.REFORMATS, lambda g: g.long(0.3)),),
     build=build,
     context=context,
     limit=lambda cfg: 10,

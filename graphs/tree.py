@@ -298,9 +298,9 @@ METHOD = Method(
     name="tree",
     source="synthesized",
     roles=(
-        Role(policy.ROLE, policy.PROMPT, lambda g: g.step(max(g.temperature, 0.7))),
-        Role(critique.ROLE, critique.PROMPT, lambda g: g.step(0.3)),
-        Role(rewriter.ROLE, rewriter.FLUENT, lambda g: g.long(0.3)),
+        Role(policy.ROLE, policy.PROMPTS, lambda g: g.step(max(g.temperature, 0.7))),
+        Role(critique.ROLE, critique.PROMPTS, lambda g: g.step(0.3)),
+        Role(rewriter.ROLE, rewriter.FLUENTS, lambda g: g.long(0.3)),
     ),
     options=TreeOptions,
     build=build,

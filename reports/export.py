@@ -88,6 +88,7 @@ def _features(kind: As):
         "text": text,
         "step": integer,
         "correct": flag,
+        "score": real,
         "answer": text,
         "malformed": flag,
         "tokens_in": integer,

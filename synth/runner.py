@@ -49,7 +49,7 @@ from corpus.files import (
     write_configs,
 )
 from corpus.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
-from graphs.method import Method
+from graphs.method import Method, RolePrompt
 from graphs.registry import METHODS
 
 ENDPOINT_REFUSED = "endpoint_refused"
@@ -71,10 +71,14 @@ class SynthConfig:
     max_cost: float | None = None
     max_total_tokens: int | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # role -> the prompt it runs with (profile, text, source); by default each role's model's profile
+    prompts: dict[str, RolePrompt] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.options is None:
             self.options = self.definition.options()
+        if not self.prompts:
+            self.prompts = self.definition.make_prompts({r: spec for r, (spec, _) in self.roles.items()})
 
     @property
     def definition(self) -> Method:
@@ -88,7 +92,7 @@ class SynthConfig:
             "options": dataclasses.asdict(self.options),
             # credentials never change an output: the hash and every record hold the spec without them
             "roles": {r: {"spec": public_spec(s), "sampling": vars(p)} for r, (s, p) in sorted(self.roles.items())},
-            "prompts": method.prompts(self.roles),
+            "prompts": method.prompts(self.roles, self.prompts),
         }
         if method.draws == "in_graph":  # which samples are drawn and kept depends on how many
             out["samples"] = self.samples
@@ -102,7 +106,7 @@ class SynthConfig:
 
     def public(self) -> dict[str, Any]:
         out = self.hashed()
-        out.pop("prompts")
+        out["prompts"] = {role: chosen.record() for role, chosen in sorted(self.prompts.items())}
         out |= {
             "samples": self.samples,
             "concurrency": self.concurrency,
@@ -405,6 +409,9 @@ async def work(
     try:
         async with ModelHub(cfg.roles) as hub:
             graph, context = method.build(), method.context(hub.models, cfg, verifier)
+            # every role's node reads the prompt it runs with, and its profile, from the context
+            context.prompts = {role: chosen.prompt for role, chosen in cfg.prompts.items()}
+            context.profiles = {role: chosen.profile for role, chosen in cfg.prompts.items()}
             ready(hub.describe())
 
             async def handle(batch: list[Job]) -> None:

@@ -39,6 +39,7 @@ def configure(
     max_cost: float | None = None,
     max_total_tokens: int | None = None,
     prices: str | None = None,
+    prompts: str = "auto",
 ) -> SynthConfig:
     """The config of a run. ``specs`` and ``options`` hold what the user gave (``None``: not given)."""
     if method not in METHODS:
@@ -51,9 +52,13 @@ def configure(
         roles = definition.make_roles(specs, generation)
         for spec, _ in roles.values():
             parse_spec(spec)
+        # each role samples for the profile of the prompt it runs with (a prompt file says its own)
+        chosen = definition.make_prompts({r: spec for r, (spec, _) in roles.items()}, prompts)
+        roles = definition.make_roles(specs, generation, {r: c.profile for r, c in chosen.items()})
         cfg = SynthConfig(
             method=method,
             roles=roles,
+            prompts=chosen,
             options=definition.make_options(options),
             samples=samples,
             concurrency=concurrency,

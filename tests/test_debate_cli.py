@@ -82,4 +82,4 @@ def test_debate_backtracks_on_the_critics_word_and_keeps_only_verified_dialogues
         assert row["models"] == {"policy": f"tutor@{server.base_url}", "critic": f"m@{server.base_url}"}
     rejected = [json.loads(line) for line in (out / "rejected.jsonl").read_text().splitlines()]
     assert [r["problem_id"] for r in rejected] == ["q3"] and not rejected[0]["verified"]
-    assert all(r["messages"][0]["content"].startswith(("You solve", "You debate")) for r in server.requests)
+    assert all(r["messages"][0]["content"].startswith(("You are solving", "You debate")) for r in server.requests)

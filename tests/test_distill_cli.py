@@ -251,7 +251,9 @@ def test_journey_asks_the_teacher_for_a_hint_after_a_backtrack(tmp_path):
         kinds = [e["kind"] for e in row["events"]]
         assert kinds[:5] == ["attempt", "critique", "reflection", "backtrack", "teacher"]
         assert row["events"][4]["role"] == "teacher" and row["models"]["teacher"] == f"o1@{server.base_url}"
-        assert "Hint: Add the two numbers carefully" in row["long_thought"] and row["verified"]
+        # the hint is the policy's own turn of thought; the event keeps the teacher as its author
+        assert "Let me look at this from another side: Add the two numbers carefully" in row["long_thought"]
+        assert row["verified"] and [e["role"] for e in row["events"] if e["kind"] == "teacher"] == ["teacher"]
 
 
 def test_cost_budget_stops_the_run_cleanly_and_resume_finishes(tmp_path):

@@ -97,8 +97,15 @@ def test_synth_writes_verified_backtracking_traces_and_never_leaks_the_key(tmp_p
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["this_run"]["attempted"] == 6 and manifest["corpus"]["verified"] == 6
     assert manifest["config"]["roles"]["policy"]["spec"] == f"tutor@{server.base_url}"
-    # servers such as `transformers serve` ignore max_completion_tokens: the bound must be max_tokens
-    assert all(r["max_tokens"] == 64 and "max_completion_tokens" not in r for r in server.requests)
+    # servers such as `transformers serve` ignore max_completion_tokens: the bound must be max_tokens;
+    # endpoints get the full prompt profile: a step as long as it needs (1024 tokens), no newline stop
+    assert all(r["max_tokens"] == 1024 and "max_completion_tokens" not in r for r in server.requests)
+    assert not any(r.get("stop") for r in server.requests)
+    prompts = manifest["config"]["prompts"]
+    assert {role: p["profile"] for role, p in prompts.items()} == dict.fromkeys(
+        ("critic", "policy", "reflector"), "full"
+    )
+    assert all(p["source"] == "built-in" and len(p["sha256"]) == 16 for p in prompts.values())
     # the key reached the server, and no file the run wrote holds it
     assert all(h.get("authorization") == f"Bearer {KEY}" for h in server.headers)
     for path in out.rglob("*"):
