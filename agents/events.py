@@ -10,7 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-EventKind = Literal["attempt", "critique", "reflection", "backtrack", "answer", "verification", "teacher"]
+# rewrite: a rewriter's fluent version of the whole thought (kept for its text and usage; the trace's
+# long_thought is it, when it was used)
+EventKind = Literal["attempt", "critique", "reflection", "backtrack", "answer", "verification", "teacher", "rewrite"]
 
 
 class Event(BaseModel):

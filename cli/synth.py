@@ -92,7 +92,11 @@ def synth(
         ),
     ] = None,
     rewriter: Annotated[
-        str | None, typer.Option(help="Rewriter model, tree and reformat (default local).", rich_help_panel=MODELS)
+        str | None,
+        typer.Option(
+            help="Rewriter model: tree and reformat (default local), journey with --rewrite (default the policy's).",
+            rich_help_panel=MODELS,
+        ),
     ] = None,
     samples: Annotated[int, typer.Option(min=1, help="Samples per problem.", rich_help_panel=SAMPLING)] = 1,
     temperature: Annotated[
@@ -149,6 +153,16 @@ def synth(
             rich_help_panel=JOURNEY,
         ),
     ] = None,
+    rewrite: Annotated[
+        bool | None,
+        typer.Option(
+            "--rewrite",
+            help="Rewrite each verified journey into one first-person monologue that keeps every wrong step, why "
+            "it is wrong and the backtrack (--rewriter, default the policy's model); a rewrite that loses the answer "
+            f"or a reflection is discarded for the draft. {METHOD_OPTION}",
+            rich_help_panel=JOURNEY,
+        ),
+    ] = None,
     width: Annotated[
         int | None,
         typer.Option(min=1, help=f"Candidate next steps sampled per node. {METHOD_OPTION}", rich_help_panel=TREE),
@@ -161,6 +175,22 @@ def synth(
         int | None,
         typer.Option(
             min=0, help=f"Wrong branches visited on purpose per correct step. {METHOD_OPTION}", rich_help_panel=TREE
+        ),
+    ] = None,
+    wrong_depth: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Steps a visited wrong branch is followed before the long thought backtracks. {METHOD_OPTION}",
+            rich_help_panel=TREE,
+        ),
+    ] = None,
+    prm: Annotated[
+        str | None,
+        typer.Option(
+            help="Process reward model as the tree's step judge instead of the critic: NAME@http://HOST:PORT/v1 "
+            "of a vLLM server in pooling mode (Math-Shepherd style; see agents/prm.py).",
+            rich_help_panel=TREE,
         ),
     ] = None,
     keep: Annotated[
@@ -243,6 +273,7 @@ def synth(
                 "reflector": reflector,
                 "teacher": teacher,
                 "rewriter": rewriter,
+                "prm": prm,
             },
             generation=Generation(temperature, step_tokens, teacher_tokens, seed, reasoning_effort),
             options={
@@ -250,9 +281,11 @@ def synth(
                 "max_backtracks": max_backtracks,
                 "max_tokens": max_tokens,
                 "teacher_after": teacher_after,
+                "rewrite": rewrite,
                 "width": width,
                 "beam": beam,
                 "wrong_trials": wrong_trials,
+                "wrong_depth": wrong_depth,
                 "keep": keep,
             },
             samples=samples,
@@ -406,6 +439,8 @@ def export_prompts(
     table = {}
     for method in METHODS.values():
         for role in method.roles:
+            if role.prompt is None:
+                continue
             prompt = role.prompt.prompt(profile)
             # one file per key: methods that share a role's key share its prompt (policy in journey, debate, tree)
             assert table.get(role.prompt.key, (profile, prompt))[1] == prompt, role.prompt.key

@@ -9,6 +9,7 @@ the critic's reason so that the text still says why the step was abandoned.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from agents.events import Event
 
@@ -79,3 +80,71 @@ def summary(path: list[str], final_answer: str | None) -> str:
     if final_answer is not None:
         lines.append(f"The answer is \\boxed{{{final_answer}}}.")
     return "\n".join(lines)
+
+
+JUDGES = ("critic", "prm")
+
+
+def draft_text(events: list[Event]) -> str:
+    """A draft as a rewriter reads it: steps tagged with the critic's verdicts, reflections, backtracks."""
+    lines: list[str] = []
+    for ev in events:
+        if ev.kind in ("attempt", "answer") and not ev.malformed:
+            lines.append(f"- step {ev.step}: {ev.text}")
+        elif ev.kind == "critique" and ev.correct is False and lines:
+            lines[-1] += f" [wrong: {ev.text}]"
+        elif ev.kind == "verification" and ev.correct is False and lines:
+            lines[-1] += f" [wrong: {ev.text}]"
+        elif ev.kind == "reflection" and not ev.malformed and ev.role not in JUDGES:
+            # a reflector's own words; a judge's reason is already on the step it rejected
+            lines.append(f"- realized: {ev.text}")
+        elif ev.kind == "backtrack":
+            lines.append(f"- backtrack to step {ev.step}")
+        elif ev.kind == "teacher":
+            lines.append(f"- a new idea: {ev.text}")
+    return "\n".join(lines)
+
+
+# how a free-form long thought says it caught an error: counted where there are no reflection events
+REFLECTION_CUES = re.compile(
+    r"\b(wait|hold on|hmm|oops|that(?:'s| is) (?:wrong|not right|a mistake)|i made (?:a|an) (?:mistake|error))\b",
+    re.IGNORECASE,
+)
+THOUGHT_KINDS = ("attempt", "answer", "reflection", "teacher")
+
+
+def reflections_in(text: str) -> int:
+    return len(REFLECTION_CUES.findall(text))
+
+
+def dead_ends(events: list[Event]) -> list[int]:
+    """For each backtrack, how many steps it abandoned: from the step it goes back to, to the last step tried."""
+    depths: list[int] = []
+    last = 0
+    for ev in events:
+        if ev.kind in ("attempt", "answer") and ev.step is not None:
+            last = ev.step
+        elif ev.kind == "backtrack" and ev.step is not None:
+            depths.append(max(last - ev.step + 1, 1))
+            last = ev.step - 1
+    return depths
+
+
+def shape(events: list[Event], long_thought: str, rewrite: str | None = None) -> dict[str, Any]:
+    """The shape of a long thought: how long, how many steps, reflections and backtracks, how deep
+    its dead ends went, and whether a rewriter wrote the final text."""
+    rewritten = rewrite == "used"
+    written = (
+        [e for e in events if e.kind == "rewrite"] if rewritten else [e for e in events if e.kind in THOUGHT_KINDS]
+    )
+    reflections = sum(e.kind == "reflection" for e in events) or reflections_in(long_thought)
+    depths = dead_ends(events)
+    return {
+        "thought_words": len(long_thought.split()),
+        "thought_tokens": sum(e.tokens_out for e in written),
+        "steps": sum(e.kind in ("attempt", "answer") and not e.malformed for e in events),
+        "reflections": reflections,
+        "backtracks": sum(e.kind == "backtrack" for e in events),
+        "dead_end_depth": max(depths, default=0),
+        "rewritten": rewritten,
+    }

@@ -82,6 +82,15 @@ class Trace(BaseModel):
     tree: dict[str, Any] | None = Field(
         default=None, description="tree method: the search tree, networkx node-link JSON"
     )
+    draft: str | None = Field(
+        default=None, description="the long thought before a rewriter rewrote it (tree, journey --rewrite)"
+    )
+    rewrite: str | None = Field(
+        default=None, description="used, lost_answer or fewer_reflections: what became of the rewrite (None: none)"
+    )
+    shape: dict[str, Any] | None = Field(
+        default=None, description="thought words and tokens, steps, reflections, backtracks, dead-end depth, rewritten"
+    )
 
     @property
     def tokens(self) -> int:

@@ -16,9 +16,11 @@ from typing import Annotated, Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from agents import rewriter
 from agents.events import Event
 from agents.structured import AgentContext
 from answers.verify import Verifier
+from corpus import render
 from corpus.schema import Problem
 
 
@@ -53,6 +55,34 @@ class StepContext(AgentContext):
     max_hints: int = 1
 
 
+async def rewrite_draft(
+    problem: dict[str, Any], draft: list[Event], answer: str, runtime: Runtime[Any]
+) -> dict[str, Any]:
+    """The rewriter's first-person monologue of a draft that reached ``answer``, or the draft itself.
+
+    The rewrite is discarded for the rendered draft when it loses (or changes) the final answer, or
+    says fewer reflections than the draft had backtracks: each wrong turn must stay in the text.
+    Returns the long thought, the draft, what became of the rewrite, and the rewriter's event.
+    """
+    text = render.long_thought(draft)
+    out = await rewriter.fluent({"problem": problem, "draft": render.draft_text(draft)}, runtime)
+    event = out["events"][0].model_copy(update={"kind": "rewrite"})
+    rewritten, got = out["candidate"]["text"], out["candidate"]["answer"]
+    if got is None or not await runtime.context.verifier.averify(answer, got):
+        status = "lost_answer"
+    elif render.reflections_in(rewritten) < sum(e.kind == "backtrack" for e in draft):
+        status = "fewer_reflections"
+    else:
+        status = "used"
+    return {
+        "long_thought": rewritten if status == "used" else text,
+        "draft": text,
+        "rewrite": status,
+        "event": event,
+        "tokens": out["tokens"],
+    }
+
+
 class StepState(TypedDict):
     problem: dict[str, Any]
     path: list[str]
@@ -67,6 +97,9 @@ class StepState(TypedDict):
     final_answer: str | None
     verified: bool
     status: str
+    long_thought: str | None  # set by a rewrite; None: the events are rendered
+    draft: str | None
+    rewrite: str | None
 
 
 def step_state(problem: Problem) -> StepState:
@@ -84,6 +117,9 @@ def step_state(problem: Problem) -> StepState:
         final_answer=None,
         verified=False,
         status="running",
+        long_thought=None,
+        draft=None,
+        rewrite=None,
     )
 
 

@@ -3,7 +3,10 @@
 A final answer that the critic accepts is verified against the reference; a wrong one is treated
 like a rejected step (reflection, backtrack) while the backtrack budget lasts. With a teacher, the
 policy gets one hint once ``teacher_after`` backtracks have failed. Budgets: steps, backtracks and
-tokens per trace. Wiring only: the roles live in agents/, shared pieces in graphs/common.py.
+tokens per trace. With ``rewrite``, a verified journey's draft goes to the rewriter, which writes it
+as one first-person monologue keeping every wrong step, why it is wrong and the backtrack; a
+rewrite that loses the answer or a reflection is discarded for the draft (``graphs.common.rewrite_draft``).
+Wiring only: the roles live in agents/, shared pieces in graphs/common.py.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agents import critique, policy, reflection, teacher
+from agents import critique, policy, reflection, rewriter, teacher
 from answers.verify import Verifier
 from graphs.common import (
     Budget,
@@ -27,6 +30,7 @@ from graphs.common import (
     next_step,
     out_of_budget,
     recursion_limit,
+    rewrite_draft,
     step_state,
     verify_answer,
 )
@@ -40,6 +44,7 @@ initial_state = step_state
 @dataclass(frozen=True)
 class JourneyOptions(StepOptions):
     teacher_after: int = 1  # with a teacher: ask for a hint after this many backtracks
+    rewrite: bool = False  # a verified journey's draft rewritten into one fluent monologue
 
 
 @dataclass
@@ -47,6 +52,23 @@ class JourneyContext(StepContext):
     # ask the teacher for a hint once this many backtracks have failed (None: never)
     teacher_after: int | None = None
     max_hints: int = 1
+    rewrite: bool = False
+
+
+def after_finish(state: StepState, runtime: Runtime[JourneyContext]) -> Literal["rewrite", "__end__"]:
+    # only a verified journey is rewritten: the rewrite is checked against its answer
+    return "rewrite" if runtime.context.rewrite and state["verified"] else END
+
+
+async def rewrite(state: StepState, runtime: Runtime[JourneyContext]) -> dict[str, Any]:
+    out = await rewrite_draft(state["problem"], state["events"], state["final_answer"], runtime)
+    return {
+        "events": [out["event"]],
+        "tokens": out["tokens"],
+        "long_thought": out["long_thought"],
+        "draft": out["draft"],
+        "rewrite": out["rewrite"],
+    }
 
 
 def after_critique(
@@ -83,6 +105,7 @@ def build():
     graph.add_node("verify", verify_answer)
     graph.add_node("finish", finish)
     graph.add_node("hint", teacher.hint)
+    graph.add_node("rewrite", rewrite)
     graph.add_edge(START, "policy")
     graph.add_conditional_edges("policy", after_policy, {"judge": "critique", "policy": "policy", "finish": "finish"})
     graph.add_conditional_edges("critique", after_critique)
@@ -90,13 +113,20 @@ def build():
     graph.add_conditional_edges("accept", next_step)
     graph.add_conditional_edges("reflection", after_reflection)
     graph.add_edge("hint", "policy")
-    graph.add_edge("finish", END)
+    graph.add_conditional_edges("finish", after_finish)
+    graph.add_edge("rewrite", END)
     return graph.compile()
 
 
 def context(models, cfg, verifier: Verifier) -> JourneyContext:
     options: JourneyOptions = cfg.options
-    return JourneyContext(models=models, budget=options.budget, verifier=verifier, teacher_after=options.teacher_after)
+    return JourneyContext(
+        models=models,
+        budget=options.budget,
+        verifier=verifier,
+        teacher_after=options.teacher_after,
+        rewrite=options.rewrite,
+    )
 
 
 def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
@@ -112,6 +142,8 @@ METHOD = Method(
         Role(critique.ROLE, critique.PROMPTS, lambda g: g.step(0.3)),
         Role(reflection.ROLE, reflection.PROMPTS, lambda g: g.step(0.3)),
         Role(teacher.ROLE, teacher.HINTS, lambda g: g.hint(0.3), required=False),
+        # with --rewrite; by default the policy's own model rewrites its draft
+        Role(rewriter.ROLE, rewriter.FLUENTS, lambda g: g.long(0.3), required=False, enabled_by="rewrite"),
     ),
     options=JourneyOptions,
     build=build,

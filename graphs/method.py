@@ -85,9 +85,13 @@ class Role:
     ``prompt`` its prompt per profile (a plain ``Prompt`` serves both)."""
 
     name: str
-    prompt: RolePrompts | Prompt
+    prompt: RolePrompts | Prompt | None  # None: a role that is not prompted (a reward model)
     sampling: Callable[[Generation], Sampling]
     required: bool = True  # an optional role takes part only when its model is given
+    # an option that turns this role on (journey's rewriter: --rewrite); it then runs the policy's model
+    # unless its own is given, and giving its model without the option is an error
+    enabled_by: str | None = None
+    served_only: bool = False  # an endpoint only (a reward model behind vLLM), never a local model
 
     def __post_init__(self) -> None:
         if isinstance(self.prompt, Prompt):
@@ -177,7 +181,7 @@ class Method:
         """
         out = {}
         for role in self.roles:
-            if role.name not in specs:
+            if role.name not in specs or role.prompt is None:
                 continue
             if choice in PROFILES or choice == "auto":
                 profile = default_profile(specs[role.name]) if choice == "auto" else choice
@@ -199,7 +203,11 @@ class Method:
         return out
 
     def make_roles(
-        self, specs: dict[str, str | None], gen: Generation, profiles: dict[str, str] | None = None
+        self,
+        specs: dict[str, str | None],
+        gen: Generation,
+        profiles: dict[str, str] | None = None,
+        options: Any = None,
     ) -> dict[str, tuple[str, Sampling]]:
         """Role -> (model spec, sampling) from the specs the user gave (``None``: not given), each role
         sampled for its prompt profile (``profiles``; by default the one its model gets, see
@@ -216,8 +224,19 @@ class Method:
         out = {}
         for role in self.roles:
             spec = specs.get(role.name)
+            if role.enabled_by is not None:
+                flag = "--" + role.enabled_by.replace("_", "-")
+                if not getattr(options, role.enabled_by, False):
+                    if spec is not None:
+                        raise OptionError(f"--{role.name}: the {self.name} method uses it with {flag} only")
+                    continue
+                spec = spec or specs.get("policy") or "local"
             if spec is None and role.required:
                 spec = "local"
+            if role.served_only and spec is not None and default_profile(spec) == "compact":
+                raise OptionError(
+                    f"--{role.name} {spec}: needs an endpoint (NAME@http://HOST:PORT/v1), not a local model"
+                )
             if spec is not None:
                 profile = (profiles or {}).get(role.name) or default_profile(spec)
                 out[role.name] = (spec, role.sampling(dataclasses.replace(gen, profile=profile)))
@@ -229,7 +248,7 @@ class Method:
         return [
             (chosen[r.name].prompt if r.name in chosen else r.prompt.compact).text()
             for r in self.roles
-            if r.name in roles
+            if r.name in roles and r.prompt is not None
         ]
 
     def check_problems(self, problems: list[Problem]) -> None:

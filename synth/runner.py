@@ -173,6 +173,8 @@ def build_trace(
 ) -> Trace:
     """A trace from one sample of a graph run (``results()`` of the method)."""
     events = final["events"]
+    # a method may write its own long thought (a rewrite) and count calls its events omit
+    long_thought = final.get("long_thought") or render.long_thought(events)
     return Trace(
         id=trace_id(problem.id, cfg.method, sample, cfg_hash),
         problem_id=problem.id,
@@ -186,8 +188,7 @@ def build_trace(
         final_answer=final["final_answer"],
         verified=final["verified"],
         status=final["status"],
-        # a method may write its own long thought (tree: the rewrite) and count calls its events omit
-        long_thought=final["long_thought"] if "long_thought" in final else render.long_thought(events),
+        long_thought=long_thought,
         summary=render.summary(final["path"], final["final_answer"] if final["verified"] else None),
         models={role: public_spec(spec) for role, (spec, _) in cfg.roles.items()},
         usage=usage_by_role(final["usage_events"] if "usage_events" in final else events),
@@ -195,6 +196,9 @@ def build_trace(
         n_backtracks=final["n_backtracks"],
         wall_s=round(wall_s, 3),
         tree=final["tree"] if "tree" in final else None,
+        draft=final.get("draft"),
+        rewrite=final.get("rewrite"),
+        shape=render.shape(events, long_thought, final.get("rewrite")),
     )
 
 

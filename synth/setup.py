@@ -49,17 +49,19 @@ def configure(
         batched = ", ".join(n for n, m in METHODS.items() if m.batched)
         raise SetupError(f"--batch runs several problems per graph run of a batched method ({batched}), not {method}")
     try:
-        roles = definition.make_roles(specs, generation)
+        method_options = definition.make_options(options)
+        roles = definition.make_roles(specs, generation, options=method_options)
         for spec, _ in roles.values():
             parse_spec(spec)
         # each role samples for the profile of the prompt it runs with (a prompt file says its own)
         chosen = definition.make_prompts({r: spec for r, (spec, _) in roles.items()}, prompts)
-        roles = definition.make_roles(specs, generation, {r: c.profile for r, c in chosen.items()})
+        profiles = {r: c.profile for r, c in chosen.items()}
+        roles = definition.make_roles(specs, generation, profiles, options=method_options)
         cfg = SynthConfig(
             method=method,
             roles=roles,
             prompts=chosen,
-            options=definition.make_options(options),
+            options=method_options,
             samples=samples,
             concurrency=concurrency,
             batch=batch,

@@ -10,7 +10,8 @@ import networkx as nx
 import pytest
 
 from corpus import render
-from graphs.tree import ROOT, best_leaf, draft_events, draft_text
+from corpus.render import draft_text
+from graphs.tree import ROOT, best_leaf, draft_events
 from tests.openai_server import OpenAIServer, last_user
 from tests.test_synth_cli import synth, traces, tutor
 
@@ -85,7 +86,10 @@ def searcher():
         a, b = map(int, re.search(r"What is (\d+) \+ (\d+)\?", text).groups())
         if "Draft:" in text:
             assert "[wrong:" in text and "backtrack to step" in text
-            return f"I tried {a + b + 1} first. Wait, that is off by one. {a} + {b} = {a + b}. The answer is \\boxed{{{a + b}}}."
+            return (
+                f"I tried {a + b + 1} first. Wait, that is off by one. {a} + {b} = {a + b}. Then I guessed "
+                f"{a + b + 5}, but wait, that is not the sum either. The answer is \\boxed{{{a + b}}}."
+            )
         if text.endswith("Next step:"):
             seen[text] += 1
             right = seen[text] % 2 == 0  # of the two samples of a node, one is wrong and one right
@@ -147,6 +151,11 @@ def test_tree_search_end_to_end(tmp_path):
             "reflection",
             "backtrack",
             "answer",
+            "rewrite",
         ]
+        # the rewrite kept the answer and a reflection per backtrack: it is the long thought, the draft is kept
+        wrong_first = next(tree.nodes[n]["text"] for n in tree.successors("0") if not tree.nodes[n]["correct"])
+        assert row["rewrite"] == "used" and row["draft"].startswith(wrong_first + "\n\nWait,")
+        assert row["shape"]["rewritten"] and row["shape"]["backtracks"] == 2 and row["shape"]["dead_end_depth"] == 1
         # every call is counted, pruned branches included: 4 policy, 4 critic, 1 rewriter
         assert {r: u["calls"] for r, u in row["usage"].items()} == {"policy": 4, "critic": 4, "rewriter": 1}
