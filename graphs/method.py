@@ -92,6 +92,7 @@ class Role:
     # unless its own is given, and giving its model without the option is an error
     enabled_by: str | None = None
     served_only: bool = False  # an endpoint only (a reward model behind vLLM), never a local model
+    replaced_by: str | None = None  # a role that, when given, does this one's job (tree: --prm for the critic)
 
     def __post_init__(self) -> None:
         if isinstance(self.prompt, Prompt):
@@ -231,6 +232,10 @@ class Method:
                         raise OptionError(f"--{role.name}: the {self.name} method uses it with {flag} only")
                     continue
                 spec = spec or specs.get("policy") or "local"
+            if role.replaced_by is not None and specs.get(role.replaced_by) is not None:
+                if spec is not None:
+                    raise OptionError(f"--{role.name}: not used with --{role.replaced_by}, which does its job")
+                continue
             if spec is None and role.required:
                 spec = "local"
             if role.served_only and spec is not None and default_profile(spec) == "compact":

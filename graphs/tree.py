@@ -424,7 +424,7 @@ METHOD = Method(
     source="synthesized",
     roles=(
         Role(policy.ROLE, policy.PROMPTS, lambda g: g.step(max(g.temperature, 0.7))),
-        Role(critique.ROLE, critique.PROMPTS, lambda g: g.step(0.3)),
+        Role(critique.ROLE, critique.PROMPTS, lambda g: g.step(0.3), replaced_by=prm.ROLE),
         Role(rewriter.ROLE, rewriter.FLUENTS, lambda g: g.long(0.3)),
         # --prm: a process reward model judges the steps instead of the critic (vLLM's pooling API)
         Role(prm.ROLE, None, lambda g: Sampling(temperature=0.0, max_tokens=1), required=False, served_only=True),

@@ -22,7 +22,7 @@ import json
 import platform
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -222,8 +222,11 @@ def corpus_stats(out: Path, prices: dict[str, tuple[float, float]]) -> dict[str,
     """The manifest's view of the whole corpus, in one streaming pass over its files."""
     traces = verified = tokens = backtracks = 0
     costs: dict[str, float | None] = {}
+    rewrites: Counter = Counter()  # what became of the rewrites: used, or discarded for the draft and why
     for row in iter_jsonl(out / TRACES):
         traces += 1
+        if row.get("rewrite"):
+            rewrites[row["rewrite"]] += 1
         verified += bool(row["verified"])
         tokens += sum(u["tokens_in"] + u["tokens_out"] for u in row["usage"].values())
         backtracks += row["n_backtracks"]
@@ -239,6 +242,7 @@ def corpus_stats(out: Path, prices: dict[str, tuple[float, float]]) -> dict[str,
         "rejected": rejected,
         "tokens": tokens,
         "backtracks": backtracks,
+        "rewrites": dict(sorted(rewrites.items())),
         "cost_usd": rounded_costs(costs),
     }
 

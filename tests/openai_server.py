@@ -40,8 +40,10 @@ class OpenAIServer:
         delay_s: float = 0.0,
         retry_after: str | None = "0",
         api_key: str | None = None,
+        pooling: Callable[[dict[str, Any]], Any] | None = None,
     ):
         self.reply = reply
+        self.pooling = pooling  # POST /pooling (vLLM's pooling API): body -> the "data" of its one item
         self.api_key = api_key  # when set, a request without "Bearer <api_key>" gets a 401
         self.faults = faults or {}
         self.fault_rate, self.drop_rate = fault_rate, drop_rate
@@ -138,6 +140,17 @@ class OpenAIServer:
                     return
                 if server.delay_s:
                     time.sleep(server.delay_s)
+                if self.path.rstrip("/") == "/pooling" and server.pooling is not None:
+                    tokens = len(str(body.get("input", "")).split())
+                    self._send(
+                        200,
+                        {
+                            "object": "list",
+                            "data": [{"index": 0, "object": "pooling", "data": server.pooling(body)}],
+                            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                        },
+                    )
+                    return
                 out = server.reply(body)
                 if isinstance(out, int):
                     self._send(out, {"error": {"message": f"scripted {out}", "type": "scripted"}})
