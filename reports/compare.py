@@ -47,7 +47,7 @@ class Corpus:
 
 # what compare reads of a row; the rest (events, long thought, question) is dropped as it is read, so
 # a million-trace corpus fits in memory
-_KEPT = ("id", "problem_id", "config_hash", "verified", "usage", "n_backtracks", "reason")
+_KEPT = ("id", "problem_id", "config_hash", "verified", "usage", "n_backtracks", "reason", "shape")
 
 
 def _compact(row: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +159,19 @@ def stats(c: Corpus) -> dict[str, Any]:
     }
 
 
+SHAPE_FIELDS = ("thought_words", "thought_tokens", "steps", "reflections", "backtracks", "dead_end_depth")
+
+
+def shapes(c: Corpus) -> dict[str, Any]:
+    """The distribution of each long-thought shape figure over the corpus's samples that record one
+    (traces from before shapes were recorded are counted as missing, not as zeros)."""
+    recorded = [t["shape"] for t in c.samples if t.get("shape")]
+    out: dict[str, Any] = {f: _dist([float(s[f]) for s in recorded]) for f in SHAPE_FIELDS}
+    out["rewritten_share"] = round(sum(bool(s["rewritten"]) for s in recorded) / len(recorded), 4) if recorded else None
+    out["samples"] = len(recorded)
+    return out
+
+
 def transparency(c: Corpus) -> dict[str, Any]:
     """A machine-made checklist in the spirit of Part 2's Technical Transparency Index, scored."""
     m = c.manifest
@@ -266,6 +279,15 @@ def table_rows(summary: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def shape_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    columns = ["corpus", "samples", *(f.replace("_", " ") for f in SHAPE_FIELDS), "rewritten"]
+    rows = []
+    for name, sh in summary["shapes"].items():
+        cells = [f"{_fmt(sh[f]['mean'])} · {_fmt(sh[f]['median'])} · {_fmt(sh[f]['p90'])}" for f in SHAPE_FIELDS]
+        rows.append([name, str(sh["samples"]), *cells, _fmt(sh["rewritten_share"])])
+    return columns, rows
+
+
 def _plots(corpora: list[Corpus], summary: dict[str, Any], out: Path) -> list[tuple[str, Path]]:
     import matplotlib
 
@@ -311,6 +333,7 @@ def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
         "solved_overlap": {a.name: {b.name: len(a.solved & b.solved) for b in corpora} for a in corpora},
         "solved_by_all": len(set.intersection(*(c.solved for c in corpora))),
         "transparency": {c.name: transparency(c) for c in corpora},
+        "shapes": {c.name: shapes(c) for c in corpora},
         "warnings": warnings(corpora),
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -323,12 +346,15 @@ def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
         [check, *("yes" if summary["transparency"][n]["checks"][check] else "no" for n in names)] for check in checks
     ]
     card_rows.append(["score", *(f"{summary['transparency'][n]['score']:.2f}" for n in names)])
+    shape_columns, shape_rows = shape_table(summary)
     md = [
         "# Synthesis methods compared\n",
         *(f"> warning: {w}\n" for w in summary["warnings"]),
         markdown_table(COLUMNS, rows),
         "\n## Problems solved by both (overlap)\n",
         markdown_table(["", *names], overlap_rows),
+        "\n## Shape of the long thoughts (mean · median · p90 per sample)\n",
+        markdown_table(shape_columns, shape_rows),
         "\n## Transparency card\n",
         markdown_table(card_columns, card_rows),
     ]
@@ -338,6 +364,9 @@ def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
     body = "".join(f"<p class='warn'>warning: {html.escape(w)}</p>" for w in summary["warnings"])
     body += html_table(COLUMNS, rows, table_id="methods")
     body += "<h2>Problems solved by both (overlap)</h2>" + html_table(["", *names], overlap_rows, table_id="overlap")
+    body += "<h2>Shape of the long thoughts (mean · median · p90 per sample)</h2>" + html_table(
+        shape_columns, shape_rows, table_id="shapes"
+    )
     body += "<h2>Transparency card</h2>" + html_table(card_columns, card_rows, table_id="transparency")
     body += "".join(figure(title, png) for title, png in _plots(corpora, summary, out))
     (out / "report.html").write_text(page("Synthesis methods compared", body))

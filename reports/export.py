@@ -121,6 +121,17 @@ def _features(kind: As):
             "n_backtracks": integer,
             "wall_s": real,
             "tree": text,
+            "draft": text,
+            "rewrite": text,
+            "shape": {
+                "thought_words": integer,
+                "thought_tokens": integer,
+                "steps": integer,
+                "reflections": integer,
+                "backtracks": integer,
+                "dead_end_depth": integer,
+                "rewritten": flag,
+            },
         }
     )
 

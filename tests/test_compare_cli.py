@@ -94,6 +94,13 @@ def test_compare_writes_the_numbers_of_each_method(corpora, tmp_path):
     assert 0 < card["score"] < 1
     assert summary["warnings"] == []
     assert "| journey | journey | 6 | 6 | 1 |" in result.stdout
+    # the shape of the long thoughts per method: each journey has a one-step dead end, distill none
+    js, ds = summary["shapes"]["journey"], summary["shapes"]["distill"]
+    assert js["samples"] == 6 and js["backtracks"]["mean"] == 1.0 and js["dead_end_depth"]["median"] == 1.0
+    assert js["steps"]["mean"] == 3.0 and js["reflections"]["mean"] == 1.0 and js["rewritten_share"] == 0.0
+    assert ds["samples"] == 9 and ds["dead_end_depth"]["p90"] == 0.0 and ds["steps"]["mean"] == 1.0
+    assert ds["thought_words"]["mean"] > 0 and ds["thought_tokens"]["mean"] > 0
+    assert "Shape of the long thoughts" in (tmp_path / "report" / "report.md").read_text()
 
 
 def test_compare_warns_when_problems_differ(corpora, tmp_path):
