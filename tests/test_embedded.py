@@ -53,6 +53,9 @@ def test_embedded_model_synthesizes_a_trace(tmp_path):
     assert isinstance(trace["verified"], bool) and trace["long_thought"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["this_run"]["attempted"] == 1 and manifest["config"]["roles"]["policy"]["spec"] == "local"
+    # the embedded base model runs the compact profile: one-line few-shot prompts, a newline ends a reply
+    assert {p["profile"] for p in manifest["config"]["prompts"].values()} == {"compact"}
+    assert manifest["config"]["roles"]["policy"]["sampling"]["stop"] == ["\n"]
     assert _servers() == before  # the server the run started is gone
 
 
