@@ -12,7 +12,7 @@ from __future__ import annotations
 import typer
 
 from cli import eval as eval_cli
-from cli import graph, reports, serve, synth, train
+from cli import graph, reports, serve, synth, train, view
 
 # tracebacks never show local variables: they can hold keys and environments
 app = typer.Typer(
@@ -30,5 +30,6 @@ app.command()(reports.compare)
 app.add_typer(eval_cli.app, name="eval")
 app.command()(reports.report)
 app.command()(reports.export)
+app.command()(view.view)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(train.train)
 app.command()(train.pairs)

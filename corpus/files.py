@@ -5,6 +5,8 @@
 ``failures.jsonl`` jobs whose calls kept failing, with the reason (nothing is dropped);
 ``config.json``    the config (or configs, with ``--add-config``) the corpus was made with, by hash;
 ``manifest.json``  written last, so its existence means the run completed.
+``labels.jsonl``   curation (``journey view``): keep / drop per trace with a note, who and when,
+                   append-only (the last line for a trace holds); never written into traces.jsonl.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
 CONFIG = "config.json"
+LABELS = "labels.jsonl"
 
 
 class CorpusExistsError(FileExistsError):
@@ -178,3 +181,15 @@ class CorpusWriter:
         self.traces.close()
         self.failures.close()
         self.rejects.close()
+
+
+def latest_labels(corpus: Path) -> dict[str, dict[str, Any]]:
+    """Trace id -> its latest label row (``labels.jsonl`` is append-only: the last line for a trace wins)."""
+    from corpus.problems import read_rows
+
+    out: dict[str, dict[str, Any]] = {}
+    path = corpus / LABELS
+    if path.exists():
+        for _, row in read_rows(path):
+            out[str(row.get("trace_id"))] = row
+    return out

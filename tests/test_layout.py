@@ -20,6 +20,7 @@ ALLOWED = {
     "eval": {"answers", "agents", "corpus"},
     "trainer": {"answers", "agents", "corpus"},
     "reports": {"answers", "agents", "corpus", "eval", "trainer"},
+    "view": {"answers", "agents", "corpus", "eval", "trainer", "reports"},
     "cli": set(),  # filled below: the CLI may import every package
 }
 ALLOWED["cli"] = set(ALLOWED) - {"cli"}

@@ -7,7 +7,8 @@ A recipe lists its sources, each one of
     {jsonl: data/human.jsonl}         one ``{"messages": [...]}`` conversation a line
     {pairs: runs/pairs/vw}            preference pairs written by ``journey pairs`` (DPO stages only)
 
-with a weight, filters (``verified_only``, ``methods``, ``models``, ``max_tokens``) and a ``cap``.
+with a weight, filters (``verified_only``, ``methods``, ``models``, ``max_tokens``, curation ``labels``)
+and a ``cap``.
 The mixture is built in this order, and every step's drops are counted per source:
 
 1. load and filter each source;
@@ -34,10 +35,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from corpus.files import LABELS, latest_labels
 from corpus.problems import ProblemFileError, open_dataset, read_rows
 from trainer.format import Messages, Thought, assistant_text, trace_messages
 
@@ -50,7 +52,7 @@ class MixtureError(ValueError):
 
 
 # fields that shape a trace into a sample: pairs were shaped when ``journey pairs`` wrote them
-TRACE_SHAPING = {"verified_only", "config", "thought", "think_tags", "split"}
+TRACE_SHAPING = {"verified_only", "config", "thought", "think_tags", "split", "labels"}
 
 
 class SourceSpec(BaseModel):
@@ -75,6 +77,10 @@ class SourceSpec(BaseModel):
     cap: int | None = Field(default=None, gt=0, description="at most this many samples before weighting")
     thought: Thought = "journey"
     think_tags: bool = True
+    labels: Literal["drop", "keep"] | None = Field(
+        default=None,
+        description="curation labels (labels.jsonl, journey view): drop leaves out dropped traces, keep takes only kept ones",
+    )
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSpec:
@@ -183,7 +189,16 @@ def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
     if spec.config is None and len(configs) > 1:
         # each config is its own corpus: mixing two would train on two recipes under one name
         raise MixtureError(f"{spec.corpus} holds {len(configs)} configs ({', '.join(configs)}): name one with config:")
+    try:
+        labels = latest_labels(Path(spec.corpus)) if spec.labels else {}
+    except ProblemFileError as e:
+        raise MixtureError(str(e)) from None
     for lineno, trace in _jsonl_rows(path):
+        if spec.labels:
+            label = labels.get(str(trace.get("id")), {}).get("label")
+            if (spec.labels == "drop" and label == "drop") or (spec.labels == "keep" and label != "keep"):
+                dropped["label"] += 1
+                continue
         if spec.config is not None and trace.get("config_hash") != spec.config:
             dropped["config"] += 1
             continue
@@ -289,7 +304,13 @@ def fingerprint(spec: SourceSpec) -> str:
         with path.open("rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
-        return "sha256:" + digest.hexdigest()
+        out = "sha256:" + digest.hexdigest()
+        if spec.corpus and spec.labels:
+            # the labels decide which traces are trained on: their file is part of what the model saw
+            labels = Path(spec.corpus) / LABELS
+            text = labels.read_bytes() if labels.exists() else b""
+            out += f"+labels:{spec.labels}:sha256:" + hashlib.sha256(text).hexdigest()
+        return out
     return "datasets:" + _load_dataset(spec)._fingerprint
 
 

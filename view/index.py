@@ -1,0 +1,187 @@
+"""The viewer's index of a corpus: one SQLite file per corpus, built once, rebuilt when the corpus changes.
+
+A row per sample (``traces.jsonl``, ``rejected.jsonl``) and per failure (``failures.jsonl``): where
+it lies in its file (byte offset, so a page reads one trace and never the whole corpus), the fields
+the browser filters and sorts on, and the question and long thought for text search (an FTS5 table:
+its index for words, its text for regular expressions). The index lives in the cache
+(``$O1J_CACHE/view``), never in the corpus directory, and is keyed on the corpus files' sizes and
+modification times: a corpus that grew or was rewritten is indexed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corpus.files import FAILURES, REJECTED, TRACES
+from trainer.mixture import problem_key
+
+FILES = (TRACES, REJECTED, FAILURES)
+SCHEMA_VERSION = 3
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE samples (
+    n INTEGER PRIMARY KEY,
+    file TEXT, line INTEGER, offset INTEGER, length INTEGER,
+    id TEXT, problem_id TEXT, pkey TEXT, method TEXT, config TEXT, models TEXT,
+    status TEXT, verified INTEGER, tokens INTEGER, backtracks INTEGER, reflections INTEGER,
+    words INTEGER, rewritten INTEGER, subject TEXT, level TEXT, question TEXT
+);
+CREATE INDEX samples_pkey ON samples (pkey);
+CREATE INDEX samples_status ON samples (status);
+CREATE INDEX samples_id ON samples (id);
+CREATE VIRTUAL TABLE thoughts USING fts5 (question, thought, tokenize='unicode61');
+"""
+
+
+class IndexError_(ValueError):
+    """A corpus that cannot be indexed; ``str()`` names the file and line."""
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("O1J_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "o1-journey"
+    return Path(root) / "view"
+
+
+def signature(corpus: Path) -> str:
+    """What the index depends on: each corpus file's size and modification time."""
+    parts = []
+    for name in FILES:
+        path = corpus / name
+        stat = path.stat() if path.exists() else None
+        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}" if stat else f"{name}:-")
+    return f"v{SCHEMA_VERSION}|" + "|".join(parts)
+
+
+def status_of(row: dict[str, Any], file: str) -> str:
+    if file == FAILURES:
+        return "failed"
+    if file == REJECTED:
+        return "rejected"
+    return str(row.get("status") or ("verified" if row.get("verified") else "wrong_answer"))
+
+
+def _record(row: dict[str, Any], file: str) -> tuple[Any, ...]:
+    question = str(row.get("question") or "")
+    shape = row.get("shape") or {}
+    usage = row.get("usage") or {}
+    tokens = sum(int(u.get("tokens_in", 0)) + int(u.get("tokens_out", 0)) for u in usage.values())
+    events = row.get("events") or []
+    meta = row.get("meta") or {}
+    return (
+        str(row.get("id") or ""),
+        str(row.get("problem_id") or ""),
+        problem_key(question) if question else "id:" + str(row.get("problem_id")),
+        str(row.get("method") or ""),
+        str(row.get("config_hash") or ""),
+        " ".join(sorted({str(m) for m in (row.get("models") or {}).values()})),
+        status_of(row, file),
+        int(bool(row.get("verified"))),
+        tokens,
+        int(row.get("n_backtracks") or 0),
+        int(shape.get("reflections", sum(e.get("kind") == "reflection" for e in events))),
+        int(shape.get("thought_words", len(str(row.get("long_thought") or "").split()))),
+        int(bool(shape.get("rewritten"))),
+        str(meta.get("subject") or row.get("subject") or ""),
+        str(meta.get("level") or row.get("level") or ""),
+        question,
+    )
+
+
+@dataclass
+class Index:
+    corpus: Path
+    path: Path
+
+    def connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+
+
+def build(corpus: Path) -> Index:
+    """The index of ``corpus``, built now unless a current one is in the cache."""
+    corpus = corpus.resolve()
+    if not (corpus / TRACES).exists():
+        raise IndexError_(f"{corpus}: no {TRACES} (not a corpus written by journey synth)")
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (hashlib.sha256(str(corpus).encode()).hexdigest()[:24] + ".sqlite")
+    sig = signature(corpus)
+    if path.exists():
+        try:
+            with sqlite3.connect(path) as db:
+                found = db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
+            if found and found[0] == sig:
+                return Index(corpus, path)
+        except sqlite3.DatabaseError:
+            pass  # a stale or torn index is rebuilt
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    try:
+        db.executescript(SCHEMA)
+        for name in FILES:
+            _load(db, corpus / name, name)
+        db.execute("INSERT INTO meta VALUES ('signature', ?), ('corpus', ?)", (sig, str(corpus)))
+        db.commit()
+    finally:
+        db.close()
+    os.replace(tmp, path)
+    return Index(corpus, path)
+
+
+def _load(db: sqlite3.Connection, path: Path, name: str) -> None:
+    if not path.exists():
+        return
+    batch: list[tuple[Any, ...]] = []
+    texts: list[tuple[str, str]] = []
+    offset = 0
+    with path.open("rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            start, offset = offset, offset + len(raw)
+            if not raw.strip():
+                continue
+            if not raw.endswith(b"\n"):
+                break  # a torn last line (a run killed mid-write): not a sample yet
+            try:
+                row = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise IndexError_(f"{path}:{line_no}: invalid JSON ({e})") from None
+            if not isinstance(row, dict):
+                raise IndexError_(f"{path}:{line_no}: not a JSON object")
+            batch.append((name, line_no, start, len(raw), *_record(row, name)))
+            texts.append((str(row.get("question") or ""), str(row.get("long_thought") or row.get("reason") or "")))
+            if len(batch) >= 2000:
+                _flush(db, batch, texts)
+    _flush(db, batch, texts)
+
+
+def _flush(db: sqlite3.Connection, batch: list[tuple[Any, ...]], texts: list[tuple[str, str]]) -> None:
+    if not batch:
+        return
+    first = db.execute("SELECT COALESCE(MAX(n), 0) FROM samples").fetchone()[0] + 1
+    db.executemany(
+        "INSERT INTO samples (file, line, offset, length, id, problem_id, pkey, method, config, models, status, "
+        "verified, tokens, backtracks, reflections, words, rewritten, subject, level, question) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        batch,
+    )
+    db.executemany(
+        "INSERT INTO thoughts (rowid, question, thought) VALUES (?, ?, ?)",
+        [(first + i, q, t) for i, (q, t) in enumerate(texts)],
+    )
+    batch.clear()
+    texts.clear()
+
+
+def read_row(corpus: Path, file: str, offset: int, length: int) -> dict[str, Any]:
+    """One sample, read from its file at its offset."""
+    if file not in FILES:
+        raise IndexError_(f"not a corpus file: {file}")
+    with (corpus / file).open("rb") as f:
+        f.seek(offset)
+        return json.loads(f.read(length))

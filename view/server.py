@@ -1,0 +1,530 @@
+"""``journey view``: a local web app over corpora and eval runs (standard library HTTP server, no CDN).
+
+The page (``view/static``) asks this server for JSON and builds every element with ``textContent``:
+model output and problem text are never parsed as HTML, and a Content-Security-Policy forbids inline
+scripts besides. The server answers only its own routes: the static files by name, and corpus rows
+by their index entry (a corpus number and a row number), never by a path from the request, so
+nothing outside the directories it was given can be read. It binds 127.0.0.1 unless told otherwise.
+
+Routes (GET unless said): ``/`` the app; ``/static/NAME``; ``/api/sources``; ``/api/problems``
+(the problems x corpora table: filters, sort, page); ``/api/trace`` (one sample whole, its labels,
+its problem's other samples); ``/api/problem`` (one problem across corpora, side by side);
+``/api/eval`` (an eval run's samples, or the problems where two runs disagree); ``/api/export``
+(the filtered samples as JSONL); ``POST /api/label`` (keep / drop with a note, appended to the
+corpus's ``labels.jsonl``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from corpus.files import LABELS, latest_labels
+from view.index import Index, IndexError_, build, read_row
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+MAX_ATTACHED = 10  # SQLite attaches at most ten databases to one connection
+QUERY_SECONDS = 5.0  # a search (a regular expression over every long thought) gives up after this
+PER_PAGE = 50
+SORTS = {
+    "problem": "problem_id",
+    "tokens": "MAX(tokens) DESC",
+    "words": "MAX(words) DESC",
+    "backtracks": "MAX(backtracks) DESC",
+}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class ViewError(ValueError):
+    """A request or a source the viewer cannot serve; ``str()`` says why in one line."""
+
+
+@dataclass
+class Corpus:
+    name: str
+    path: Path
+    index: Index
+    manifest: dict[str, Any]
+
+
+@dataclass
+class EvalRun:
+    name: str
+    path: Path
+    summary: dict[str, Any]
+    samples: list[dict[str, Any]]
+
+
+@dataclass
+class Sources:
+    corpora: list[Corpus] = field(default_factory=list)
+    evals: list[EvalRun] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def load_sources(dirs: list[Path]) -> Sources:
+    """Each directory is a corpus (traces.jsonl) or an eval run (summary.json + samples.jsonl)."""
+    sources = Sources()
+    for d in dirs:
+        if (d / "traces.jsonl").exists():
+            try:
+                index = build(d)
+            except IndexError_ as e:
+                raise ViewError(str(e)) from None
+            manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
+            sources.corpora.append(
+                Corpus(_unique(d.name, [c.name for c in sources.corpora]), d.resolve(), index, manifest)
+            )
+        elif (d / "summary.json").exists() and (d / "samples.jsonl").exists():
+            rows = []
+            with (d / "samples.jsonl").open(encoding="utf-8") as f:
+                for line_no, line in enumerate(f, 1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as e:
+                            raise ViewError(f"{d / 'samples.jsonl'}:{line_no}: invalid JSON ({e.msg})") from None
+            summary = json.loads((d / "summary.json").read_text())
+            sources.evals.append(EvalRun(_unique(d.name, [e.name for e in sources.evals]), d.resolve(), summary, rows))
+        else:
+            raise ViewError(f"{d}: neither a corpus (traces.jsonl) nor an eval run (summary.json, samples.jsonl)")
+    if len(sources.corpora) > MAX_ATTACHED:
+        raise ViewError(f"at most {MAX_ATTACHED} corpora at once ({len(sources.corpora)} given)")
+    return sources
+
+
+def _unique(name: str, taken: list[str]) -> str:
+    out, i = name, 2
+    while out in taken:
+        out, i = f"{name}-{i}", i + 1
+    return out
+
+
+# -- queries -------------------------------------------------------------------------------------
+
+
+def connect(sources: Sources, deadline_s: float = QUERY_SECONDS) -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:", uri=True, check_same_thread=False)
+    for i, c in enumerate(sources.corpora):
+        db.execute(f"ATTACH DATABASE ? AS c{i}", (f"file:{c.index.path}?mode=ro",))
+    started = time.monotonic()
+    db.set_progress_handler(lambda: int(time.monotonic() - started > deadline_s), 10_000)
+
+    def regexp(pattern: str, text: str | None) -> bool:
+        return text is not None and _compiled(pattern).search(text) is not None
+
+    db.create_function("regexp", 2, regexp, deterministic=True)
+    return db
+
+
+_patterns: dict[str, re.Pattern] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern:
+    if pattern not in _patterns:
+        _patterns[pattern] = re.compile(pattern, re.IGNORECASE)
+    return _patterns[pattern]
+
+
+@dataclass
+class Filters:
+    status: list[str] = field(default_factory=list)
+    method: str = ""
+    model: str = ""
+    config: str = ""
+    subject: str = ""
+    level: str = ""
+    min_words: int | None = None
+    max_words: int | None = None
+    words: str = ""  # words that must all occur in the question or the long thought (FTS)
+    regex: str = ""  # a regular expression over the question and the long thought
+    corpus: list[int] = field(default_factory=list)
+    solved: list[int] = field(default_factory=list)  # problems verified in each of these corpora
+    sort: str = "problem"
+    page: int = 0
+    per: int = PER_PAGE
+
+    @classmethod
+    def parse(cls, query: dict[str, list[str]]) -> Filters:
+        def one(key: str) -> str:
+            return (query.get(key) or [""])[0].strip()
+
+        def number(key: str) -> int | None:
+            value = one(key)
+            if not value:
+                return None
+            if not value.isdigit():
+                raise ViewError(f"{key} must be a whole number, not {value!r}")
+            return int(value)
+
+        regex = one("re")
+        if regex:
+            if len(regex) > 200:
+                raise ViewError("the regular expression is longer than 200 characters")
+            try:
+                _compiled(regex)
+            except re.error as e:
+                raise ViewError(f"bad regular expression: {e}") from None
+        sort = one("sort") or "problem"
+        if sort not in SORTS:
+            raise ViewError(f"sort is one of {', '.join(SORTS)}")
+        return cls(
+            status=[s for v in query.get("status", []) for s in v.split(",") if s],
+            method=one("method"),
+            model=one("model"),
+            config=one("config"),
+            subject=one("subject"),
+            level=one("level"),
+            min_words=number("min_words"),
+            max_words=number("max_words"),
+            words=one("q"),
+            regex=regex,
+            corpus=[int(c) for v in query.get("corpus", []) for c in v.split(",") if c.isdigit()],
+            solved=[int(c) for v in query.get("solved", []) for c in v.split(",") if c.isdigit()],
+            sort=sort,
+            page=number("page") or 0,
+            per=min(number("per") or PER_PAGE, 500),
+        )
+
+    def where(self, i: int) -> tuple[str, list[Any]]:
+        """The WHERE clause over corpus ``i``'s samples, and its parameters."""
+        clauses, params = [], []
+        if self.status:
+            clauses.append(f"status IN ({', '.join('?' * len(self.status))})")
+            params += self.status
+        for column, value in (("method", self.method), ("config", self.config), ("subject", self.subject)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.level:
+            clauses.append("level = ?")
+            params.append(self.level)
+        if self.model:
+            clauses.append("(' ' || models || ' ') LIKE ?")
+            params.append(f"% {self.model} %")
+        if self.min_words is not None:
+            clauses.append("words >= ?")
+            params.append(self.min_words)
+        if self.max_words is not None:
+            clauses.append("words <= ?")
+            params.append(self.max_words)
+        if self.words:
+            # each word quoted: the search is for the words, not FTS5's query language
+            query = " ".join('"' + w.replace('"', '""') + '"' for w in self.words.split())
+            clauses.append(f"n IN (SELECT rowid FROM c{i}.thoughts WHERE thoughts MATCH ?)")
+            params.append(query)
+        if self.regex:
+            clauses.append(f"n IN (SELECT rowid FROM c{i}.thoughts WHERE regexp(?, question || ' ' || thought))")
+            params.append(self.regex)
+        for other in self.solved:
+            clauses.append(f"pkey IN (SELECT pkey FROM c{other}.samples WHERE verified = 1 AND file = 'traces.jsonl')")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _union(sources: Sources, filters: Filters | None) -> tuple[str, list[Any]]:
+    parts, params = [], []
+    chosen = [i for i in range(len(sources.corpora)) if not filters or not filters.corpus or i in filters.corpus]
+    for i in chosen:
+        where, p = filters.where(i) if filters else ("", [])
+        parts.append(f"SELECT {i} AS c, * FROM c{i}.samples{where}")
+        params += p
+    if not parts:
+        return "SELECT NULL AS c, * FROM c0.samples WHERE 0", []
+    return " UNION ALL ".join(parts), params
+
+
+def problems(sources: Sources, filters: Filters) -> dict[str, Any]:
+    """A page of problems matching the filters, each with its samples' status in every corpus."""
+    if not sources.corpora:
+        return {"total": 0, "rows": [], "corpora": []}
+    if bad := [c for c in filters.solved + filters.corpus if not 0 <= c < len(sources.corpora)]:
+        raise ViewError(f"no corpus {bad[0]}")
+    db = connect(sources)
+    try:
+        union, params = _union(sources, filters)
+        total = db.execute(f"SELECT COUNT(DISTINCT pkey) FROM ({union})", params).fetchone()[0]
+        page = db.execute(
+            f"SELECT pkey, MIN(problem_id) AS problem_id, MIN(question) FROM ({union}) GROUP BY pkey "
+            f"ORDER BY {SORTS[filters.sort]}, pkey LIMIT ? OFFSET ?",
+            [*params, filters.per, filters.page * filters.per],
+        ).fetchall()
+        keys = [k for k, _, _ in page]
+        cells: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in keys}
+        if keys:
+            everything, _ = _union(sources, None)
+            marks = ", ".join("?" * len(keys))
+            for c, pkey, status, count, tokens, backtracks, first in db.execute(
+                f"SELECT c, pkey, status, COUNT(*), AVG(tokens), AVG(backtracks), MIN(n) FROM ({everything}) "
+                f"WHERE pkey IN ({marks}) GROUP BY c, pkey, status",
+                keys,
+            ):
+                cell = cells[pkey].setdefault(
+                    c, {"statuses": {}, "tokens": 0.0, "backtracks": 0.0, "n": first, "count": 0}
+                )
+                cell["statuses"][status] = count
+                cell["count"] += count
+                cell["tokens"] += tokens * count
+                cell["backtracks"] += backtracks * count
+                cell["n"] = min(cell["n"], first)
+        rows = []
+        for pkey, problem_id, question in page:
+            corpora = {}
+            for c, cell in cells[pkey].items():
+                corpora[str(c)] = {
+                    "statuses": cell["statuses"],
+                    "tokens": round(cell["tokens"] / cell["count"]),
+                    "backtracks": round(cell["backtracks"] / cell["count"], 2),
+                    "n": cell["n"],
+                }
+            rows.append({"pkey": pkey, "problem_id": problem_id, "question": question[:300], "corpora": corpora})
+        return {"total": total, "page": filters.page, "per": filters.per, "rows": rows}
+    except sqlite3.OperationalError as e:
+        if "interrupted" in str(e):
+            raise ViewError(f"the search took longer than {QUERY_SECONDS:g} s: narrow it") from None
+        raise
+    finally:
+        db.close()
+
+
+def _locate(sources: Sources, c: int, n: int) -> tuple[Corpus, sqlite3.Row | tuple]:
+    if not 0 <= c < len(sources.corpora):
+        raise ViewError(f"no corpus {c}")
+    corpus = sources.corpora[c]
+    with corpus.index.connect() as db:
+        found = db.execute("SELECT file, offset, length, pkey, id FROM samples WHERE n = ?", (n,)).fetchone()
+    if found is None:
+        raise ViewError(f"no sample {n} in {corpus.name}")
+    return corpus, found
+
+
+def trace(sources: Sources, c: int, n: int) -> dict[str, Any]:
+    corpus, (file, offset, length, pkey, trace_id) = _locate(sources, c, n)
+    row = read_row(corpus.path, file, offset, length)
+    with corpus.index.connect() as db:
+        siblings = db.execute("SELECT n, id, status, file FROM samples WHERE pkey = ? ORDER BY n", (pkey,)).fetchall()
+    return {
+        "corpus": c,
+        "corpus_name": corpus.name,
+        "n": n,
+        "file": file,
+        "row": row,
+        "label": latest_labels(corpus.path).get(trace_id),
+        "siblings": [{"n": s[0], "id": s[1], "status": s[2], "file": s[3]} for s in siblings],
+        "pkey": pkey,
+    }
+
+
+def problem(sources: Sources, pkey: str) -> dict[str, Any]:
+    columns = []
+    for c, corpus in enumerate(sources.corpora):
+        with corpus.index.connect() as db:
+            found = db.execute(
+                "SELECT n, file, offset, length FROM samples WHERE pkey = ? ORDER BY verified DESC, n LIMIT 20", (pkey,)
+            ).fetchall()
+        samples = [read_row(corpus.path, f, o, ln) | {"_n": n, "_file": f} for n, f, o, ln in found]
+        columns.append({"corpus": c, "name": corpus.name, "samples": samples})
+    return {"pkey": pkey, "columns": columns}
+
+
+def eval_samples(sources: Sources, run: int, other: int | None, only_disagree: bool) -> dict[str, Any]:
+    if not 0 <= run < len(sources.evals) or (other is not None and not 0 <= other < len(sources.evals)):
+        raise ViewError("no such eval run")
+
+    def grouped(r: EvalRun) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for s in r.samples:
+            out.setdefault(str(s.get("problem_id")), []).append(s)
+        return out
+
+    mine = grouped(sources.evals[run])
+    theirs = grouped(sources.evals[other]) if other is not None else {}
+    rows = []
+    for pid, samples in mine.items():
+        right = sum(bool(s.get("correct")) for s in samples) / len(samples)
+        row = {
+            "problem_id": pid,
+            "question": samples[0].get("question", ""),
+            "answer": samples[0].get("answer", ""),
+            "accuracy": right,
+            "samples": samples,
+        }
+        if other is not None:
+            others = theirs.get(pid, [])
+            row["other_accuracy"] = sum(bool(s.get("correct")) for s in others) / len(others) if others else None
+            row["other_samples"] = others
+            if only_disagree and (row["other_accuracy"] is None or (right > 0.5) == (row["other_accuracy"] > 0.5)):
+                continue
+        rows.append(row)
+    return {
+        "run": sources.evals[run].name,
+        "other": sources.evals[other].name if other is not None else None,
+        "rows": rows,
+    }
+
+
+def add_label(sources: Sources, c: int, n: int, label: str, note: str, who: str) -> dict[str, Any]:
+    if label not in ("keep", "drop"):
+        raise ViewError("label is keep or drop")
+    corpus, (_, _, _, _, trace_id) = _locate(sources, c, n)
+    row = {
+        "trace_id": trace_id,
+        "label": label,
+        "note": note[:2000],
+        "who": who,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with sources.lock, (corpus.path / LABELS).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return row
+
+
+def export_rows(sources: Sources, filters: Filters):
+    """Every sample matching the filters, whole, as JSON lines (streamed from the corpus files)."""
+    db = connect(sources, deadline_s=60.0)
+    try:
+        union, params = _union(sources, filters)
+        for c, file, offset, length in db.execute(
+            f"SELECT c, file, offset, length FROM ({union}) ORDER BY c, n", params
+        ):
+            corpus = sources.corpora[c]
+            yield (
+                json.dumps(read_row(corpus.path, file, offset, length) | {"_corpus": corpus.name}, ensure_ascii=False)
+                + "\n"
+            )
+    finally:
+        db.close()
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+
+def make_server(
+    sources: Sources, host: str = "127.0.0.1", port: int = 0, who: str | None = None
+) -> ThreadingHTTPServer:
+    who = who or getpass.getuser()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in HEADERS.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, payload: Any, status: int = 200) -> None:
+            self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+
+        def _error(self, status: int, message: str) -> None:
+            self._json({"error": message}, status)
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            query = parse_qs(url.query)
+            try:
+                if url.path in ("/", "/index.html"):
+                    self._send(200, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8")
+                elif url.path.startswith("/static/"):
+                    name = url.path.removeprefix("/static/")
+                    if name not in STATIC_FILES:  # by name only: no path from the request reaches the disk
+                        self._error(404, "not found")
+                        return
+                    self._send(200, (STATIC / name).read_bytes(), STATIC_FILES[name] + "; charset=utf-8")
+                elif url.path == "/api/sources":
+                    self._json(
+                        {
+                            "corpora": [
+                                {"c": i, "name": c.name, "method": c.manifest.get("method"), "path": str(c.path)}
+                                for i, c in enumerate(sources.corpora)
+                            ],
+                            "evals": [
+                                {
+                                    "e": i,
+                                    "name": e.name,
+                                    "model": e.summary.get("model"),
+                                    "dataset": e.summary.get("dataset"),
+                                }
+                                for i, e in enumerate(sources.evals)
+                            ],
+                        }
+                    )
+                elif url.path == "/api/problems":
+                    self._json(problems(sources, Filters.parse(query)))
+                elif url.path == "/api/trace":
+                    self._json(trace(sources, _int(query, "c"), _int(query, "n")))
+                elif url.path == "/api/problem":
+                    self._json(problem(sources, (query.get("pkey") or [""])[0]))
+                elif url.path == "/api/eval":
+                    other = (query.get("other") or [""])[0]
+                    self._json(
+                        eval_samples(
+                            sources, _int(query, "e"), int(other) if other.isdigit() else None, "disagree" in query
+                        )
+                    )
+                elif url.path == "/api/export":
+                    body = "".join(export_rows(sources, Filters.parse(query))).encode()
+                    self._send(200, body, "application/x-ndjson; charset=utf-8")
+                else:
+                    self._error(404, "not found")
+            except ViewError as e:
+                self._error(400, str(e))
+
+        def do_POST(self) -> None:
+            url = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > 1 << 16:
+                self._error(413, "too large")
+                return
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if url.path != "/api/label" or not isinstance(body, dict):
+                    self._error(404, "not found")
+                    return
+                self._json(
+                    add_label(
+                        sources,
+                        int(body.get("c", -1)),
+                        int(body.get("n", -1)),
+                        str(body.get("label")),
+                        str(body.get("note") or ""),
+                        who,
+                    )
+                )
+            except (ViewError, ValueError) as e:
+                self._error(400, str(e))
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def _int(query: dict[str, list[str]], key: str) -> int:
+    value = (query.get(key) or [""])[0]
+    if not value.lstrip("-").isdigit():
+        raise ViewError(f"{key} must be a number")
+    return int(value)
+
+
+__all__ = ["HTTPStatus", "ViewError", "load_sources", "make_server"]
