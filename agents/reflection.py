@@ -70,37 +70,30 @@ class Reflection(BaseModel):
     back_to: int  # the step to redo, 1-based
 
 
-def parse(text: str) -> Reflection:
-    text = " ".join(text.split())
-    match = _BACK.search(text)
-    if match:
-        back_to = int(match.group(1))
-    elif start := _START_OVER.search(text):
-        match, back_to = start, 1
-    else:
-        raise ParseError("no 'Let me redo step N'")
+def _reflection(text: str, *, last: bool, limit: int) -> Reflection:
+    """The realization and the step it goes back to: the first (compact) or last (full) "redo step N"."""
+    backs = list(_BACK.finditer(text)) or [None]
+    match = backs[-1] if last else backs[0]
+    back_to = int(match.group(1)) if match else 1
+    if match is None:
+        starts = list(_START_OVER.finditer(text))
+        if not starts:
+            raise ParseError("no 'Let me go back to step N'")
+        match = starts[-1] if last else starts[0]
     said = (text[: match.start()] + text[match.end() :]).strip()
     said = re.sub(r"\s*(let me|I will|I'll)\s*$", "", said, flags=re.IGNORECASE).strip()
     if not said:
         raise ParseError("no reflection before the backtrack")
-    return Reflection(text=said[:800], back_to=back_to)
+    return Reflection(text=said[:limit], back_to=back_to)
+
+
+def parse(text: str) -> Reflection:
+    return _reflection(" ".join(text.split()), last=False, limit=800)
 
 
 def parse_full(text: str) -> Reflection:
     """A reasoned realization, paragraphs kept; the last 'go back to step N' names the step."""
-    text = text.strip()
-    matches = list(_BACK.finditer(text))
-    if matches:
-        match, back_to = matches[-1], int(matches[-1].group(1))
-    elif starts := list(_START_OVER.finditer(text)):
-        match, back_to = starts[-1], 1
-    else:
-        raise ParseError("no 'Let me go back to step N'")
-    said = (text[: match.start()] + text[match.end() :]).strip()
-    said = re.sub(r"\s*(let me|I will|I'll)\s*$", "", said, flags=re.IGNORECASE).strip()
-    if not said:
-        raise ParseError("no reflection before the backtrack")
-    return Reflection(text=said[:MAX_FULL_REFLECTION_CHARS], back_to=back_to)
+    return _reflection(text.strip(), last=True, limit=MAX_FULL_REFLECTION_CHARS)
 
 
 PROMPTS = RolePrompts("reflector", PROMPT, FULL, parse, parse_full)

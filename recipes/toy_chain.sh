@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Part 1's experiment end to end at toy scale, on the embedded Gemma 3 270M, on a CPU, offline:
-#   synth (import worked additions, some with a caught mistake) -> pairs (journey vs shortcut)
-#   -> train (SFT, then DPO from the SFT model) -> eval (base, SFT, SFT+DPO on held-out additions)
+#   synth (import worked additions, some with a caught mistake, and for a third of them a worked
+#   attempt that slips and ends wrong) -> pairs (verified versus wrong) -> train (SFT on the verified
+#   journeys, then DPO from the SFT model) -> eval (base, SFT, SFT+DPO on held-out additions)
 #   -> report (the three side by side).
 # Usage: bash recipes/toy_chain.sh   (writes runs/toy; rerun to resume: every step skips done work)
 # Sizes: TRAIN additions to learn from, HELDOUT to evaluate on, SAMPLES per held-out problem.
@@ -24,18 +25,21 @@ out, n_train, n_heldout = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(0)
 pairs = rng.sample([(a, b) for a in range(10, 100) for b in range(10, 100)], n_train + n_heldout)
 
-def thought(a, b, slip):
+def thought(a, b, slip, wrong=False):
     tens, ones = (a // 10 + b // 10) * 10, a % 10 + b % 10
     lines = [f"First the tens: {a // 10 * 10} + {b // 10 * 10} = {tens}."]
-    if slip:  # a caught mistake: the journey keeps it, the shortcut does not
+    if slip:  # a caught mistake: the journey keeps it
         lines += [f"Then the ones: {a % 10} + {b % 10} = {ones + 1}.", f"Wait, {a % 10} + {b % 10} is {ones}, not {ones + 1}."]
-    lines += [f"Then the ones: {a % 10} + {b % 10} = {ones}.", f"{tens} + {ones} = {a + b}, so the answer is \\boxed{{{a + b}}}."]
+    ones_said = ones + 1 if wrong else ones  # an uncaught slip: the attempt ends on a wrong answer
+    lines += [f"Then the ones: {a % 10} + {b % 10} = {ones_said}.", f"{tens} + {ones_said} = {tens + ones_said}, so the answer is \\boxed{{{tens + ones_said}}}."]
     return "\n\n".join(lines)
 
 with (out / "train.jsonl").open("w") as f:
     for i, (a, b) in enumerate(pairs[:n_train]):
         row = {"id": f"add-{i}", "question": f"What is {a} + {b}?", "answer": str(a + b), "thought": thought(a, b, i % 3 == 0)}
         f.write(json.dumps(row) + "\n")
+        if i % 3 == 1:  # the same problem attempted again, ending wrong: the rejected side of a pair
+            f.write(json.dumps(row | {"id": f"add-{i}-wrong", "thought": thought(a, b, False, wrong=True)}) + "\n")
 with (out / "heldout.jsonl").open("w") as f:
     for i, (a, b) in enumerate(pairs[n_train:]):
         f.write(json.dumps({"id": f"held-{i}", "question": f"What is {a} + {b}?", "answer": str(a + b)}) + "\n")
@@ -44,10 +48,10 @@ PY
 step "synth: import the worked thoughts as a corpus"
 [ -f "$OUT/corpus/manifest.json" ] || journey synth --method human --problems "$OUT/data/train.jsonl" --out "$OUT/corpus" --resume
 
-step "pairs: each trace's journey (chosen) against its shortcut"
-[ -f "$OUT/pairs/pairs.jsonl" ] || journey pairs "$OUT/corpus" --kind journey-vs-shortcut --out "$OUT/pairs"
+step "pairs: each problem's verified journey (chosen) against its wrong attempt"
+[ -f "$OUT/pairs/pairs.jsonl" ] || journey pairs "$OUT/corpus" --kind verified-vs-wrong --out "$OUT/pairs"
 
-step "train: SFT on the journeys, then DPO from the SFT model"
+step "train: SFT on the verified journeys, then DPO from the SFT model"
 journey train --config recipes/toy_chain.yaml
 
 for run in base:local sft:local:$OUT/model/stages/sft sft_dpo:local:$OUT/model; do
