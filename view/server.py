@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -119,26 +118,61 @@ def _unique(name: str, taken: list[str]) -> str:
 # -- queries -------------------------------------------------------------------------------------
 
 
-def connect(sources: Sources, deadline_s: float = QUERY_SECONDS) -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:", uri=True, check_same_thread=False)
+class SlowQuery(ViewError):
+    pass
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that remembers whether its query ran out of time."""
+
+    late: list[bool]
+
+
+def connect(sources: Sources, deadline_s: float = QUERY_SECONDS) -> _Connection:
+    """A connection with every corpus index attached read-only, and a deadline: past it the query is
+    interrupted (between SQLite steps, and inside a regular expression, which has its own timeout)."""
+    db = sqlite3.connect(":memory:", uri=True, check_same_thread=False, factory=_Connection)
     for i, c in enumerate(sources.corpora):
         db.execute(f"ATTACH DATABASE ? AS c{i}", (f"file:{c.index.path}?mode=ro",))
     started = time.monotonic()
-    db.set_progress_handler(lambda: int(time.monotonic() - started > deadline_s), 10_000)
+    late = [False]
+
+    def over() -> int:
+        late[0] = late[0] or time.monotonic() - started > deadline_s
+        return int(late[0])
 
     def regexp(pattern: str, text: str | None) -> bool:
-        return text is not None and _compiled(pattern).search(text) is not None
+        if text is None or late[0]:
+            return False
+        try:
+            left = max(deadline_s - (time.monotonic() - started), 0.001)
+            return _compiled(pattern).search(text, timeout=left) is not None
+        except TimeoutError:
+            late[0] = True
+            return False
 
+    db.set_progress_handler(over, 10_000)
     db.create_function("regexp", 2, regexp, deterministic=True)
+    db.late = late
     return db
 
 
-_patterns: dict[str, re.Pattern] = {}
+def check_deadline(db: _Connection) -> None:
+    if db.late[0]:
+        raise SlowQuery(f"the search took longer than {QUERY_SECONDS:g} s: narrow it")
 
 
-def _compiled(pattern: str) -> re.Pattern:
+_patterns: dict[str, Any] = {}
+
+
+def _compiled(pattern: str):
+    """A user's regular expression, with the ``regex`` module (its searches take a timeout)."""
+    import regex
+
     if pattern not in _patterns:
-        _patterns[pattern] = re.compile(pattern, re.IGNORECASE)
+        if len(_patterns) > 256:
+            _patterns.clear()
+        _patterns[pattern] = regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
     return _patterns[pattern]
 
 
@@ -179,7 +213,7 @@ class Filters:
                 raise ViewError("the regular expression is longer than 200 characters")
             try:
                 _compiled(regex)
-            except re.error as e:
+            except Exception as e:  # regex.error: the user's pattern, said back in one line
                 raise ViewError(f"bad regular expression: {e}") from None
         sort = one("sort") or "problem"
         if sort not in SORTS:
@@ -293,10 +327,11 @@ def problems(sources: Sources, filters: Filters) -> dict[str, Any]:
                     "n": cell["n"],
                 }
             rows.append({"pkey": pkey, "problem_id": problem_id, "question": question[:300], "corpora": corpora})
+        check_deadline(db)
         return {"total": total, "page": filters.page, "per": filters.per, "rows": rows}
     except sqlite3.OperationalError as e:
         if "interrupted" in str(e):
-            raise ViewError(f"the search took longer than {QUERY_SECONDS:g} s: narrow it") from None
+            raise SlowQuery(f"the search took longer than {QUERY_SECONDS:g} s: narrow it") from None
         raise
     finally:
         db.close()
@@ -484,12 +519,27 @@ def make_server(
                         )
                     )
                 elif url.path == "/api/export":
-                    body = "".join(export_rows(sources, Filters.parse(query))).encode()
-                    self._send(200, body, "application/x-ndjson; charset=utf-8")
+                    rows = export_rows(sources, Filters.parse(query))
+                    first = next(rows, "")  # a bad filter fails here, before any header is sent
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-ndjson; charset=utf-8")
+                    self.send_header("Content-Disposition", 'attachment; filename="traces.jsonl"')
+                    self.send_header("Connection", "close")
+                    for k, v in HEADERS.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.close_connection = True  # no length: the end of the stream ends the body
+                    for line in (first, *rows):
+                        self.wfile.write(line.encode())
                 else:
                     self._error(404, "not found")
             except ViewError as e:
                 self._error(400, str(e))
+            except Exception as e:  # a bug of ours: said, not a dropped connection
+                import sys
+
+                print(f"journey view: {type(e).__name__}: {e}", file=sys.stderr)
+                self._error(500, f"internal error ({type(e).__name__})")
 
         def do_POST(self) -> None:
             url = urlparse(self.path)
