@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -242,3 +243,24 @@ def test_only_the_given_directories_are_served(app, sources):
         urllib.request.urlopen(app + "api/trace?c=9&n=1")
     assert e.value.code == 400
     assert app.startswith("http://127.0.0.1:")
+
+
+def test_export_and_bad_filters(app, sources):
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(app + path) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    status, body = get("api/export?corpus=1&status=verified")
+    rows = [json.loads(line) for line in body.splitlines()]
+    tree_rows = (sources["tree"] / "traces.jsonl").read_text().splitlines()
+    assert status == 200 and len(rows) == len(tree_rows) == 6
+    assert {r["id"] for r in rows} == {json.loads(t)["id"] for t in tree_rows} and rows[0]["_corpus"] == "tree"
+    status, body = get("api/problems?re=" + urllib.parse.quote("(unclosed"))
+    assert status == 400 and "bad regular expression" in json.loads(body)["error"]
+    status, body = get("api/problems?min_words=lots")
+    assert status == 400 and "min_words must be a whole number" in json.loads(body)["error"]
+    status, body = get("api/problems?solved=0,1&per=100")
+    assert status == 200 and json.loads(body)["total"] == 6  # both methods solved all six shared problems
