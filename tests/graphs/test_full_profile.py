@@ -199,13 +199,7 @@ def searcher_with_prm():
 
 def test_tree_with_a_reward_model_keeps_the_best_steps_and_explores_dead_ends(tmp_path):
     reply, pooling = searcher_with_prm()
-    problems = tmp_path / "p.jsonl"
-    problems.write_text(
-        "".join(
-            json.dumps({"id": f"q{i}", "question": f"What is {i + 3} + {i + 5}?", "answer": str(2 * i + 8)}) + "\n"
-            for i in range(3)
-        )
-    )
+    problems = problems_file(tmp_path, 3)
     out = tmp_path / "tree"
     with OpenAIServer(reply, pooling=pooling) as server:
         spec = f"m@{server.base_url}"
