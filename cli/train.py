@@ -16,7 +16,7 @@ def train(
         Path, typer.Option(help="YAML recipe (see recipes/); any SFTConfig field can follow as --field value.")
     ],
 ) -> None:
-    """Train on a source mixture with TRL's SFTTrainer, in the stages the recipe lists."""
+    """Train on a source mixture in the stages the recipe lists: SFT (TRL's SFTTrainer) and DPO (its DPOTrainer)."""
     from trainer.config import ConfigError, load_config
     from trainer.format import TemplateError
     from trainer.mixture import MixtureError
