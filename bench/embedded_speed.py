@@ -43,7 +43,11 @@ DECODE = "Write a short story about a robot who learns to count."
 
 
 async def one(client, model: str, prompt: str, max_tokens: int) -> tuple[float, int, int, float]:
-    """(time to first token, prompt tokens, completion tokens, total seconds) of one streamed request."""
+    """(time to first token, prompt tokens, completion tokens, total seconds) of one streamed request.
+
+    Every request decodes exactly ``max_tokens`` (``min_new_tokens`` in the per-request generation
+    config that ``transformers serve`` reads): a model that ends its turn early would hide the decode
+    rate behind a short reply."""
     start = time.perf_counter()
     first = None
     usage = None
@@ -54,6 +58,7 @@ async def one(client, model: str, prompt: str, max_tokens: int) -> tuple[float, 
         temperature=0.0,
         stream=True,
         stream_options={"include_usage": True},
+        extra_body={"generation_config": json.dumps({"min_new_tokens": max_tokens, "do_sample": False})},
     )
     async for chunk in stream:
         if first is None and chunk.choices and chunk.choices[0].delta.content:
