@@ -292,11 +292,18 @@ def problems(sources: Sources, filters: Filters) -> dict[str, Any]:
     db = connect(sources)
     try:
         union, params = _union(sources, filters)
-        total = db.execute(f"SELECT COUNT(DISTINCT pkey) FROM ({union})", params).fetchone()[0]
+        # the matching samples once, in a temporary table: the count and the page both read it, so a
+        # search (a regular expression over every long thought) runs once per request, not twice
+        db.execute(
+            f"CREATE TEMP TABLE hits AS SELECT pkey, problem_id, question, tokens, words, backtracks FROM ({union})",
+            params,
+        )
+        check_deadline(db)
+        total = db.execute("SELECT COUNT(DISTINCT pkey) FROM hits").fetchone()[0]
         page = db.execute(
-            f"SELECT pkey, MIN(problem_id) AS problem_id, MIN(question) FROM ({union}) GROUP BY pkey "
+            f"SELECT pkey, MIN(problem_id) AS problem_id, MIN(question) FROM hits GROUP BY pkey "
             f"ORDER BY {SORTS[filters.sort]}, pkey LIMIT ? OFFSET ?",
-            [*params, filters.per, filters.page * filters.per],
+            [filters.per, filters.page * filters.per],
         ).fetchall()
         keys = [k for k, _, _ in page]
         cells: dict[str, dict[int, dict[str, Any]]] = {k: {} for k in keys}
