@@ -423,15 +423,17 @@ def _wait(policy: RetryPolicy):
     return wait
 
 
+def retrying(retry: RetryPolicy = RetryPolicy()) -> AsyncRetrying:
+    """The retry loop of every call to an endpoint: retryable errors only, backoff honouring Retry-After."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(retry.attempts), wait=_wait(retry), retry=retry_if_exception(retryable), reraise=True
+    )
+
+
 async def complete(model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = RetryPolicy()) -> Reply:
     """Call a chat model with bounded retries; record tokens and latency."""
     start = time.perf_counter()
-    async for attempt in AsyncRetrying(
-        stop=stop_after_attempt(retry.attempts),
-        wait=_wait(retry),
-        retry=retry_if_exception(retryable),
-        reraise=True,
-    ):
+    async for attempt in retrying(retry):
         with attempt:
             if model.pool is None:
                 message = await model.chat.ainvoke(messages)

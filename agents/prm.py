@@ -18,9 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
-from agents.models import ChatModel, RetryPolicy, _wait, retryable
+from agents.models import ChatModel, retrying
 
 ROLE = "prm"
 STEP_TAG = "ки"  # Math-Shepherd's step tag
@@ -75,11 +73,8 @@ async def score(model: ChatModel, question: str, steps: list[str], *, tag: str =
     client = model.chat.root_async_client
     url = pooling_url(str(client.base_url))
     body = {"model": model.spec.model, "input": prm_text(question, steps, tag)}
-    policy = RetryPolicy()
     start = time.perf_counter()
-    async for attempt in AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts), wait=_wait(policy), retry=retry_if_exception(retryable), reraise=True
-    ):
+    async for attempt in retrying():
         with attempt:
             response = await client.post(url, body=body, cast_to=httpx.Response)
     payload = response.json()

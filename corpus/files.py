@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -193,3 +194,20 @@ def latest_labels(corpus: Path) -> dict[str, dict[str, Any]]:
         for _, row in read_rows(path):
             out[str(row.get("trace_id"))] = row
     return out
+
+
+def file_hash(path: Path) -> str | None:
+    """``sha256:HEX`` of a file read in blocks (None when it does not exist): what ties an output to its input."""
+    if not path.exists():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def corpus_configs(corpus: Path) -> list[str]:
+    """The config hashes ``config.json`` records for a corpus (empty for a corpus from before it)."""
+    record = corpus / CONFIG
+    return list(json.loads(record.read_text())["configs"]) if record.exists() else []

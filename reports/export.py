@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from corpus.files import MANIFEST, TRACES
+from corpus.files import MANIFEST, TRACES, file_hash
 from corpus.problems import ProblemFileError, read_rows
 from corpus.schema import Trace
 from reports.compare import CompareError, Corpus, load_corpora, stats, transparency
@@ -173,12 +173,6 @@ class _Shards:
         self.rows = []
 
 
-def _file_hash(path: Path) -> str | None:
-    from trainer.pairs import file_hash
-
-    return file_hash(path)
-
-
 def _corpora(paths: list[str]) -> list[Corpus]:
     corpora: list[Corpus] = []
     for text in paths:
@@ -241,7 +235,7 @@ def export(
             if not (pairs_dir / PAIRS).exists() or not manifest_path.exists():
                 raise ExportError(f"{pairs_dir}: no {PAIRS} and manifest.json (not written by journey pairs)")
             manifest = json.loads(manifest_path.read_text())
-            sources.append({"pairs": str(pairs_dir), "sha256": _file_hash(pairs_dir / PAIRS), "manifest": manifest})
+            sources.append({"pairs": str(pairs_dir), "sha256": file_hash(pairs_dir / PAIRS), "manifest": manifest})
             for source in manifest.get("sources", []):
                 if (Path(source["corpus"]) / MANIFEST).exists():
                     corpora += _corpora([source["corpus"] + (f"@{source['config']}" if source.get("config") else "")])
@@ -258,7 +252,7 @@ def export(
             sources.append(
                 {
                     "corpus": label,
-                    "traces_sha256": _file_hash(c.path / TRACES),
+                    "traces_sha256": file_hash(c.path / TRACES),
                     "method": c.manifest.get("method"),
                     "config_hash": _config_of(c),
                 }

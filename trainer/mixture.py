@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from corpus.files import LABELS, latest_labels
+from corpus.files import LABELS, corpus_configs, file_hash, latest_labels
 from corpus.problems import ProblemFileError, open_dataset, read_rows
 from trainer.format import Messages, Thought, assistant_text, trace_messages
 
@@ -174,16 +174,11 @@ def _check_messages(messages: Any, where: str) -> Messages:
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
-def _corpus_configs(corpus: Path) -> list[str]:
-    record = corpus / "config.json"
-    return list(json.loads(record.read_text())["configs"]) if record.exists() else []
-
-
 def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
     path = Path(spec.corpus) / "traces.jsonl"
     if not path.exists():
         raise MixtureError(f"{spec.corpus}: no traces.jsonl (not a corpus written by journey synth)")
-    configs = _corpus_configs(Path(spec.corpus))
+    configs = corpus_configs(Path(spec.corpus))
     if spec.config is not None and configs and spec.config not in configs:
         raise MixtureError(f"{spec.corpus}: no config {spec.config} (holds {', '.join(configs)})")
     if spec.config is None and len(configs) > 1:
@@ -300,11 +295,7 @@ def fingerprint(spec: SourceSpec) -> str:
             path, missing = Path(spec.jsonl), "file not found"
         if not path.exists():
             raise MixtureError(f"{spec.location}: {missing}")
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        out = "sha256:" + digest.hexdigest()
+        out = file_hash(path)
         if spec.corpus and spec.labels:
             # the labels decide which traces are trained on: their file is part of what the model saw
             labels = Path(spec.corpus) / LABELS

@@ -42,7 +42,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any, Literal
 
-from corpus.files import MANIFEST, REJECTED, TRACES, write_atomic
+from corpus.files import MANIFEST, REJECTED, TRACES, corpus_configs, file_hash, write_atomic
 from corpus.problems import ProblemFileError, read_rows
 from trainer.format import THINK_OPEN, Messages, trace_messages
 from trainer.mixture import Decontaminator, load_eval_sets, problem_key
@@ -95,23 +95,12 @@ def corpus_ref(text: str) -> CorpusRef:
     ref = CorpusRef(Path(path), config or None)
     if not (ref.path / TRACES).exists():
         raise PairsError(f"{ref.path}: no {TRACES} (not a corpus written by journey synth)")
-    record = ref.path / "config.json"
-    configs = list(json.loads(record.read_text())["configs"]) if record.exists() else []
+    configs = corpus_configs(ref.path)
     if ref.config and configs and ref.config not in configs:
         raise PairsError(f"{ref.path}: no config {ref.config} (holds {', '.join(configs)})")
     if ref.config is None and len(configs) > 1:
         raise PairsError(f"{ref.path} holds {len(configs)} configs ({', '.join(configs)}): name one as {path}@HASH")
     return ref
-
-
-def file_hash(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
 
 
 @dataclass(frozen=True)

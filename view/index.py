@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.local import cache_root
 from corpus.files import FAILURES, REJECTED, TRACES
 from trainer.mixture import problem_key
 
@@ -44,8 +45,7 @@ class IndexError_(ValueError):
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("O1J_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "o1-journey"
-    return Path(root) / "view"
+    return cache_root() / "view"
 
 
 def signature(corpus: Path) -> str:
