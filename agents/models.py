@@ -5,7 +5,7 @@ Spec strings (the only way a model is named anywhere in the project):
 - ``openai:<model>``            the OpenAI API (``OPENAI_API_KEY``, optional ``OPENAI_BASE_URL``).
 - ``<model>@<base_url>``        any OpenAI-compatible endpoint (vLLM, llama.cpp, ``transformers serve``).
 - ``local`` / ``local:<path>``  the embedded Gemma 3 270M (or an HF dir / .gguf), served on 127.0.0.1
-                                by ``transformers serve`` that :class:`ModelHub` starts and stops.
+                                by ``agents/engine.py``, which :class:`ModelHub` starts and stops.
 
 Every model is reached through ``langchain-openai``. Retries are ours (tenacity), so the SDK's own
 retries are off: stacking them multiplies attempts and hides ``Retry-After``.
@@ -238,7 +238,6 @@ class Sampling:
     max_tokens: int = 128
     reasoning_effort: str | None = None
     seed: int | None = None
-    # stop strings; for the embedded model they become end-of-sequence token ids (see agents/local.py)
     stop: tuple[str, ...] = ()
 
 
@@ -521,7 +520,6 @@ class ModelHub:
                         ModelSpec(kind="local", model=server.served_model),
                         sampling,
                         base_url=server.base_url,
-                        extra_body=server.request_body(sampling),
                         http_async_client=client,
                     )
                     self.models[role] = ChatModel(

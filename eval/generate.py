@@ -25,7 +25,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agents.local import checkpoint_digest, is_local
+from agents.local import checkpoint_digest, is_local, served_dtype
 from agents.models import ModelHub, Sampling, complete, drain, parse_spec
 from corpus.files import read_jsonl, write_atomic, write_rows
 
@@ -35,9 +35,11 @@ class CacheMismatchError(ValueError):
 
 
 def identity(spec: str, sampling: Sampling, engine: str = "endpoint") -> dict[str, Any]:
-    """What produced a generation file: the model (and the local checkpoint's digest), the engine
-    and the sampling. For vLLM's offline engine a hub name is its own identity."""
+    """What produced a generation file: the model (and the local checkpoint's digest, and the dtype
+    the embedded server computes in), the engine and the sampling. For vLLM's offline engine a hub
+    name is its own identity."""
     checkpoint = None
+    ident: dict[str, Any] = {}
     if engine == "vllm" and not is_local(spec):
         model = spec
     else:
@@ -45,7 +47,9 @@ def identity(spec: str, sampling: Sampling, engine: str = "endpoint") -> dict[st
         model = str(parsed)  # credentials in URLs removed
         if parsed.kind == "local":
             checkpoint = checkpoint_digest(str(parsed))
-    return {"model": model, "checkpoint": checkpoint, "engine": engine, "sampling": dict(vars(sampling))}
+            if engine == "endpoint":
+                ident["dtype"] = served_dtype()
+    return {"model": model, "checkpoint": checkpoint, "engine": engine, **ident, "sampling": dict(vars(sampling))}
 
 
 def _describe(ident: dict[str, Any]) -> str:

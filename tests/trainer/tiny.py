@@ -77,10 +77,13 @@ def arithmetic(n: int, offset: int = 0, **kwargs) -> list[Trace]:
     ]
 
 
-def build_tiny_model(out: Path, texts: list[str], *, head_dim: int = 16) -> Path:
+def build_tiny_model(
+    out: Path, texts: list[str], *, head_dim: int = 16, sliding_window: int = 128, layer_types: list[str] | None = None
+) -> Path:
     """A tokenizer trained on ``texts`` and a randomly initialised two-layer Gemma 3, saved to ``out``.
 
-    ``head_dim``: vLLM's CPU attention kernels take 32 and up, not 16.
+    ``head_dim``: vLLM's CPU attention kernels take 32 and up, not 16. ``sliding_window`` and
+    ``layer_types``: a window shorter than the prompts, on some layers, exercises Gemma 3's mix.
     """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -114,7 +117,8 @@ def build_tiny_model(out: Path, texts: list[str], *, head_dim: int = 16) -> Path
         num_key_value_heads=1,
         head_dim=head_dim,
         max_position_embeddings=1024,
-        sliding_window=128,
+        sliding_window=sliding_window,
+        layer_types=layer_types,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=[tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<end_of_turn>")],
         pad_token_id=tokenizer.pad_token_id,

@@ -1,0 +1,602 @@
+"""The embedded model's server: batched generation that reuses prompt prefixes, behind the OpenAI chat API.
+
+    python -m agents.engine CHECKPOINT --port 8000 [--host 127.0.0.1] [--dtype auto|bfloat16|float32]
+
+Why not ``transformers serve``: an agent call sends its role's system text and few-shot turns (about
+250 tokens) before its own 30 or so, and the next call of the same trace sends all of that again plus
+one step. ``transformers serve --continuous-batching`` shares no prefix for Gemma 3 (its sliding-window
+cache allocator cannot share blocks), so on 2 cores most of a synthesis run went to reading the same
+prompt again (bench/embedded_speed.py). Here:
+
+- **prefix reuse**: the key/value states of recent prompts are kept (a token budget, least recently
+  used first out); a new prompt starts from the longest cached prefix and runs only the rest;
+- **batched decode**: the sequences in flight decode together, one forward pass a token, in one
+  left-padded cache that is rebuilt when a sequence joins or leaves;
+- **bfloat16** where the CPU computes it natively (avx512_bf16 or AMX), else float32.
+
+The cache keeps every token of every layer, sliding-window layers included, and the model's own mask
+functions apply the window; a prefix reused is the prefix computed, so reuse changes no result
+(tests/agents/test_engine.py compares the engine with ``generate`` on a model whose window is shorter
+than its prompts).
+
+Served: ``POST /v1/chat/completions`` (``messages``, ``max_tokens`` / ``max_completion_tokens``,
+``min_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop``, ``stream`` with
+``stream_options.include_usage``), ``GET /v1/models``, ``GET /health``. Usage counts are the
+tokenizer's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+# sequences decoding together, and the tokens their padded cache may hold; more requests wait
+MAX_BATCH = 64
+MAX_BATCH_TOKENS = 65536
+# prompt tokens whose key/value states are kept for reuse (about 18 KiB a token for Gemma 3 270M
+# in bfloat16)
+PREFIX_TOKENS = 32768
+
+
+class RequestError(ValueError):
+    """A request this server cannot serve: answered 400 with the reason."""
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 matmuls natively (else bfloat16 is emulated and slower)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_dtype(name: str) -> str:
+    if name == "auto":
+        return "bfloat16" if native_bf16() else "float32"
+    if name not in ("bfloat16", "float32"):
+        raise ValueError(f"dtype must be auto, bfloat16 or float32, not {name!r}")
+    return name
+
+
+ATTENTION = "o1j_grouped"
+
+
+def grouped_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, softcap=None, **kwargs):
+    """Eager attention without copying each key/value head for every query head it serves.
+
+    The query heads of a group ride along the time axis of their one key/value head, so the shared
+    head is read in place: on 2 cores ``repeat_kv``'s copies were a sixth of a decode step (Gemma 3
+    270M has 4 query heads on 1 key/value head).
+    """
+    import torch
+
+    batch, heads, length, dim = query.shape
+    groups = heads // key.shape[1]
+    query = query.reshape(batch, key.shape[1], groups * length, dim)
+    scores = torch.matmul(query, key.transpose(2, 3)) * (dim**-0.5 if scaling is None else scaling)
+    if softcap is not None:
+        scores = torch.tanh(scores / softcap) * softcap
+    if attention_mask is not None:
+        shape = scores.shape
+        scores = (scores.view(batch, key.shape[1], groups, length, -1) + attention_mask.unsqueeze(2)).view(shape)
+    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    out = torch.matmul(probs, value).view(batch, heads, length, dim)
+    return out.transpose(1, 2).contiguous(), None
+
+
+def register_attention() -> str:
+    """Register :func:`grouped_attention` with transformers (masks as for eager); returns its name.
+
+    Eager rather than SDPA: for one new token a step SDPA's masked path was slower on 2 cores
+    (75 against 71 ms a step at 4 sequences, 276 against 236 at 32)."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, eager_mask
+
+    AttentionInterface.register(ATTENTION, grouped_attention)
+    AttentionMaskInterface.register(ATTENTION, eager_mask)
+    return ATTENTION
+
+
+@dataclass
+class Job:
+    """One chat completion: its prompt, its sampling settings, and what has been generated."""
+
+    prompt: list[int]
+    max_tokens: int
+    min_tokens: int = 0
+    temperature: float = 1.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    deltas: queue.Queue | None = None  # streamed replies: text pieces, then None
+    done: threading.Event = field(default_factory=threading.Event)
+    tokens: list[int] = field(default_factory=list)
+    text: str = ""
+    sent: int = 0  # characters of ``text`` already streamed
+    finish_reason: str | None = None
+    error: str | None = None
+    generator: Any = None
+
+
+@dataclass
+class Sequence:
+    job: Job
+    length: int  # tokens whose key/value states are in the cache
+    next_token: int  # sampled, not yet run through the model
+
+
+class PrefixCache:
+    """Key/value states of recent prompts; a lookup returns the longest cached prefix of a prompt."""
+
+    def __init__(self, budget_tokens: int):
+        self.budget = budget_tokens
+        self.entries: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
+        self.tokens = 0
+
+    def longest(self, ids: list[int]) -> tuple[int, list[tuple[Any, Any]] | None]:
+        best, best_kv, best_key = 0, None, None
+        for key, kv in self.entries.items():
+            n = min(len(key), len(ids))
+            i = 0
+            while i < n and key[i] == ids[i]:
+                i += 1
+            if i > best:
+                best, best_kv, best_key = i, kv, key
+        if best_key is not None:
+            self.entries.move_to_end(best_key)
+        return best, best_kv
+
+    def add(self, ids: list[int], kv: list[tuple[Any, Any]]) -> None:
+        key = tuple(ids)
+        if key in self.entries or len(key) > self.budget:
+            return
+        self.entries[key] = kv
+        self.tokens += len(key)
+        while self.tokens > self.budget:
+            old, _ = self.entries.popitem(last=False)
+            self.tokens -= len(old)
+
+
+class Engine:
+    """The model, its tokenizer and chat template, and one thread that runs every forward pass."""
+
+    def __init__(self, checkpoint: str | Path, dtype: str = "auto", *, prefix_tokens: int = PREFIX_TOKENS):
+        import torch
+        from tokenizers import Tokenizer
+        from transformers import AutoModelForCausalLM, GenerationConfig
+
+        self.torch = torch
+        self.checkpoint = Path(checkpoint)
+        self.dtype = resolve_dtype(dtype)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model = AutoModelForCausalLM.from_pretrained(
+            self.checkpoint, dtype=getattr(torch, self.dtype), attn_implementation=register_attention()
+        )
+        self.model.to(self.device).eval()
+        self.tokenizer = Tokenizer.from_file(str(self.checkpoint / "tokenizer.json"))
+        settings = json.loads((self.checkpoint / "tokenizer_config.json").read_text())
+        template_file = self.checkpoint / "chat_template.jinja"
+        self.chat_template = template_file.read_text() if template_file.exists() else settings.get("chat_template")
+        if not self.chat_template:
+            raise ValueError(f"{self.checkpoint} has no chat template")
+        self.special = {k: v for k, v in settings.items() if k.endswith("_token") and isinstance(v, str)}
+        eos = GenerationConfig.from_pretrained(self.checkpoint).eos_token_id
+        self.eos = set(eos if isinstance(eos, list) else [eos]) - {None}
+        self.context = int(getattr(self.model.config, "max_position_embeddings", 0) or 8192)
+        self.prefixes = PrefixCache(prefix_tokens)
+        self.inbox: queue.Queue[Job] = queue.Queue()
+        self.stats = {"prompt_tokens": 0, "reused_tokens": 0}
+        self.thread = threading.Thread(target=self._loop, name="engine", daemon=True)
+        self.thread.start()
+
+    # --- requests
+
+    def encode_chat(self, messages: list[dict]) -> list[int]:
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        rendered, _ = render_jinja_template(
+            conversations=[messages], chat_template=self.chat_template, add_generation_prompt=True, **self.special
+        )
+        return self.tokenizer.encode(rendered[0], add_special_tokens=False).ids
+
+    def submit(self, job: Job) -> Job:
+        if len(job.prompt) >= self.context:
+            raise RequestError(f"the prompt has {len(job.prompt)} tokens; the model's context is {self.context}")
+        job.max_tokens = min(job.max_tokens, self.context - len(job.prompt))
+        if job.temperature > 0:
+            job.generator = self.torch.Generator(device=self.device)
+            job.generator.manual_seed(
+                job.seed if job.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
+            )
+        self.inbox.put(job)
+        return job
+
+    # --- the loop
+
+    def _loop(self) -> None:
+        torch = self.torch
+        active: list[Sequence] = []
+        cache = None  # the batch's DynamicCache: per layer [batch, heads, time, dim], left-padded
+        with torch.inference_mode():
+            while True:
+                arrivals = self._admit(active, block=not active)
+                if arrivals or any(s.job.finish_reason for s in active):
+                    fresh = []
+                    for job in arrivals:
+                        try:
+                            sequence, states = self._prefill(job)
+                        except Exception as error:  # a prompt the model cannot run fails alone
+                            self._fail([job], error)
+                            continue
+                        if sequence is not None:
+                            fresh.append((sequence, states))
+                    kept = [
+                        (s, self._slice(cache, i, s.length)) for i, s in enumerate(active) if not s.job.finish_reason
+                    ]
+                    kept += fresh
+                    active = [s for s, _ in kept]
+                    cache = self._pad([kv for _, kv in kept], [s.length for s in active]) if kept else None
+                if not active:
+                    continue
+                try:
+                    cache = self._step(active, cache)
+                except Exception as error:
+                    self._fail([s.job for s in active], error)
+                    active, cache = [], None
+
+    def _admit(self, active: list[Sequence], *, block: bool) -> list[Job]:
+        jobs = []
+        longest = max((s.length for s in active), default=0)
+        while len(active) + len(jobs) < MAX_BATCH:
+            try:
+                job = self.inbox.get(block=block and not jobs, timeout=None)
+            except queue.Empty:
+                break
+            longest = max(longest, len(job.prompt) + job.max_tokens)
+            if jobs and longest * (len(active) + len(jobs) + 1) > MAX_BATCH_TOKENS:
+                self.inbox.put(job)  # waits for room; order among waiting jobs is not kept
+                break
+            jobs.append(job)
+        return jobs
+
+    def _prefill(self, job: Job) -> tuple[Sequence | None, list]:
+        torch = self.torch
+        from transformers import DynamicCache
+
+        ids = job.prompt
+        hit, kv = self.prefixes.longest(ids)
+        reuse = min(hit, len(ids) - 1)  # at least one token runs, for the next-token logits
+        past = DynamicCache(ddp_cache_data=[(k[:, :, :reuse], v[:, :, :reuse]) for k, v in kv]) if reuse else None
+        out = self.model(
+            input_ids=torch.tensor([ids[reuse:]], device=self.device),
+            position_ids=torch.arange(reuse, len(ids), device=self.device).unsqueeze(0),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=self.device),
+            past_key_values=past if past is not None else DynamicCache(),
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        states = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
+        self.prefixes.add(ids, states)
+        self.stats["prompt_tokens"] += len(ids)
+        self.stats["reused_tokens"] += reuse
+        token = self._sample([job], out.logits[:, -1, :])[0]
+        sequence = Sequence(job, len(ids), token)
+        if self._emit(sequence.job, token):
+            return None, []
+        return sequence, states
+
+    def _slice(self, cache, row: int, length: int) -> list:
+        return [(x.keys[row : row + 1, :, -length:], x.values[row : row + 1, :, -length:]) for x in cache.layers]
+
+    def _pad(self, states: list[list], lengths: list[int]):
+        """One left-padded cache from each sequence's own states; the steps then grow it in place
+        (rebuilding it every step copied every sequence's states once more a token)."""
+        torch = self.torch
+        from transformers import DynamicCache
+
+        width = max(lengths)
+        layers = []
+        for layer in range(len(states[0])):
+            keys, values = [], []
+            for kv, length in zip(states, lengths, strict=True):
+                k, v = kv[layer]
+                pad = width - length
+                if pad:
+                    k = torch.nn.functional.pad(k, (0, 0, pad, 0))
+                    v = torch.nn.functional.pad(v, (0, 0, pad, 0))
+                keys.append(k)
+                values.append(v)
+            layers.append((torch.cat(keys), torch.cat(values)))
+        return DynamicCache(ddp_cache_data=layers)
+
+    def _step(self, active: list[Sequence], cache):
+        """One token for every sequence in flight."""
+        torch = self.torch
+        width = cache.get_seq_length()
+        mask = torch.zeros(len(active), width + 1, dtype=torch.long, device=self.device)
+        for row, s in enumerate(active):
+            mask[row, width - s.length :] = 1
+        out = self.model(
+            input_ids=torch.tensor([[s.next_token] for s in active], device=self.device),
+            position_ids=torch.tensor([[s.length] for s in active], device=self.device),
+            attention_mask=mask,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        tokens = self._sample([s.job for s in active], out.logits[:, -1, :])
+        for s, token in zip(active, tokens, strict=True):
+            s.length += 1
+            s.next_token = token
+            self._emit(s.job, token)
+        return out.past_key_values
+
+    def _sample(self, jobs: list[Job], logits) -> list[int]:
+        torch = self.torch
+        logits = logits.float()
+        picked = []
+        for row, job in enumerate(jobs):
+            scores = logits[row]
+            if len(job.tokens) < job.min_tokens:
+                scores[list(self.eos)] = float("-inf")
+            if job.temperature <= 0:
+                picked.append(int(scores.argmax()))
+                continue
+            probs = torch.softmax(scores / job.temperature, dim=-1)
+            if job.top_p < 1.0:
+                ordered, index = probs.sort(descending=True)
+                # keep the smallest set whose mass reaches top_p (the first token always)
+                drop = ordered.cumsum(-1) - ordered >= job.top_p
+                probs = torch.zeros_like(probs).scatter(0, index, ordered.masked_fill(drop, 0.0))
+            # inverse CDF with one uniform draw: torch.multinomial draws one number per vocabulary
+            # entry, 5 ms a token for Gemma's 262,144 (measured)
+            cdf = probs.cumsum(-1)
+            u = torch.rand(1, generator=job.generator, device=self.device) * cdf[-1]
+            picked.append(int(torch.searchsorted(cdf, u, right=True).clamp(max=cdf.numel() - 1)))
+        return picked
+
+    def _emit(self, job: Job, token: int) -> bool:
+        """Record one sampled token; finish the job on an end token, a stop string or the budget."""
+        if token in self.eos and len(job.tokens) >= job.min_tokens:
+            return self._finish(job, "stop")
+        job.tokens.append(token)
+        job.text = self.tokenizer.decode(job.tokens, skip_special_tokens=True)
+        for stop in job.stop:
+            at = job.text.find(stop, max(0, job.sent - len(stop)))
+            if at >= 0:
+                job.text = job.text[:at]
+                return self._finish(job, "stop")
+        if len(job.tokens) >= job.max_tokens:
+            return self._finish(job, "length")
+        if job.deltas is not None:
+            # hold back what may be the start of a stop string, and half a multi-byte character
+            safe = len(job.text) - max((len(s) for s in job.stop), default=1) + 1
+            if job.text.endswith("\ufffd"):
+                safe = min(safe, len(job.text) - 1)
+            if safe > job.sent:
+                job.deltas.put(job.text[job.sent : safe])
+                job.sent = safe
+        return False
+
+    def _finish(self, job: Job, reason: str) -> bool:
+        job.finish_reason = reason
+        if job.deltas is not None:
+            if len(job.text) > job.sent:
+                job.deltas.put(job.text[job.sent :])
+            job.sent = len(job.text)
+            job.deltas.put(None)
+        job.done.set()
+        return True
+
+    def _fail(self, jobs: list[Job], error: Exception) -> None:
+        for job in jobs:
+            if job.finish_reason:
+                continue
+            job.error = f"{type(error).__name__}: {error}"
+            job.finish_reason = "error"
+            if job.deltas is not None:
+                job.deltas.put(None)
+            job.done.set()
+
+
+# --- the HTTP side
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        return "".join(str(p.get("text", "")) for p in content)
+    raise RequestError("message content must be a string or a list of text parts")
+
+
+def parse_request(engine: Engine, body: dict) -> Job:
+    """A chat completion request as a Job; anything this server does not do is a RequestError."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("messages must be a non-empty list")
+    chat = []
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
+            raise RequestError("each message needs a role of system, user or assistant")
+        chat.append({"role": message["role"], "content": _text(message.get("content", ""))})
+    if body.get("n", 1) != 1:
+        raise RequestError("n must be 1")
+    stop = body.get("stop") or ()
+    stop = (stop,) if isinstance(stop, str) else tuple(stop)
+    if not all(isinstance(s, str) and s for s in stop):
+        raise RequestError("stop must be a string or a list of non-empty strings")
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    try:
+        job = Job(
+            prompt=engine.encode_chat(chat),
+            max_tokens=int(limit) if limit is not None else engine.context,
+            min_tokens=int(body.get("min_tokens") or 0),
+            temperature=float(body["temperature"]) if body.get("temperature") is not None else 1.0,
+            top_p=float(body["top_p"]) if body.get("top_p") is not None else 1.0,
+            stop=stop,
+            seed=int(body["seed"]) if body.get("seed") is not None else None,
+        )
+    except (TypeError, ValueError) as error:
+        raise RequestError(f"bad sampling field: {error}") from error
+    if job.max_tokens < 1 or not 0 < job.top_p <= 1 or job.temperature < 0:
+        raise RequestError("max_tokens must be at least 1, top_p in (0, 1], temperature not negative")
+    return job
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    engine: Engine
+    model_name: str
+
+    def log_message(self, format: str, *args: Any) -> None:  # requests are not logged: prompts stay private
+        pass
+
+    def _json(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(
+            status,
+            {"error": {"message": message, "type": "invalid_request_error" if status == 400 else "server_error"}},
+        )
+
+    def do_GET(self) -> None:
+        if self.path == "/health":
+            self._json(200, {"status": "ok"})
+        elif self.path == "/v1/models":
+            self._json(
+                200, {"object": "list", "data": [{"id": self.model_name, "object": "model", "owned_by": "o1-journey"}]}
+            )
+        else:
+            self._error(404, f"no route {self.path}")
+
+    def do_POST(self) -> None:
+        if self.path != "/v1/chat/completions":
+            self._error(404, f"no route {self.path}")
+            return
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            if not isinstance(body, dict):
+                raise RequestError("the body must be a JSON object")
+            job = parse_request(self.engine, body)
+            streamed = bool(body.get("stream"))
+            if streamed:
+                job.deltas = queue.Queue()
+            self.engine.submit(job)
+        except (RequestError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            self._error(400, str(error))
+            return
+        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if streamed:
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            self._stream(job, ident, created, include_usage)
+            return
+        job.done.wait()
+        if job.error:
+            self._error(500, job.error)
+            return
+        self._json(
+            200,
+            {
+                "id": ident,
+                "object": "chat.completion",
+                "created": created,
+                "model": self.model_name,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": job.text},
+                        "finish_reason": job.finish_reason,
+                    }
+                ],
+                "usage": _usage(job),
+            },
+        )
+
+    def _stream(self, job: Job, ident: str, created: int, include_usage: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        base = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": self.model_name}
+
+        def send(payload: dict | str) -> None:
+            data = payload if isinstance(payload, str) else json.dumps(base | payload)
+            self.wfile.write(f"data: {data}\n\n".encode())
+            self.wfile.flush()
+
+        send({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        while (piece := job.deltas.get()) is not None:
+            send({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+        if job.error:
+            send({"error": {"message": job.error, "type": "server_error"}})
+        else:
+            send({"choices": [{"index": 0, "delta": {}, "finish_reason": job.finish_reason}]})
+            if include_usage:
+                send({"choices": [], "usage": _usage(job)})
+        send("[DONE]")
+
+
+def _usage(job: Job) -> dict:
+    return {
+        "prompt_tokens": len(job.prompt),
+        "completion_tokens": len(job.tokens),
+        "total_tokens": len(job.prompt) + len(job.tokens),
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        # a client closing a pooled keep-alive connection is normal; anything else is printed
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def make_server(engine: Engine, host: str, port: int, model_name: str) -> ThreadingHTTPServer:
+    """The HTTP server in front of ``engine`` (``serve_forever`` to run it)."""
+    handler = type("BoundHandler", (Handler,), {"engine": engine, "model_name": model_name})
+    return _Server((host, port), handler)
+
+
+def serve(checkpoint: str, host: str, port: int, dtype: str) -> None:
+    engine = Engine(checkpoint, dtype)
+    server = make_server(engine, host, port, str(checkpoint))
+    print(f"serving {checkpoint} ({engine.dtype}, {engine.device}) on http://{host}:{port}/v1", flush=True)
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dtype", default="auto", choices=("auto", "bfloat16", "float32"))
+    args = parser.parse_args()
+    serve(args.checkpoint, args.host, args.port, args.dtype)
+
+
+if __name__ == "__main__":
+    main()
