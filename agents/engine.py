@@ -231,29 +231,31 @@ class Engine:
         with torch.inference_mode():
             while True:
                 arrivals = self._admit(active, block=not active)
-                if arrivals or any(s.job.finish_reason for s in active):
-                    fresh = []
-                    for job in arrivals:
-                        try:
-                            sequence, states = self._prefill(job)
-                        except Exception as error:  # a prompt the model cannot run fails alone
-                            self._fail([job], error)
-                            continue
-                        if sequence is not None:
-                            fresh.append((sequence, states))
-                    kept = [
-                        (s, self._slice(cache, i, s.length)) for i, s in enumerate(active) if not s.job.finish_reason
-                    ]
-                    kept += fresh
-                    active = [s for s, _ in kept]
-                    cache = self._pad([kv for _, kv in kept], [s.length for s in active]) if kept else None
-                if not active:
-                    continue
                 try:
-                    cache = self._step(active, cache)
-                except Exception as error:
-                    self._fail([s.job for s in active], error)
+                    if arrivals or any(s.job.finish_reason for s in active):
+                        active, cache = self._regroup(active, cache, arrivals)
+                    if active:
+                        cache = self._step(active, cache)
+                except Exception as error:  # the batch fails, with its reason; the server serves on
+                    self._fail([s.job for s in active] + arrivals, error)
                     active, cache = [], None
+
+    def _regroup(self, active: list[Sequence], cache, arrivals: list[Job]) -> tuple[list[Sequence], Any]:
+        """Prefill the arrivals, drop the finished, and pad the rest into one cache."""
+        fresh = []
+        for job in arrivals:
+            try:
+                sequence, states = self._prefill(job)
+            except Exception as error:  # a prompt the model cannot run fails alone
+                self._fail([job], error)
+                continue
+            if sequence is not None:
+                fresh.append((sequence, states))
+        kept = [(s, self._slice(cache, i, s.length)) for i, s in enumerate(active) if not s.job.finish_reason]
+        kept += fresh
+        if not kept:
+            return [], None
+        return [s for s, _ in kept], self._pad([kv for _, kv in kept], [s.length for s, _ in kept])
 
     def _admit(self, active: list[Sequence], *, block: bool) -> list[Job]:
         jobs = []
@@ -566,6 +568,8 @@ def _usage(job: Job) -> dict:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 reset connections when 32 requests arrived at once
+    request_queue_size = 256
 
     def handle_error(self, request, client_address) -> None:
         import sys

@@ -249,7 +249,7 @@ class ManagedProcess:
                 with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
                         return
-            time.sleep(0.5)
+            time.sleep(0.1)  # the engine is up in seconds: a coarser poll would be a visible share of a demo
         raise TimeoutError(f"{self.name} not healthy after {self.start_timeout_s:.0f}s: {self.log_tail()}")
 
     def log_tail(self) -> str:

@@ -2,9 +2,8 @@
 
     python bench/embedded_speed.py [--skip-demo] [--requests 32]
 
-Starts the embedded model's server as a synthesis run does (``agents.local.LocalServer``:
-``transformers serve --continuous-batching``), then measures, streaming each request so the time to
-the first token is seen:
+Starts the embedded model's server as a synthesis run does (``agents.local.LocalServer``, which runs
+``agents/engine.py``), then measures, streaming each request so the time to the first token is seen:
 
 - a prefill-heavy load (a long few-shot prompt, 8 new tokens) and a decode-heavy load (a short
   prompt, 96 new tokens), each at 1, 8 and 32 requests in flight: prompt tokens/s, completion
@@ -45,9 +44,8 @@ DECODE = "Write a short story about a robot who learns to count."
 async def one(client, model: str, prompt: str, max_tokens: int) -> tuple[float, int, int, float]:
     """(time to first token, prompt tokens, completion tokens, total seconds) of one streamed request.
 
-    Every request decodes exactly ``max_tokens`` (``min_new_tokens`` in the per-request generation
-    config that ``transformers serve`` reads): a model that ends its turn early would hide the decode
-    rate behind a short reply."""
+    Every request decodes exactly ``max_tokens`` (``min_tokens``, as vLLM names it): a model that ends
+    its turn early would hide the decode rate behind a short reply."""
     start = time.perf_counter()
     first = None
     usage = None
@@ -58,7 +56,7 @@ async def one(client, model: str, prompt: str, max_tokens: int) -> tuple[float, 
         temperature=0.0,
         stream=True,
         stream_options={"include_usage": True},
-        extra_body={"generation_config": json.dumps({"min_new_tokens": max_tokens, "do_sample": False})},
+        extra_body={"min_tokens": max_tokens},
     )
     async for chunk in stream:
         if first is None and chunk.choices and chunk.choices[0].delta.content:

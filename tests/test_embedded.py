@@ -1,7 +1,8 @@
-"""The real embedded model (Gemma 3 270M from PyPI, served by transformers serve) on one problem.
+"""The real embedded model (Gemma 3 270M from PyPI, served by agents/engine.py): journey, debate and
+distill on demo problems, and ``journey eval math`` on 20 problems in GSM8K's format.
 
-Slow: the first run converts the GGUF (about 2 minutes on 2 cores), then a few agent calls at a
-few tokens per second. Runs in CI; skip locally with ``-m "not slow"``.
+Slow: the first run converts the GGUF (about a minute on 2 cores), then each command starts its own
+server (about 5 s) and runs for seconds to a minute. Runs in CI; skip locally with ``-m "not slow"``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _servers() -> list[str]:
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return [line for line in ps.splitlines() if "transformers serve" in line and "o1-journey" in line]
+    return [line for line in ps.splitlines() if "agents.engine" in line and "o1-journey" in line]
+
+
+def journey(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "journey", *args], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 @pytest.mark.slow
@@ -33,7 +46,7 @@ def test_embedded_model_synthesizes_a_trace(tmp_path):
         "--problems",
         "demo",
         "--limit",
-        "1",
+        "2",
         "--out",
         str(out),
         "--max-steps",
@@ -43,7 +56,9 @@ def test_embedded_model_synthesizes_a_trace(tmp_path):
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    [trace] = [json.loads(line) for line in (out / "traces.jsonl").read_text().splitlines()]
+    traces = read(out / "traces.jsonl")
+    assert len(traces) == 2
+    trace = traces[0]
     kinds = [e["kind"] for e in trace["events"]]
     assert kinds[0] in ("attempt", "answer") and "critique" in kinds
     assert all(e["model"] == "local" for e in trace["events"] if e["calls"])
@@ -52,7 +67,7 @@ def test_embedded_model_synthesizes_a_trace(tmp_path):
         assert kinds[kinds.index("reflection") + 1] == "backtrack"
     assert isinstance(trace["verified"], bool) and trace["long_thought"]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["this_run"]["attempted"] == 1 and manifest["config"]["roles"]["policy"]["spec"] == "local"
+    assert manifest["this_run"]["attempted"] == 2 and manifest["config"]["roles"]["policy"]["spec"] == "local"
     # the embedded base model runs the compact profile: one-line few-shot prompts, a newline ends a reply
     assert {p["profile"] for p in manifest["config"]["prompts"].values()} == {"compact"}
     assert manifest["config"]["roles"]["policy"]["sampling"]["stop"] == ["\n"]
@@ -107,3 +122,38 @@ def test_smoke_recipe_trains_the_embedded_model_and_eval_loads_it(tmp_path):
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     [row] = [json.loads(line) for line in (tmp_path / "eval" / "samples.jsonl").read_text().splitlines()]
     assert row["tokens_out"] > 0 and row["output"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [("debate", ["--max-steps", "3"]), ("distill", ["--teacher", "local", "--teacher-tokens", "128"])],
+)
+def test_embedded_model_runs_debate_and_distill(tmp_path, method, options):
+    out = tmp_path / method
+    journey("synth", "--method", method, "--problems", "demo", "--limit", "2", "--out", str(out), *options)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["this_run"]["attempted"] == 2 and manifest["this_run"]["failed"] == 0
+    # every sample is kept somewhere: verified ones in traces.jsonl, the rest in rejected.jsonl
+    samples = read(out / "traces.jsonl") + read(out / "rejected.jsonl")
+    assert len({s["problem_id"] for s in samples}) == 2
+    assert all(s["method"] == method and s["long_thought"] for s in samples)
+    usage = manifest["this_run"]["usage"]
+    assert usage and all(u["tokens_out"] > 0 and u["model"] == "local" for u in usage.values())
+    served = {m["source"]["dtype"] for m in manifest["models"].values()}
+    assert served <= {"bfloat16", "float32"} and len(served) == 1
+
+
+@pytest.mark.slow
+def test_embedded_model_evaluates_twenty_gsm8k_style_problems(tmp_path):
+    out = tmp_path / "eval"
+    dataset = ROOT / "tests" / "assets" / "gsm8k_style.jsonl"
+    journey("eval", "math", "--model", "local", "--dataset", str(dataset), "--out", str(out))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["problems"] == 20 and summary["samples_per_problem"] == 1
+    assert 0.0 <= summary["pass@1"] <= 1.0 and summary["tokens_out_mean"] > 0
+    assert summary["produced_by"]["dtype"] in ("bfloat16", "float32")
+    graded = read(out / "samples.jsonl")
+    assert len(graded) == 20 and all(isinstance(g["correct"], bool) and g["tokens_out"] > 0 for g in graded)
+    # the headline is what the grader said of each reply: recount pass@1 from the rows
+    assert sum(g["correct"] for g in graded) / 20 == pytest.approx(summary["pass@1"])
