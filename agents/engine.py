@@ -172,10 +172,17 @@ class Engine:
     """The model, its tokenizer and chat template, and one thread that runs every forward pass."""
 
     def __init__(self, checkpoint: str | Path, dtype: str = "auto", *, prefix_tokens: int = PREFIX_TOKENS):
-        import torch
-        from tokenizers import Tokenizer
-        from transformers import AutoModelForCausalLM, GenerationConfig
+        from concurrent.futures import ThreadPoolExecutor
 
+        from tokenizers import Tokenizer
+
+        # the tokenizer (262,144 entries) parses while torch and transformers import
+        with ThreadPoolExecutor(1) as pool:
+            tokenizer = pool.submit(Tokenizer.from_file, str(Path(checkpoint) / "tokenizer.json"))
+            import torch
+            from transformers import AutoModelForCausalLM, GenerationConfig
+
+            self.tokenizer = tokenizer.result()
         self.torch = torch
         self.checkpoint = Path(checkpoint)
         self.dtype = resolve_dtype(dtype)
@@ -184,7 +191,6 @@ class Engine:
             self.checkpoint, dtype=getattr(torch, self.dtype), attn_implementation=register_attention()
         )
         self.model.to(self.device).eval()
-        self.tokenizer = Tokenizer.from_file(str(self.checkpoint / "tokenizer.json"))
         settings = json.loads((self.checkpoint / "tokenizer_config.json").read_text())
         template_file = self.checkpoint / "chat_template.jinja"
         self.chat_template = template_file.read_text() if template_file.exists() else settings.get("chat_template")

@@ -141,12 +141,14 @@ def checkpoint_digest(model: str) -> str:
 
 
 def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
-    import transformers
+    from importlib.metadata import version
+
     from filelock import FileLock
 
     digest = digest or _sha256(gguf)
     key = hashlib.sha256(
-        f"{digest}|{transformers.__version__}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}|{JUNK_TAIL}".encode()
+        # the installed version, read without importing transformers (a second of a cached start)
+        f"{digest}|{version('transformers')}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}|{JUNK_TAIL}".encode()
     ).hexdigest()[:16]
     target = cache_root() / "checkpoints" / f"{gguf.stem}-{key}"
     if (target / SIDECAR).exists():
@@ -220,6 +222,11 @@ class ManagedProcess:
         self.log_path: Path | None = None
 
     def launch(self, command: list[str], env: dict[str, str], port: int) -> None:
+        self.spawn(command, env, port)
+        self.wait(port)
+
+    def spawn(self, command: list[str], env: dict[str, str], port: int) -> None:
+        """Start the server and return at once (``wait`` for it to answer)."""
         logs = cache_root() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.log_path = logs / f"{self.name.split()[0]}-{port}.log"
@@ -234,6 +241,8 @@ class ManagedProcess:
             preexec_fn=die_with_parent,
         )
         log.close()
+
+    def wait(self, port: int) -> None:
         try:
             self.wait_healthy(f"http://127.0.0.1:{port}/health")
         except BaseException:
@@ -306,7 +315,8 @@ class LocalServer:
             }
         return weights | {"engine": "agents.engine", "dtype": self.dtype}
 
-    def start(self) -> None:
+    def spawn(self) -> None:
+        """Convert the checkpoint if it must be, start the engine and return at once."""
         self.checkpoint = ensure_checkpoint(self.model)
         sidecar = self.checkpoint / SIDECAR
         self.sidecar = json.loads(sidecar.read_text()) if sidecar.exists() else {}
@@ -316,7 +326,15 @@ class LocalServer:
         env = {**os.environ, **SERVER_ENV, "HF_HUB_CACHE": str(hub_cache)}
         command = [sys.executable, "-m", "agents.engine", str(self.checkpoint), "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--dtype", self.dtype]
-        self.server.launch(command, env, self.port)
+        self.server.spawn(command, env, self.port)
+
+    def wait(self) -> None:
+        """Until the engine answers (it is stopped if it never does)."""
+        self.server.wait(self.port)
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait()
 
     def stop(self) -> None:
         self.server.stop()
@@ -327,3 +345,45 @@ class LocalServer:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+# engines started ahead of the run that uses them (early_start), by model: ModelHub adopts them
+_EARLY: dict[str, LocalServer] = {}
+
+
+@contextlib.contextmanager
+def early_start(models: list[str]):
+    """Start the engines of these local models now, so that they load while the caller imports the
+    rest of the project and reads its problems (about 2 s of a 20 s demo). ModelHub adopts a server
+    found here instead of starting its own; :func:`keep_only` stops those the run turns out not to
+    need. All are stopped when the block ends. Call on the main thread (see ``die_with_parent``)."""
+    started = []
+    try:
+        for model in dict.fromkeys(m.removeprefix("local:") for m in models if is_local(m)):
+            server = LocalServer(model)
+            try:
+                server.spawn()
+            except Exception:  # a head start only: the run starts it again and reports why it cannot
+                continue
+            started.append(server)
+            _EARLY[model] = server
+        yield
+    finally:
+        for server in started:
+            _EARLY.pop(server.model, None)
+            server.stop()
+
+
+def keep_only(models: list[str]) -> None:
+    """Stop the early engines of models not in ``models`` (local specs as given to ModelHub)."""
+    wanted = {m.removeprefix("local:") for m in models if is_local(m)}
+    for model in [m for m in _EARLY if m not in wanted]:
+        _EARLY.pop(model).stop()
+
+
+def adopt(model: str) -> LocalServer | None:
+    """The early engine of ``model`` once it answers, or None when there is none."""
+    server = _EARLY.get(model)
+    if server is not None:
+        server.wait()
+    return server

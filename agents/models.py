@@ -508,8 +508,10 @@ class ModelHub:
         try:
             for role, (spec, sampling) in self.roles.items():
                 if spec.kind == "local":
-                    server = self._servers.get(spec.model)
-                    if server is None:
+                    server = self._servers.get(spec.model) or local.adopt(spec.model)
+                    if server is not None:
+                        self._servers[spec.model] = server  # started early; its owner stops it
+                    else:
                         server = local.LocalServer(spec.model)
                         # started on this thread: PR_SET_PDEATHSIG ties the server to the thread
                         # that spawned it, and a worker thread may exit before we do

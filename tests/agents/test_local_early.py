@@ -1,0 +1,65 @@
+"""Engines started ahead of the run (agents.local.early_start): adopted by ModelHub, never doubled,
+stopped when the run does not need them and when the block ends. A tiny Gemma 3 is served for real."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agents import local
+from agents.models import ModelHub, Sampling
+from tests.trainer.tiny import arithmetic, build_tiny_model
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    texts = [t.question for t in arithmetic(20)]
+    return build_tiny_model(tmp_path_factory.mktemp("early-model"), texts)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("O1J_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def engine_logs(cache) -> list:
+    return sorted((cache / "logs").glob("engine-*.log"))
+
+
+def test_an_early_engine_is_adopted_by_the_hub_and_stopped_with_its_block(tiny, cache):
+    spec = f"local:{tiny}"
+    with local.early_start([spec, spec, "openai:gpt-4o", "m@http://127.0.0.1:9/v1"]):
+        [server] = local._EARLY.values()  # one engine for a model named twice; the others are not local
+
+        async def run() -> tuple[dict, str]:
+            roles = {"policy": (spec, Sampling(max_tokens=4)), "critic": (spec, Sampling(max_tokens=4))}
+            async with ModelHub(roles) as hub:
+                reply = await hub.models["policy"].chat.ainvoke("What is 2 plus 3?")
+                return hub.describe(), reply.content
+
+        described, reply = asyncio.run(run())
+        assert described["policy"]["checkpoint"] == described["critic"]["checkpoint"] == str(tiny)
+        assert isinstance(reply, str)
+        assert len(engine_logs(cache)) == 1  # the hub started none of its own
+        process = server.server.process
+        assert process.poll() is None  # the hub's exit left it to its owner
+    assert process.poll() is not None
+    assert local._EARLY == {}
+
+
+def test_engines_the_run_does_not_use_are_stopped_at_once(tiny, cache):
+    with local.early_start([f"local:{tiny}"]):
+        [server] = local._EARLY.values()
+        process = server.server.process
+        local.keep_only(["openai:gpt-4o"])
+        assert process.poll() is not None and local._EARLY == {}
+        assert local.adopt(str(tiny)) is None
+
+
+def test_a_model_that_cannot_start_early_is_left_to_the_run(tmp_path, cache):
+    with local.early_start([f"local:{tmp_path / 'missing'}"]):
+        assert local._EARLY == {}
