@@ -87,10 +87,9 @@ def serve_vllm(
 def serve_local(
     model: Annotated[str, typer.Argument(help="local (the embedded Gemma 3 270M) or local:PATH.")] = "local",
 ) -> None:
-    """Serve the embedded model (or local:PATH) with transformers serve on 127.0.0.1 until Ctrl-C.
+    """Serve the embedded model (or local:PATH) with the project's engine on 127.0.0.1 until Ctrl-C.
 
-    Other processes reach it as MODEL@URL; synth and eval given `local` start their own server
-    instead, which also turns stop strings into end tokens (continuous batching ignores `stop`).
+    Other processes reach it as MODEL@URL; synth and eval given `local` start their own server instead.
     """
     from agents.local import LocalServer
 
