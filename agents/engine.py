@@ -48,6 +48,10 @@ MAX_BATCH_TOKENS = 65536
 PREFIX_TOKENS = 32768
 
 
+# a request body larger than this is refused unread (a prompt of this size is past any context)
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
 class RequestError(ValueError):
     """A request this server cannot serve: answered 400 with the reason."""
 
@@ -499,8 +503,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/v1/chat/completions":
             self._error(404, f"no route {self.path}")
             return
+        size = int(self.headers.get("Content-Length") or 0)
+        if size > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._error(413, f"the request body has {size} bytes; at most {MAX_BODY_BYTES} are read")
+            return
         try:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            body = json.loads(self.rfile.read(size))
             if not isinstance(body, dict):
                 raise RequestError("the body must be a JSON object")
             job = parse_request(self.engine, body)

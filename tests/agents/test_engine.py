@@ -186,3 +186,15 @@ def test_requests_it_cannot_serve_are_400_with_the_reason(served, body, reason):
         urllib.request.urlopen(post, timeout=30)
     assert error.value.code == 400
     assert reason in json.loads(error.value.read())["error"]["message"]
+
+
+def test_a_body_past_the_limit_is_refused_unread(served, monkeypatch):
+    from agents import engine
+
+    _, base_url = served
+    monkeypatch.setattr(engine, "MAX_BODY_BYTES", 1000)
+    data = json.dumps({"model": "tiny", "messages": messages("x" * 2000)}).encode()
+    post = urllib.request.Request(f"{base_url}/chat/completions", data=data, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(post, timeout=30)
+    assert error.value.code == 413 and "at most 1000" in json.loads(error.value.read())["error"]["message"]
