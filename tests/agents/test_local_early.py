@@ -63,3 +63,11 @@ def test_engines_the_run_does_not_use_are_stopped_at_once(tiny, cache):
 def test_a_model_that_cannot_start_early_is_left_to_the_run(tmp_path, cache):
     with local.early_start([f"local:{tmp_path / 'missing'}"]):
         assert local._EARLY == {}
+
+
+def test_nothing_starts_early_where_a_conversion_would_come_first(cache):
+    # the embedded model, never converted in this cache: a run that fails on its options must not
+    # wait for a conversion first, so the head start is skipped and nothing is written
+    with local.early_start(["local"]):
+        assert local._EARLY == {}
+    assert not (cache / "checkpoints").exists() and not (cache / "gguf").exists()
