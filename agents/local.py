@@ -385,16 +385,15 @@ _EARLY: dict[str, LocalServer] = {}
 
 @contextlib.contextmanager
 def early_start(models: list[str]):
-    """Start the engines of these local models now, so that they load while the caller imports the
-    rest of the project and reads its problems (about 2 s of a 20 s demo). ModelHub adopts a server
-    found here instead of starting its own; :func:`keep_only` stops those the run turns out not to
-    need. All are stopped when the block ends. Call on the main thread (see ``die_with_parent``)."""
+    """Start the engines of these local models now, so that they load while the caller sets up the
+    run (about a second of a 20 s demo). ModelHub adopts a server found here instead of starting its
+    own. All are stopped when the block ends. Call on the main thread (see ``die_with_parent``)."""
     started = []
     try:
         for model in dict.fromkeys(m.removeprefix("local:") for m in models if is_local(m)):
             server = LocalServer(model)
             try:
-                # not when a conversion comes first: a mistyped option must not wait for it
+                # a first run's conversion happens where ModelHub starts the engine itself
                 if not server.spawn(convert=False):
                     continue
             except Exception:  # a head start only: the run starts it again and reports why it cannot
@@ -406,13 +405,6 @@ def early_start(models: list[str]):
         for server in started:
             _EARLY.pop(server.model, None)
             server.stop()
-
-
-def keep_only(models: list[str]) -> None:
-    """Stop the early engines of models not in ``models`` (local specs as given to ModelHub)."""
-    wanted = {m.removeprefix("local:") for m in models if is_local(m)}
-    for model in [m for m in _EARLY if m not in wanted]:
-        _EARLY.pop(model).stop()
 
 
 def adopt(model: str) -> LocalServer | None:

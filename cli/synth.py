@@ -260,72 +260,69 @@ def synth(
     reformat (reference solutions rewritten step by step by --rewriter),
     human (annotated thought processes imported from JSONL or Markdown; no model).
     """
+    from corpus.problems import Fields, ProblemFileError, load_problems
+    from graphs.method import Generation
+    from synth import setup
+
+    try:
+        cfg = setup.configure(
+            method,
+            specs={
+                "policy": policy,
+                "critic": critic,
+                "reflector": reflector,
+                "teacher": teacher,
+                "rewriter": rewriter,
+                "prm": prm,
+            },
+            generation=Generation(temperature, step_tokens, teacher_tokens, seed, reasoning_effort),
+            options={
+                "max_steps": max_steps,
+                "max_backtracks": max_backtracks,
+                "max_tokens": max_tokens,
+                "teacher_after": teacher_after,
+                "rewrite": rewrite,
+                "width": width,
+                "beam": beam,
+                "wrong_trials": wrong_trials,
+                "wrong_depth": wrong_depth,
+                "keep": keep,
+            },
+            samples=samples,
+            concurrency=concurrency,
+            workers=workers,
+            batch=batch,
+            ray=ray is not None,
+            max_cost=max_cost,
+            max_total_tokens=max_total_tokens,
+            prices=prices,
+            prompts=prompts,
+        )
+        warnings: list[str] = []
+        loaded = load_problems(
+            problems,
+            fields=Fields(question_field, answer_field, id_field),
+            split=split,
+            limit=limit,
+            repair_escapes=fix_escapes,
+            warn=warnings.append,
+        )
+        for warning in warnings[:5]:
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+        if len(warnings) > 5:
+            err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
+        setup.check_problems(cfg, loaded)
+    except (setup.SetupError, ProblemFileError) as e:
+        fail(str(e))
+    preflight(*(spec for spec, _ in cfg.roles.values()))  # before any file exists: a wrong key or URL is one line
     from agents import local
 
-    # the embedded engine loads (seconds) while the rest of the project is imported and the problems
-    # are read; a Ray run's workers start their own
-    given = [policy or local.EMBEDDED, critic, reflector, teacher, rewriter]
-    with local.early_start([spec for spec in given if spec] if method != "human" and ray is None else []):
-        from corpus.problems import Fields, ProblemFileError, load_problems
-        from graphs.method import Generation
-        from synth import setup
-
-        try:
-            cfg = setup.configure(
-                method,
-                specs={
-                    "policy": policy,
-                    "critic": critic,
-                    "reflector": reflector,
-                    "teacher": teacher,
-                    "rewriter": rewriter,
-                    "prm": prm,
-                },
-                generation=Generation(temperature, step_tokens, teacher_tokens, seed, reasoning_effort),
-                options={
-                    "max_steps": max_steps,
-                    "max_backtracks": max_backtracks,
-                    "max_tokens": max_tokens,
-                    "teacher_after": teacher_after,
-                    "rewrite": rewrite,
-                    "width": width,
-                    "beam": beam,
-                    "wrong_trials": wrong_trials,
-                    "wrong_depth": wrong_depth,
-                    "keep": keep,
-                },
-                samples=samples,
-                concurrency=concurrency,
-                workers=workers,
-                batch=batch,
-                ray=ray is not None,
-                max_cost=max_cost,
-                max_total_tokens=max_total_tokens,
-                prices=prices,
-                prompts=prompts,
-            )
-            warnings: list[str] = []
-            loaded = load_problems(
-                problems,
-                fields=Fields(question_field, answer_field, id_field),
-                split=split,
-                limit=limit,
-                repair_escapes=fix_escapes,
-                warn=warnings.append,
-            )
-            for warning in warnings[:5]:
-                err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-            if len(warnings) > 5:
-                err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
-            setup.check_problems(cfg, loaded)
-        except (setup.SetupError, ProblemFileError) as e:
-            fail(str(e))
-        local.keep_only([spec for spec, _ in cfg.roles.values()])
-        preflight(*(spec for spec, _ in cfg.roles.values()))  # before any file exists: a wrong key or URL is one line
+    # a local model's engine loads (seconds) while the run sets itself up; Ray workers start their own
+    with local.early_start([] if ray else [spec for spec, _ in cfg.roles.values()]):
         manifest = _run_with_progress(
             loaded, cfg, out, resume=resume, ray=ray, shards=shards, problems_source=problems, add_config=add_config
         )
-        _print_outcome(manifest, out)
+    _print_outcome(manifest, out)
 
 
 def _run_with_progress(loaded, cfg, out: Path, **kwargs) -> dict:

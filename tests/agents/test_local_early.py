@@ -1,5 +1,5 @@
 """Engines started ahead of the run (agents.local.early_start): adopted by ModelHub, never doubled,
-stopped when the run does not need them and when the block ends. A tiny Gemma 3 is served for real."""
+stopped when the block ends. A tiny Gemma 3 is served for real."""
 
 from __future__ import annotations
 
@@ -51,23 +51,14 @@ def test_an_early_engine_is_adopted_by_the_hub_and_stopped_with_its_block(tiny, 
     assert local._EARLY == {}
 
 
-def test_engines_the_run_does_not_use_are_stopped_at_once(tiny, cache):
-    with local.early_start([f"local:{tiny}"]):
-        [server] = local._EARLY.values()
-        process = server.server.process
-        local.keep_only(["openai:gpt-4o"])
-        assert process.poll() is not None and local._EARLY == {}
-        assert local.adopt(str(tiny)) is None
-
-
 def test_a_model_that_cannot_start_early_is_left_to_the_run(tmp_path, cache):
     with local.early_start([f"local:{tmp_path / 'missing'}"]):
         assert local._EARLY == {}
 
 
 def test_nothing_starts_early_where_a_conversion_would_come_first(cache):
-    # the embedded model, never converted in this cache: a run that fails on its options must not
-    # wait for a conversion first, so the head start is skipped and nothing is written
+    # the embedded model, never converted in this cache: the head start is skipped and nothing is
+    # written; the run converts it when it starts the engine itself
     with local.early_start(["local"]):
         assert local._EARLY == {}
     assert not (cache / "checkpoints").exists() and not (cache / "gguf").exists()
