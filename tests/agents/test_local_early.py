@@ -54,11 +54,3 @@ def test_an_early_engine_is_adopted_by_the_hub_and_stopped_with_its_block(tiny, 
 def test_a_model_that_cannot_start_early_is_left_to_the_run(tmp_path, cache):
     with local.early_start([f"local:{tmp_path / 'missing'}"]):
         assert local._EARLY == {}
-
-
-def test_nothing_starts_early_where_a_conversion_would_come_first(cache):
-    # the embedded model, never converted in this cache: the head start is skipped and nothing is
-    # written; the run converts it when it starts the engine itself
-    with local.early_start(["local"]):
-        assert local._EARLY == {}
-    assert not (cache / "checkpoints").exists() and not (cache / "gguf").exists()
