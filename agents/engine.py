@@ -1,6 +1,7 @@
 """The embedded model's server: batched generation that reuses prompt prefixes, behind the OpenAI chat API.
 
     python -m agents.engine CHECKPOINT --port 8000 [--host 127.0.0.1] [--dtype auto|bfloat16|float32]
+                            [--implementation auto|transformers]
 
 Why not ``transformers serve``: an agent call sends its role's system text and few-shot turns (about
 250 tokens) before its own 30 or so, and the next call of the same trace sends all of that again plus
@@ -12,7 +13,10 @@ prompt again (bench/embedded_speed.py). Here:
   used first out); a new prompt starts from the longest cached prefix and runs only the rest;
 - **batched decode**: the sequences in flight decode together, one forward pass a token, in one
   left-padded cache that is rebuilt when a sequence joins or leaves;
-- **bfloat16** where the CPU computes it natively (avx512_bf16 or AMX), else float32.
+- **bfloat16** where the CPU computes it natively (avx512_bf16 or AMX), else float32;
+- **no transformers import for Gemma 3**: ``agents/gemma3.py`` runs the Gemma 3 text checkpoints it
+  covers with logits bit-identical to transformers' (half the engine's start on 2 cores); any other
+  checkpoint runs through transformers.
 
 The cache keeps every token of every layer, sliding-window layers included, and the model's own mask
 functions apply the window; a prefix reused is the prefix computed, so reuse changes no result
@@ -48,6 +52,10 @@ MAX_BATCH_TOKENS = 65536
 PREFIX_TOKENS = 32768
 
 
+# how the model runs: "auto" is agents/gemma3.py for the Gemma 3 text checkpoints it covers (no
+# transformers import: a faster start) and transformers for the rest; "transformers" forces it
+IMPLEMENTATIONS = ("auto", "transformers")
+
 # a request body larger than this is refused unread (a prompt of this size is past any context)
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
@@ -76,40 +84,52 @@ def resolve_dtype(name: str) -> str:
 ATTENTION = "o1j_grouped"
 
 
-def grouped_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, softcap=None, **kwargs):
-    """Eager attention without copying each key/value head for every query head it serves.
-
-    The query heads of a group ride along the time axis of their one key/value head, so the shared
-    head is read in place: on 2 cores ``repeat_kv``'s copies were a sixth of a decode step (Gemma 3
-    270M has 4 query heads on 1 key/value head).
-    """
-    import torch
-
-    batch, heads, length, dim = query.shape
-    groups = heads // key.shape[1]
-    query = query.reshape(batch, key.shape[1], groups * length, dim)
-    scores = torch.matmul(query, key.transpose(2, 3)) * (dim**-0.5 if scaling is None else scaling)
-    if softcap is not None:
-        scores = torch.tanh(scores / softcap) * softcap
-    if attention_mask is not None:
-        shape = scores.shape
-        scores = (scores.view(batch, key.shape[1], groups, length, -1) + attention_mask.unsqueeze(2)).view(shape)
-    probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
-    out = torch.matmul(probs, value).view(batch, heads, length, dim)
-    return out.transpose(1, 2).contiguous(), None
-
-
 def register_attention() -> str:
-    """Register :func:`grouped_attention` with transformers (masks as for eager); returns its name.
+    """Register :func:`agents.gemma3.grouped_attention` with transformers (masks as for eager), for
+    checkpoints served through transformers; returns its name.
 
     Eager rather than SDPA: for one new token a step SDPA's masked path was slower on 2 cores
     (75 against 71 ms a step at 4 sequences, 276 against 236 at 32)."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
+    from agents.gemma3 import grouped_attention
+
     AttentionInterface.register(ATTENTION, grouped_attention)
     AttentionMaskInterface.register(ATTENTION, eager_mask)
     return ATTENTION
+
+
+def compile_template(template: str):
+    """A chat template compiled as transformers compiles it (sandboxed; ``tojson`` without HTML
+    escapes; ``raise_exception`` and ``strftime_now``), without importing transformers."""
+    from datetime import datetime
+
+    import jinja2
+    from jinja2.ext import loopcontrols
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env.filters["tojson"] = lambda x, ensure_ascii=False, indent=None, separators=None, sort_keys=False: json.dumps(
+        x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+    )
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda format: datetime.now().strftime(format)
+    return env.from_string(template)
+
+
+def end_tokens(checkpoint: Path) -> set[int]:
+    """The ids that end a reply: generation_config.json's ``eos_token_id``, else config.json's."""
+    for name in ("generation_config.json", "config.json"):
+        file = checkpoint / name
+        if file.exists():
+            eos = json.loads(file.read_text()).get("eos_token_id")
+            if eos is not None:
+                return set(eos if isinstance(eos, list) else [eos])
+    return set()
 
 
 @dataclass
@@ -175,34 +195,56 @@ class PrefixCache:
 class Engine:
     """The model, its tokenizer and chat template, and one thread that runs every forward pass."""
 
-    def __init__(self, checkpoint: str | Path, dtype: str = "auto", *, prefix_tokens: int = PREFIX_TOKENS):
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        dtype: str = "auto",
+        *,
+        prefix_tokens: int = PREFIX_TOKENS,
+        implementation: str = "auto",
+    ):
         from concurrent.futures import ThreadPoolExecutor
 
         from tokenizers import Tokenizer
 
-        # the tokenizer (262,144 entries) parses while torch and transformers import
-        with ThreadPoolExecutor(1) as pool:
-            tokenizer = pool.submit(Tokenizer.from_file, str(Path(checkpoint) / "tokenizer.json"))
-            import torch
-            from transformers import AutoModelForCausalLM, GenerationConfig
+        from agents import gemma3
 
-            self.tokenizer = tokenizer.result()
-        self.torch = torch
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}, not {implementation!r}")
         self.checkpoint = Path(checkpoint)
         self.dtype = resolve_dtype(dtype)
+        config = json.loads((self.checkpoint / "config.json").read_text())
+        plain = implementation == "auto" and gemma3.unsupported(config, self.checkpoint) is None
+        self.implementation = "gemma3" if plain else "transformers"
+        # the tokenizer (262,144 entries) parses while torch (and transformers) import
+        with ThreadPoolExecutor(1) as pool:
+            tokenizer = pool.submit(Tokenizer.from_file, str(self.checkpoint / "tokenizer.json"))
+            import torch
+
+            if plain:
+                self.new_cache = gemma3.Cache
+            else:
+                from transformers import AutoModelForCausalLM, DynamicCache
+
+                self.new_cache = DynamicCache
+            self.tokenizer = tokenizer.result()
+        self.torch = torch
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model = AutoModelForCausalLM.from_pretrained(
-            self.checkpoint, dtype=getattr(torch, self.dtype), attn_implementation=register_attention()
-        )
-        self.model.to(self.device).eval()
+        if plain:
+            self.model = gemma3.Gemma3(self.checkpoint, self.dtype, self.device)
+        else:
+            self.model = AutoModelForCausalLM.from_pretrained(
+                self.checkpoint, dtype=getattr(torch, self.dtype), attn_implementation=register_attention()
+            )
+            self.model.to(self.device).eval()
         settings = json.loads((self.checkpoint / "tokenizer_config.json").read_text())
         template_file = self.checkpoint / "chat_template.jinja"
-        self.chat_template = template_file.read_text() if template_file.exists() else settings.get("chat_template")
-        if not self.chat_template:
+        template = template_file.read_text() if template_file.exists() else settings.get("chat_template")
+        if not template:
             raise ValueError(f"{self.checkpoint} has no chat template")
+        self.chat_template = compile_template(template)
         self.special = {k: v for k, v in settings.items() if k.endswith("_token") and isinstance(v, str)}
-        eos = GenerationConfig.from_pretrained(self.checkpoint).eos_token_id
-        self.eos = set(eos if isinstance(eos, list) else [eos]) - {None}
+        self.eos = end_tokens(self.checkpoint)
         self.context = int(getattr(self.model.config, "max_position_embeddings", 0) or 8192)
         self.prefixes = PrefixCache(prefix_tokens)
         self.inbox: queue.Queue[Job] = queue.Queue()
@@ -213,12 +255,10 @@ class Engine:
     # --- requests
 
     def encode_chat(self, messages: list[dict]) -> list[int]:
-        from transformers.utils.chat_template_utils import render_jinja_template
-
-        rendered, _ = render_jinja_template(
-            conversations=[messages], chat_template=self.chat_template, add_generation_prompt=True, **self.special
+        rendered = self.chat_template.render(
+            messages=messages, tools=None, documents=None, add_generation_prompt=True, **self.special
         )
-        return self.tokenizer.encode(rendered[0], add_special_tokens=False).ids
+        return self.tokenizer.encode(rendered, add_special_tokens=False).ids
 
     def submit(self, job: Job) -> Job:
         if len(job.prompt) >= self.context:
@@ -237,7 +277,7 @@ class Engine:
     def _loop(self) -> None:
         torch = self.torch
         active: list[Sequence] = []
-        cache = None  # the batch's DynamicCache: per layer [batch, heads, time, dim], left-padded
+        cache = None  # the batch's cache: per layer [batch, heads, time, dim], left-padded
         with torch.inference_mode():
             while True:
                 arrivals = self._admit(active, block=not active)
@@ -284,17 +324,15 @@ class Engine:
 
     def _prefill(self, job: Job) -> tuple[Sequence | None, list]:
         torch = self.torch
-        from transformers import DynamicCache
-
         ids = job.prompt
         hit, kv = self.prefixes.longest(ids)
         reuse = min(hit, len(ids) - 1)  # at least one token runs, for the next-token logits
-        past = DynamicCache(ddp_cache_data=[(k[:, :, :reuse], v[:, :, :reuse]) for k, v in kv]) if reuse else None
+        past = self.new_cache(ddp_cache_data=[(k[:, :, :reuse], v[:, :, :reuse]) for k, v in kv] if reuse else None)
         out = self.model(
             input_ids=torch.tensor([ids[reuse:]], device=self.device),
             position_ids=torch.arange(reuse, len(ids), device=self.device).unsqueeze(0),
             attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=self.device),
-            past_key_values=past if past is not None else DynamicCache(),
+            past_key_values=past,
             use_cache=True,
             logits_to_keep=1,
         )
@@ -315,8 +353,6 @@ class Engine:
         """One left-padded cache from each sequence's own states; the steps then grow it in place
         (rebuilding it every step copied every sequence's states once more a token)."""
         torch = self.torch
-        from transformers import DynamicCache
-
         width = max(lengths)
         layers = []
         for layer in range(len(states[0])):
@@ -330,7 +366,7 @@ class Engine:
                 keys.append(k)
                 values.append(v)
             layers.append((torch.cat(keys), torch.cat(values)))
-        return DynamicCache(ddp_cache_data=layers)
+        return self.new_cache(ddp_cache_data=layers)
 
     def _step(self, active: list[Sequence], cache):
         """One token for every sequence in flight."""
@@ -600,10 +636,13 @@ def make_server(engine: Engine, host: str, port: int, model_name: str) -> Thread
     return _Server((host, port), handler)
 
 
-def serve(checkpoint: str, host: str, port: int, dtype: str) -> None:
-    engine = Engine(checkpoint, dtype)
+def serve(checkpoint: str, host: str, port: int, dtype: str, implementation: str = "auto") -> None:
+    engine = Engine(checkpoint, dtype, implementation=implementation)
     server = make_server(engine, host, port, str(checkpoint))
-    print(f"serving {checkpoint} ({engine.dtype}, {engine.device}) on http://{host}:{port}/v1", flush=True)
+    print(
+        f"serving {checkpoint} ({engine.implementation}, {engine.dtype}, {engine.device}) on http://{host}:{port}/v1",
+        flush=True,
+    )
     server.serve_forever()
 
 
@@ -613,8 +652,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dtype", default="auto", choices=("auto", "bfloat16", "float32"))
+    parser.add_argument("--implementation", default="auto", choices=IMPLEMENTATIONS)
     args = parser.parse_args()
-    serve(args.checkpoint, args.host, args.port, args.dtype)
+    serve(args.checkpoint, args.host, args.port, args.dtype, args.implementation)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The embedded model's engine (agents/engine.py) on a tiny Gemma 3, over real HTTP on 127.0.0.1.
+"""The embedded model's engine (agents/engine.py) on a tiny Gemma 3, over real HTTP on 127.0.0.1,
+run both on agents/gemma3.py and on transformers.
 
 The model has a sliding window (8 tokens) far shorter than its prompts on one layer and full
 attention on the other, so batched, left-padded decoding with reused prefixes has to give exactly
@@ -54,11 +55,13 @@ def model_dir(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
-def served(model_dir):
+@pytest.fixture(scope="module", params=["auto", "transformers"])
+def served(model_dir, request):
+    """The engine on agents/gemma3.py ("auto" for this checkpoint) and on transformers."""
     from agents.engine import Engine, make_server
 
-    engine = Engine(model_dir, "float32")
+    engine = Engine(model_dir, "float32", implementation=request.param)
+    assert engine.implementation == ("gemma3" if request.param == "auto" else "transformers")
     server = make_server(engine, "127.0.0.1", 0, "tiny")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
