@@ -226,7 +226,9 @@ class Gemma3:
                     setattr(layer, name, pack(getattr(layer, name)))
         dim = self.head_dim
         self.inv_freq = {
-            kind: 1.0 / (c.rope_parameters[kind]["rope_theta"] ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+            kind: (
+                1.0 / (c.rope_parameters[kind]["rope_theta"] ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+            ).to(device)
             for kind in set(c.layer_types)
         }
 

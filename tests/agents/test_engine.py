@@ -113,6 +113,16 @@ def test_batched_decoding_with_reused_prefixes_matches_generate(served, model_di
         assert r.usage.prompt_tokens > 30
 
 
+def test_prompts_are_the_chat_template_transformers_renders(served, model_dir):
+    from transformers import AutoTokenizer
+
+    engine, _ = served
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    for chat in (messages(QUESTIONS[1]), [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "7"}]):
+        expected = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        assert engine.encode_chat(chat) == tokenizer.encode(expected, add_special_tokens=False)
+
+
 def test_stop_strings_cut_the_reply_and_end_it(served):
     _, base_url = served
     [full] = asyncio.run(ask_all(base_url, QUESTIONS[:1], max_tokens=24, temperature=0, extra_body={"min_tokens": 24}))
