@@ -102,17 +102,29 @@ def register_attention() -> str:
 
 def compile_template(template: str):
     """A chat template compiled as transformers compiles it (sandboxed; ``tojson`` without HTML
-    escapes; ``raise_exception`` and ``strftime_now``), without importing transformers."""
+    escapes; ``raise_exception`` and ``strftime_now``; ``{% generation %}`` blocks, which mark the
+    assistant's tokens for training, rendered as their contents), without importing transformers."""
     from datetime import datetime
 
     import jinja2
-    from jinja2.ext import loopcontrols
+    from jinja2.ext import Extension, loopcontrols
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class Generation(Extension):
+        tags = {"generation"}
+
+        def parse(self, parser):
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return jinja2.nodes.CallBlock(self.call_method("_contents"), [], [], body).set_lineno(lineno)
+
+        def _contents(self, caller):
+            return caller()
 
     def raise_exception(message):
         raise jinja2.exceptions.TemplateError(message)
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[Generation, loopcontrols])
     env.filters["tojson"] = lambda x, ensure_ascii=False, indent=None, separators=None, sort_keys=False: json.dumps(
         x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
     )

@@ -123,6 +123,22 @@ def test_prompts_are_the_chat_template_transformers_renders(served, model_dir):
         assert engine.encode_chat(chat) == tokenizer.encode(expected, add_special_tokens=False)
 
 
+def test_training_templates_with_generation_blocks_render_as_transformers_renders():
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    from agents.engine import compile_template
+    from trainer.format import GEMMA_TRAINING_TEMPLATE as TRAINING_TEMPLATE
+
+    chat = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "2+2?"}]
+    chat += [{"role": "assistant", "content": " 4 "}, {"role": "user", "content": "and 3+3?"}]
+    special = {"bos_token": "<bos>", "eos_token": "<eos>"}
+    [expected], _ = render_jinja_template(
+        conversations=[chat], chat_template=TRAINING_TEMPLATE, add_generation_prompt=True, **special
+    )
+    got = compile_template(TRAINING_TEMPLATE).render(messages=chat, add_generation_prompt=True, **special)
+    assert got == expected and "4<end_of_turn>" in got
+
+
 def test_stop_strings_cut_the_reply_and_end_it(served):
     _, base_url = served
     [full] = asyncio.run(ask_all(base_url, QUESTIONS[:1], max_tokens=24, temperature=0, extra_body={"min_tokens": 24}))
