@@ -227,28 +227,29 @@ class Engine:
         self.dtype = resolve_dtype(dtype)
         config = json.loads((self.checkpoint / "config.json").read_text())
         plain = implementation == "auto" and gemma3.unsupported(config, self.checkpoint) is None
-        self.implementation = "gemma3" if plain else "transformers"
-        # the tokenizer (262,144 entries) parses while torch (and transformers) import
+        # the tokenizer (262,144 entries) parses while torch imports
         with ThreadPoolExecutor(1) as pool:
             tokenizer = pool.submit(Tokenizer.from_file, str(self.checkpoint / "tokenizer.json"))
             import torch
 
-            if plain:
-                self.new_cache = gemma3.Cache
-            else:
-                from transformers import AutoModelForCausalLM, DynamicCache
-
-                self.new_cache = DynamicCache
             self.tokenizer = tokenizer.result()
         self.torch = torch
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         if plain:
-            self.model = gemma3.Gemma3(self.checkpoint, self.dtype, self.device)
-        else:
+            try:
+                self.model = gemma3.Gemma3(self.checkpoint, self.dtype, self.device)
+                self.new_cache = gemma3.Cache
+            except gemma3.Unsupported:  # its weights are not the ones expected: transformers knows better
+                plain = False
+        if not plain:
+            from transformers import AutoModelForCausalLM, DynamicCache
+
             self.model = AutoModelForCausalLM.from_pretrained(
                 self.checkpoint, dtype=getattr(torch, self.dtype), attn_implementation=register_attention()
             )
             self.model.to(self.device).eval()
+            self.new_cache = DynamicCache
+        self.implementation = "gemma3" if plain else "transformers"
         settings = json.loads((self.checkpoint / "tokenizer_config.json").read_text())
         template_file = self.checkpoint / "chat_template.jinja"
         template = template_file.read_text() if template_file.exists() else settings.get("chat_template")

@@ -13,7 +13,8 @@ is reordered once into oneDNN's blocked layout, which halves the output layer's 
 
 Only what the engine calls is here: a forward over new tokens given a cache, with a 2-D padding
 mask, returning the last positions' logits. A checkpoint this module does not cover
-(:func:`unsupported` says why) is served through transformers instead.
+(:func:`unsupported` says why from its config, or loading raises :class:`Unsupported` for weights
+it does not expect) is served through transformers instead.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ REQUIRED = (
     "sliding_window",
     "vocab_size",
 )
+
+
+class Unsupported(ValueError):
+    """A checkpoint this module does not run (the engine then runs it through transformers)."""
 
 
 def weight_files(checkpoint: Path) -> list[Path] | None:
@@ -165,7 +170,7 @@ class Gemma3:
         config = json.loads((checkpoint / "config.json").read_text())
         reason = unsupported(config, checkpoint)
         if reason:
-            raise ValueError(f"{checkpoint}: {reason}")
+            raise Unsupported(f"{checkpoint}: {reason}")
         self.config = SimpleNamespace(**config)
         self.dtype = getattr(torch, dtype)
         self.device = device
@@ -180,7 +185,7 @@ class Gemma3:
             try:
                 return tensors.pop(name)
             except KeyError:
-                raise ValueError(f"{checkpoint}: no weight {name}") from None
+                raise Unsupported(f"{checkpoint}: no weight {name}") from None
 
         def scale(name: str):  # Gemma's RMSNorm multiplies by (1 + weight), in float32
             return 1.0 + take(name).float()
@@ -217,7 +222,7 @@ class Gemma3:
                 )
             )
         if tensors:
-            raise ValueError(f"{checkpoint}: weights this model does not use: {', '.join(sorted(tensors)[:5])}")
+            raise Unsupported(f"{checkpoint}: weights this model does not use: {', '.join(sorted(tensors)[:5])}")
         self.packed = self.device == "cpu" and self.dtype == torch.bfloat16 and packing_works()
         if self.packed:
             self.lm_head = pack(self.lm_head)

@@ -153,3 +153,19 @@ def test_a_checkpoint_without_safetensors_is_not_covered(model_dir, tmp_path):
     (tmp_path / "pytorch_model.bin").write_bytes(b"")
     config = json.loads((model_dir / "config.json").read_text())
     assert unsupported(config, tmp_path) == "no model.safetensors"
+
+
+def test_a_checkpoint_with_weights_it_does_not_know_goes_to_transformers(model_dir, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from agents.engine import Engine
+    from agents.gemma3 import Gemma3, Unsupported
+
+    for file in model_dir.iterdir():
+        (tmp_path / file.name).write_bytes(file.read_bytes())
+    weights = load_file(tmp_path / "model.safetensors")
+    weights["model.layers.0.self_attn.extra.weight"] = torch.zeros(2)
+    save_file(weights, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(Unsupported, match="weights this model does not use"):
+        Gemma3(tmp_path, "float32")
+    assert Engine(tmp_path, "float32").implementation == "transformers"
