@@ -225,8 +225,7 @@ class Engine:
             raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}, not {implementation!r}")
         self.checkpoint = Path(checkpoint)
         self.dtype = resolve_dtype(dtype)
-        config = json.loads((self.checkpoint / "config.json").read_text())
-        plain = implementation == "auto" and gemma3.unsupported(config, self.checkpoint) is None
+        plain = implementation == "auto"
         # the tokenizer (262,144 entries) parses while torch imports
         with ThreadPoolExecutor(1) as pool:
             tokenizer = pool.submit(Tokenizer.from_file, str(self.checkpoint / "tokenizer.json"))
@@ -239,7 +238,7 @@ class Engine:
             try:
                 self.model = gemma3.Gemma3(self.checkpoint, self.dtype, self.device)
                 self.new_cache = gemma3.Cache
-            except gemma3.Unsupported:  # its weights are not the ones expected: transformers knows better
+            except gemma3.Unsupported:  # another architecture, or weights it does not expect: transformers
                 plain = False
         if not plain:
             from transformers import AutoModelForCausalLM, DynamicCache

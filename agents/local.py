@@ -431,10 +431,10 @@ class EarlyEngines:
         for model in dict.fromkeys(m.removeprefix("local:") for m in models if is_local(m)):
             if model in _EARLY:
                 continue
-            server = LocalServer(model)
             try:
                 if not convert and ready_checkpoint(model) is None:
                     continue
+                server = LocalServer(model)
                 server.spawn()  # a first run converts the checkpoint here
             except Exception:  # a head start only: the run starts it again and reports why it cannot
                 continue
