@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from tests.openai_server import OpenAIServer, last_user
-from tests.test_synth_cli import KEY, ROOT, problems_file, synth, traces, tutor
+from tests.test_synth_cli import KEY, ROOT, finished, problems_file, synth, traces, tutor
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +168,7 @@ def test_distill_killed_midway_resumes_to_the_same_problems_without_duplicates(t
         ]
         run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
-        while time.time() < deadline and len(rows(out / "traces.jsonl")) < 8:
+        while time.time() < deadline and finished(out / "traces.jsonl") < 8:
             time.sleep(0.05)
         children = psutil.Process(run.pid).children(recursive=True)  # worker processes and their verifiers
         os.kill(run.pid, signal.SIGKILL)

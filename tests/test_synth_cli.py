@@ -183,13 +183,17 @@ def _start(server: OpenAIServer, problems: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def finished(path: Path) -> int:
+    """Lines a running synth has written whole: the one it is writing may be torn while we look."""
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
 def _wait_for_traces(out: Path, n: int, process: subprocess.Popen) -> None:
     import time
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        path = out / "traces.jsonl"
-        if path.exists() and path.read_text().count("\n") >= n:
+        if finished(out / "traces.jsonl") >= n:
             return
         time.sleep(0.05)
     raise AssertionError("the run wrote too few traces before the deadline")

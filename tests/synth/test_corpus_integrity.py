@@ -18,7 +18,7 @@ from tests.graphs.test_tree import searcher
 from tests.openai_server import OpenAIServer, last_user
 from tests.test_debate_cli import debater
 from tests.test_distill_cli import r1_teacher
-from tests.test_synth_cli import KEY, ROOT, problems_file, synth, synth_command, tutor
+from tests.test_synth_cli import KEY, ROOT, finished, problems_file, synth, synth_command, tutor
 
 pytestmark = pytest.mark.integration
 FILES = ("traces.jsonl", "rejected.jsonl", "failures.jsonl")
@@ -89,7 +89,7 @@ def test_faults_kill_and_two_resumes_leave_each_sample_once(tmp_path, method):
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
-            if sum(len(lines(out / n)) for n in FILES[:2]) >= 3:
+            if sum(finished(out / n) for n in FILES[:2]) >= 3:
                 break
             time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
