@@ -68,14 +68,11 @@ def export(
     think_tags: Annotated[bool, typer.Option(help="sft: wrap the long thought in <think> tags.")] = True,
 ) -> None:
     """Export corpora or pairs as a Hugging Face dataset: Parquet shards and a dataset card."""
-    from reports.export import ExportError, remove_partial
+    from reports.export import ExportError
     from reports.export import export as run_export
 
-    existed = out.exists()
-    try:
+    try:  # an export that fails removes what it wrote (corpus.artifacts.output)
         card = run_export(sources, as_, out, shard_rows=shard_rows, save_to_disk=save_to_disk, think_tags=think_tags)
     except ExportError as e:
-        if not existed:
-            remove_partial(out)
         fail(str(e))
     err.print(f"{card['rows']} rows in {len(card['files'])} shards; card: {out / 'README.md'}", highlight=False)

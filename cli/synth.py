@@ -317,10 +317,7 @@ def synth(
                 repair_escapes=fix_escapes,
                 warn=warnings.append,
             )
-            for warning in warnings[:5]:
-                err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-            if len(warnings) > 5:
-                err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
+            warn_all(warnings)
             setup.check_problems(cfg, loaded)
         except (setup.SetupError, ProblemFileError) as e:
             fail(str(e))
@@ -338,7 +335,10 @@ def synth(
 def _run_with_progress(loaded, cfg, out: Path, **kwargs) -> dict:
     """``synth.setup.run`` behind a progress bar; the errors a user can act on are one line."""
     from agents.models import SpecError
+    from corpus.artifacts import ArtifactError
     from corpus.files import CorpusConfigError, CorpusExistsError
+    from corpus.jsonl import JsonlError
+    from graphs.method import ContractError
     from synth import setup
     from synth.ray_backend import ShardMismatchError
     from synth.workers import WorkerError
@@ -370,7 +370,16 @@ def _run_with_progress(loaded, cfg, out: Path, **kwargs) -> dict:
     gc.freeze()
     try:
         return setup.run(loaded, cfg, out, on_progress=on_progress, **kwargs)
-    except (CorpusExistsError, CorpusConfigError, SpecError, ShardMismatchError, setup.SetupError) as e:
+    except (
+        CorpusExistsError,
+        CorpusConfigError,
+        SpecError,
+        ShardMismatchError,
+        setup.SetupError,
+        ArtifactError,
+        JsonlError,
+        ContractError,
+    ) as e:
         progress.stop()
         fail(str(e))
     except WorkerError as e:
@@ -393,8 +402,8 @@ def _print_outcome(manifest: dict, out: Path) -> None:
     run, corpus = manifest["this_run"], manifest["corpus"]
     cost = run["cost_usd"]["total"]
     err.print(
-        f"{run['attempted']} attempted, {run['verified']} verified, {run['failed']} failed, "
-        f"{run['skipped_done']} already done in {run['wall_s']:.0f}s; corpus {out}: "
+        f"{run['attempted']} {run['job_unit']}s attempted ({run['failed']} failed, {run['skipped_done']} already done), "
+        f"{run['verified']} samples verified in {run['wall_s']:.0f}s; corpus {out}: "
         f"{corpus['traces']} traces, {corpus['verified']} verified, {corpus['rejected']} rejected, "
         f"{corpus['backtracks']} backtracks" + (f", ${cost:.4f} this run" if cost is not None else ""),
         highlight=False,
@@ -413,18 +422,54 @@ def _print_outcome(manifest: dict, out: Path) -> None:
         raise typer.Exit(1)
 
 
+def warn_all(warnings: list[str]) -> None:
+    """Problem-file warnings (broken escapes): the first five, then how many more."""
+    for warning in warnings[:5]:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    if len(warnings) > 5:
+        err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
+
+
 def problems(
     source: Annotated[str, typer.Argument(help="'demo', a problem file or a Hugging Face dataset name.")],
     out: Annotated[Path, typer.Option(help="JSONL file to write (id, question, answer, ...).")],
-    limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
+    ] = None,
+    question_field: Annotated[str | None, typer.Option(help="Field holding the question (found if omitted).")] = None,
+    answer_field: Annotated[str | None, typer.Option(help="Field holding the reference answer.")] = None,
+    id_field: Annotated[
+        str | None, typer.Option(help="Field holding a stable problem id (else a hash of the question).")
+    ] = None,
+    fix_escapes: Annotated[
+        bool,
+        typer.Option(
+            help="Repair control characters that a JSON writer left for LaTeX escapes (\\frac as a form feed, "
+            "\\times as a tab); without it they are reported."
+        ),
+    ] = False,
 ) -> None:
     """Normalize a problem set (or write the demo set) as JSONL that `journey synth` reads."""
-    from corpus.problems import ProblemFileError, load_problems
+    from corpus.problems import Fields, ProblemFileError, load_problems
 
+    if str(out).strip() in ("", ".") or out.is_dir():
+        fail(f"--out {out}: name the JSONL file to write")
+    if Path(source).exists() and Path(source).resolve() == out.resolve():
+        fail(f"--out {out} is the input: choose another file")
+    warnings: list[str] = []
     try:
-        loaded = load_problems(source, limit=limit)
+        loaded = load_problems(
+            source,
+            fields=Fields(question_field, answer_field, id_field),
+            split=split,
+            limit=limit,
+            repair_escapes=fix_escapes,
+            warn=warnings.append,
+        )
     except ProblemFileError as e:
         fail(str(e))
+    warn_all(warnings)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f:
         for p in loaded:

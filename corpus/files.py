@@ -14,13 +14,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from corpus import jsonl
 
 TRACES, FAILURES, REJECTED, MANIFEST = "traces.jsonl", "failures.jsonl", "rejected.jsonl", "manifest.json"
 CONFIG = "config.json"
 LABELS = "labels.jsonl"
+# a corpus's row files by the name the rest of the project asks for them (it never spells a file name)
+CORPUS_FILES = {"traces": TRACES, "rejected": REJECTED, "failures": FAILURES, "labels": LABELS}
+
+
+def corpus_file(out: Path, which: str) -> Path:
+    """``traces``, ``rejected``, ``failures`` or ``labels`` of the corpus at ``out``."""
+    return out / CORPUS_FILES[which]
 
 
 class CorpusExistsError(FileExistsError):
@@ -88,52 +96,16 @@ def record_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: b
     return list(configs)
 
 
-def cut_torn_line(path: Path) -> None:
-    """A run killed mid-write leaves a last line without its newline: cut it off the file."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("r+b") as f:
-        f.seek(-1, os.SEEK_END)
-        if f.read(1) == b"\n":
-            return
-        # find the last newline from the end, in blocks, without reading the whole file
-        position = f.tell()
-        while position > 0:
-            step = min(1 << 20, position)
-            position -= step
-            f.seek(position)
-            block = f.read(step)
-            at = block.rfind(b"\n")
-            if at >= 0:
-                f.truncate(position + at + 1)
-                return
-        f.truncate(0)
-
-
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a corpus file one at a time (a million-line corpus never sits in memory whole)."""
-    if not path.exists():
-        return
-    cut_torn_line(path)
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
+# the one JSONL rule (corpus.jsonl): readers leave a torn last line out and never modify a file;
+# the writer cuts it before appending
+cut_torn_line = jsonl.cut_torn_line
+iter_jsonl = jsonl.rows
+filter_jsonl = jsonl.filter_rows
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a corpus file; a torn last line (no newline: killed mid-write) is cut off the file."""
-    return list(iter_jsonl(path))
-
-
-def filter_jsonl(path: Path, keep) -> None:
-    """Rewrite ``path`` in one step with the rows ``keep(row)`` accepts, streaming."""
-    tmp = path.with_name(path.name + ".tmp")
-    with path.open(encoding="utf-8") as source, tmp.open("w", encoding="utf-8") as target:
-        for line in source:
-            if line.strip() and keep(json.loads(line)):
-                target.write(line if line.endswith("\n") else line + "\n")
-    os.replace(tmp, path)
+    """Rows of a JSONL file the project wrote (see ``corpus.jsonl``)."""
+    return list(jsonl.rows(path))
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -163,6 +135,8 @@ class CorpusWriter:
     """
 
     def __init__(self, out: Path):
+        for name in (TRACES, FAILURES, REJECTED):  # every appended row starts on a line of its own
+            jsonl.cut_torn_line(out / name)
         self.traces = (out / TRACES).open("a", encoding="utf-8")
         self.failures = (out / FAILURES).open("a", encoding="utf-8")
         self.rejects = (out / REJECTED).open("a", encoding="utf-8")
@@ -184,18 +158,6 @@ class CorpusWriter:
         self.rejects.close()
 
 
-def latest_labels(corpus: Path) -> dict[str, dict[str, Any]]:
-    """Trace id -> its latest label row (``labels.jsonl`` is append-only: the last line for a trace wins)."""
-    from corpus.problems import read_rows
-
-    out: dict[str, dict[str, Any]] = {}
-    path = corpus / LABELS
-    if path.exists():
-        for _, row in read_rows(path):
-            out[str(row.get("trace_id"))] = row
-    return out
-
-
 def file_hash(path: Path) -> str | None:
     """``sha256:HEX`` of a file read in blocks (None when it does not exist): what ties an output to its input."""
     if not path.exists():
@@ -205,9 +167,3 @@ def file_hash(path: Path) -> str | None:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return "sha256:" + digest.hexdigest()
-
-
-def corpus_configs(corpus: Path) -> list[str]:
-    """The config hashes ``config.json`` records for a corpus (empty for a corpus from before it)."""
-    record = corpus / CONFIG
-    return list(json.loads(record.read_text())["configs"]) if record.exists() else []

@@ -32,7 +32,7 @@ def long_thought(events: list[Event]) -> str:
             parts += [part for part in (ev.reasoning, ev.text) if part]
         elif ev.kind == "answer":
             parts.append(concluding_step(ev.text, ev.answer))
-        elif ev.kind in ("reflection", "backtrack"):
+        elif ev.kind in ("reflection", "backtrack") and ev.text:
             parts.append(ev.text)
         elif ev.kind == "teacher":
             # the hint becomes the policy's own turn of thought; the event keeps the teacher as its author
@@ -110,11 +110,19 @@ REFLECTION_CUES = re.compile(
     r"\b(wait|hold on|hmm|oops|that(?:'s| is) (?:wrong|not right|a mistake)|i made (?:a|an) (?:mistake|error))\b",
     re.IGNORECASE,
 )
+# how a free-form long thought says it goes back: counted where there are no backtrack events
+BACKTRACK_CUES = re.compile(
+    r"\blet me (?:go back|redo|re-?check|reconsider|try again|start over|backtrack)\b|\bgoing back to\b", re.IGNORECASE
+)
 THOUGHT_KINDS = ("attempt", "answer", "reflection", "teacher")
 
 
 def reflections_in(text: str) -> int:
     return len(REFLECTION_CUES.findall(text))
+
+
+def backtracks_in(text: str) -> int:
+    return len(BACKTRACK_CUES.findall(text))
 
 
 def dead_ends(events: list[Event]) -> list[int]:
@@ -144,7 +152,9 @@ def shape(events: list[Event], long_thought: str, rewrite: str | None = None) ->
         "thought_tokens": sum(e.tokens_out for e in written),
         "steps": sum(e.kind in ("attempt", "answer") and not e.malformed for e in events),
         "reflections": reflections,
-        "backtracks": sum(e.kind == "backtrack" for e in events),
+        # one counting rule for every method (compare's tables and the viewer read these): events
+        # where the method wrote them, else the cues of a free-form thought
+        "backtracks": sum(e.kind == "backtrack" for e in events) or backtracks_in(long_thought),
         "dead_end_depth": max(depths, default=0),
         "rewritten": rewritten,
     }

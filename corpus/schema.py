@@ -68,6 +68,8 @@ class Trace(BaseModel):
     source: str = Field(description="where the thought came from: synthesized, human, ...")
     question: str
     reference_answer: str
+    subject: str | None = Field(default=None, description="the problem's subject (MATH: Algebra, ...), when it has one")
+    level: str | None = Field(default=None, description="the problem's level or difficulty, when it has one")
     events: list[Event]
     final_answer: str | None
     verified: bool

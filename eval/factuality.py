@@ -23,6 +23,7 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from corpus.artifacts import check_output, mark
 from corpus.problems import ProblemFileError, rows_of
 from eval.judge_prompts import CHINESE_SIMPLEQA_GRADER, SIMPLEQA_GRADER
 from eval.safety import item_language, language
@@ -180,7 +181,8 @@ def evaluate(
     from agents.models import Sampling, public_spec
     from eval.generate import Job, run_jobs, write_outputs
 
-    out.mkdir(parents=True, exist_ok=True)
+    check_output(out, "eval")  # never into a corpus, pairs or a model
+    mark(out, "eval")
     common = {"concurrency": concurrency, "on_done": on_done}
     answers = run_jobs(
         [Job(i.id, answer_messages(i)) for i in items],

@@ -27,7 +27,7 @@ from langchain_core.messages import BaseMessage
 
 from agents.local import checkpoint_digest, is_local, served_dtype
 from agents.models import ModelHub, Sampling, complete, drain, parse_spec
-from corpus.files import read_jsonl, write_atomic, write_rows
+from corpus.files import cut_torn_line, read_jsonl, write_atomic, write_rows
 
 
 class CacheMismatchError(ValueError):
@@ -92,6 +92,7 @@ def job_key(ident: dict[str, Any], job: Job) -> str:
 def cached(jobs: list[Job], ident: dict[str, Any], path: Path):
     """(each job's key, the rows of ``path`` to reuse by (id, sample), the jobs to run); stale rows dropped."""
     check_identity(path, ident)
+    cut_torn_line(path)  # this run appends: a torn last line of a killed one goes first
     keys = {(job.id, job.sample): job_key(ident, job) for job in jobs}
     rows = read_jsonl(path)
     done = {(r["id"], r["sample"]): r for r in rows if keys.get((r["id"], r["sample"])) == r.get("key")}

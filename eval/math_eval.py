@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agents.local import is_local
 from agents.models import Sampling, public_spec
+from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
 from eval import metrics
 from eval.generate import Job, identity, run_jobs
@@ -125,7 +126,8 @@ def evaluate(
     engine: str = "endpoint",
     vllm_python: str | None = None,
 ) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
+    check_output(out, "eval")  # never into a corpus, pairs or a model
+    mark(out, "eval")
     start = time.perf_counter()
     sampling = Sampling(temperature=temperature, max_tokens=max_tokens, stop=stop)
     jobs = [

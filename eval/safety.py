@@ -21,6 +21,7 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from corpus.artifacts import check_output, mark
 from corpus.problems import ProblemFileError, rows_of
 from eval.judge_prompts import SAFETY_J_EN, SAFETY_J_SYSTEM, SAFETY_J_ZH
 
@@ -213,7 +214,8 @@ def evaluate(
     from agents.models import Sampling, public_spec
     from eval.generate import Job, run_jobs, write_outputs
 
-    out.mkdir(parents=True, exist_ok=True)
+    check_output(out, "eval")  # never into a corpus, pairs or a model
+    mark(out, "eval")
     need = [i for i in items if i.response is None]
     responses: dict[str, str] = {}
     if need:

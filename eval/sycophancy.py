@@ -14,6 +14,7 @@ from pathlib import Path
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agents.models import Sampling, public_spec
+from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
 from eval.generate import Job, run_jobs, write_outputs
 from eval.math import GradeConfig, Grader, extract_answer
@@ -46,7 +47,8 @@ def evaluate(
     stop: tuple[str, ...] = (),
     on_done=None,
 ) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
+    check_output(out, "eval")  # never into a corpus, pairs or a model
+    mark(out, "eval")
     usable = [(p, w) for p in problems if (w := wrong_answer(p.answer)) is not None]
     sampling = Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop)
     common = {"spec": model, "sampling": sampling, "concurrency": concurrency, "on_done": on_done}

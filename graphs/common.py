@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import operator
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -179,9 +178,6 @@ def recursion_limit(budget: Budget) -> int:
 
 
 # how a long thought says it backtracks: counted per free-form trace, for comparing methods
-BACKTRACK_WORDS = re.compile(r"\b(wait|let me (?:go back|redo|re-?check|reconsider|try again))\b", re.IGNORECASE)
-
-
 @dataclass
 class VerifyContext(AgentContext):
     """What ``verify_sample`` reads: the answer checker."""
@@ -218,7 +214,7 @@ async def verify_sample(state: SampleState, runtime: Runtime[VerifyContext]) -> 
         "verified": ok,
         "status": "verified" if ok else ("no_answer" if answer is None else "wrong_answer"),
         "n_steps": 1,
-        "n_backtracks": len(BACKTRACK_WORDS.findall(thought)),
+        "n_backtracks": render.backtracks_in(thought),  # the rule of the trace's shape
     }
     return {"samples": [sample], "events": [], "candidate": None}
 

@@ -24,6 +24,7 @@ from graphs.method import Method
 MAX_THOUGHT_CHARS = 200_000
 
 _REFLECTION = re.compile(r"^(wait\b|hmm,? that|no,|that('s| is) (wrong|not right))", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _BACKTRACK = re.compile(r"\b(let me go back|back to step|start over|let me redo)\b", re.IGNORECASE)
 
 
@@ -32,13 +33,22 @@ class AnnotationError(ValueError):
 
 
 def events_of(thought: str) -> list[Event]:
+    """A paragraph that both catches an error and goes back ("Wait, ... Let me go back to step 2.")
+    is a reflection and then a backtrack: split before the sentence that goes back (the whole
+    paragraph is the reflection when that sentence opens it, and the backtrack adds no text)."""
     events = []
     for i, paragraph in enumerate(p.strip() for p in re.split(r"\n\s*\n", thought)):
         if not paragraph:
             continue
-        kind = (
-            "backtrack" if _BACKTRACK.search(paragraph) else "reflection" if _REFLECTION.match(paragraph) else "attempt"
-        )
+        reflects, goes_back = _REFLECTION.match(paragraph) is not None, _BACKTRACK.search(paragraph) is not None
+        if reflects and goes_back:
+            sentences = _SENTENCE.split(paragraph)
+            at = next(k for k, sentence in enumerate(sentences) if _BACKTRACK.search(sentence))
+            caught, back = (" ".join(sentences[:at]), " ".join(sentences[at:])) if at else (paragraph, "")
+            events.append(Event(kind="reflection", role="human", text=caught, step=i + 1))
+            events.append(Event(kind="backtrack", role="human", text=back, step=i + 1))
+            continue
+        kind = "backtrack" if goes_back else "reflection" if reflects else "attempt"
         events.append(Event(kind=kind, role="human", text=paragraph, step=i + 1))
     return events
 

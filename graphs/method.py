@@ -24,8 +24,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
+from agents.events import Event
 from agents.models import Sampling
 from agents.prompt_files import PromptFileError, load_prompt
 from agents.structured import ONE_LINE, PROFILES, Prompt, RolePrompts
@@ -33,6 +34,54 @@ from corpus.schema import Problem
 
 # what a written sample of a job turned out to be
 Outcome = Literal["kept", "rejected"]
+# how a sample ended (a trace's ``status``)
+STATUSES = ("verified", "wrong_answer", "no_answer", "budget_steps", "budget_backtracks", "budget_tokens")
+
+
+class SampleResult(TypedDict):
+    """What a method's ``results`` (or ``batch_results``) must give for each sample: the runner turns
+    exactly this into a trace (``synth.runner.build_trace``). The optional keys are the methods'
+    extras, all named here."""
+
+    sample: int  # the sample index (part of the trace id)
+    kept: bool  # True: traces.jsonl; False: rejected.jsonl
+    events: list[Event]  # every event, in order (the trace's ``events``)
+    final_answer: str | None
+    verified: bool
+    status: str  # one of STATUSES
+    path: list[str]  # the corrected path, step by step (the trace's ``summary``)
+    n_steps: int
+    n_backtracks: int
+    long_thought: NotRequired[str]  # a method that writes its own long thought (a rewrite); else rendered
+    usage_events: NotRequired[list[Event]]  # when calls happened that ``events`` omits (pruned branches)
+    tree: NotRequired[dict[str, Any] | None]  # tree: the search tree, networkx node-link JSON
+    draft: NotRequired[str | None]  # the long thought before a rewriter rewrote it
+    rewrite: NotRequired[str | None]  # used, lost_answer or fewer_reflections
+
+
+# spelled out: TypedDict's own key sets miss NotRequired under postponed annotations (Python 3.11)
+REQUIRED_RESULT = frozenset(("sample", "kept", "events", "final_answer", "verified", "status", "path"))
+REQUIRED_RESULT |= {"n_steps", "n_backtracks"}
+
+
+class ContractError(TypeError):
+    """A method whose results break :class:`SampleResult`: a bug in the method, so the run stops at
+    the first such sample instead of recording every problem as a failure."""
+
+
+def check_result(method: str, result: Any) -> None:
+    """Raise :class:`ContractError` unless ``result`` is a :class:`SampleResult`."""
+    if not isinstance(result, dict):
+        raise ContractError(
+            f"method {method}: a result is a dict (graphs.method.SampleResult), not {type(result).__name__}"
+        )
+    # the runner reads only SampleResult's keys: a method's graph state may carry more
+    if missing := sorted(REQUIRED_RESULT - result.keys()):
+        raise ContractError(
+            f"method {method}: its results break graphs.method.SampleResult (missing {', '.join(missing)})"
+        )
+    if result["status"] not in STATUSES:
+        raise ContractError(f"method {method}: status {result['status']!r} is not one of {', '.join(STATUSES)}")
 
 
 class OptionError(ValueError):
@@ -157,6 +206,8 @@ class Method:
             raise TypeError(f"method {self.name}: {'a batched' if self.batched else 'a'} method needs {wanted}")
         if not dataclasses.is_dataclass(self.options):
             raise TypeError(f"method {self.name}: options must be a dataclass")
+        if not self.source or self.draws not in ("per_trace", "in_graph"):
+            raise TypeError(f"method {self.name}: a source, and draws per_trace or in_graph")
 
     @property
     def option_names(self) -> tuple[str, ...]:

@@ -400,8 +400,9 @@ def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
     rewrites = [e for e in final["events"] if e.kind == "rewrite"]
     return [
         {
-            # the draft, and the rewriter's call when there was one (the renderer skips it)
-            "events": final["draft"] + rewrites,
+            # the draft, every answer the verifier checked, and the rewriter's call when there was one
+            # (the renderer skips both); the critic's verdicts on every node are in the tree
+            "events": final["draft"] + [e for e in final["events"] if e.kind == "verification"] + rewrites,
             "draft": render.long_thought(final["draft"]) if rewrites else None,
             "rewrite": final["rewrite"],
             "path": path,

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus.problems import ProblemFileError, read_rows
+from corpus.artifacts import ArtifactError, open_corpus, output
+from corpus.artifacts import Corpus as StoredCorpus
+from corpus.jsonl import JsonlError
 from reports.pages import figure, html_table, markdown_table, page
 
 
@@ -25,12 +27,21 @@ class CompareError(ValueError):
 
 @dataclass
 class Corpus:
+    """What compare reads of one corpus (one config of a directory): compact rows of each file."""
+
     name: str
-    path: Path
-    manifest: dict[str, Any]
+    source: StoredCorpus
     traces: list[dict[str, Any]]
     rejected: list[dict[str, Any]]
     failures: list[dict[str, Any]]
+
+    @property
+    def path(self) -> Path:
+        return self.source.path
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.source.manifest or {}
 
     @property
     def samples(self) -> list[dict[str, Any]]:
@@ -47,14 +58,19 @@ class Corpus:
 
 # what compare reads of a row; the rest (events, long thought, question) is dropped as it is read, so
 # a million-trace corpus fits in memory
-_KEPT = ("id", "problem_id", "config_hash", "verified", "usage", "n_backtracks", "reason", "shape")
+_KEPT = ("id", "problem_id", "config_hash", "verified", "usage", "reason", "shape")
 
 
 def _compact(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in _KEPT if k in row}
     if "events" in row:
         out["events"] = bool(row["events"]) or row["events"] == []  # released with its events
-        out["n_reflections"] = sum(e["kind"] == "reflection" for e in row["events"])
+    # one counting rule for reflections and backtracks: the trace's shape (events where the method
+    # wrote them, else the cues of a free-form thought); a trace from before shapes falls back
+    shape = row.get("shape") or {}
+    events = row.get("events") or []
+    out["n_reflections"] = shape.get("reflections", sum(e.get("kind") == "reflection" for e in events))
+    out["n_backtracks"] = shape.get("backtracks", row.get("n_backtracks", 0))
     return out
 
 
@@ -62,57 +78,30 @@ def _compact(row: dict[str, Any]) -> dict[str, Any]:
 _SAMPLE_FIELDS = ("id", "problem_id", "config_hash", "verified", "usage", "n_backtracks")
 
 
-def _rows(path: Path, required: tuple[str, ...] = _SAMPLE_FIELDS) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
+def _rows(corpus: StoredCorpus, which: str, required: tuple[str, ...] = _SAMPLE_FIELDS) -> list[dict[str, Any]]:
     rows = []
     try:
-        for line, row in read_rows(path):
+        for line, row in corpus.numbered(which):
             if missing := [k for k in required if k not in row]:
-                raise CompareError(f"{path}:{line}: not a trace (missing {', '.join(missing)})")
+                raise CompareError(f"{corpus.where(which, line)}: not a trace (missing {', '.join(missing)})")
             rows.append(_compact(row))
-    except ProblemFileError as e:
+    except JsonlError as e:
         raise CompareError(str(e)) from None
     return rows
 
 
-def load_corpus(path: Path) -> Corpus:
-    manifest_path = path / "manifest.json"
-    if not manifest_path.exists():
-        raise CompareError(f"{path}: no manifest.json (not a finished corpus written by journey synth)")
-    manifest = json.loads(manifest_path.read_text())
-    return Corpus(
-        path.name,
-        path,
-        manifest,
-        _rows(path / "traces.jsonl"),
-        _rows(path / "rejected.jsonl"),
-        _rows(path / "failures.jsonl", ("problem_id",)),
-    )
-
-
-def load_corpora(path: Path) -> list[Corpus]:
-    """A corpus directory as one corpus per config it holds (``--add-config``): ``NAME@HASH`` each."""
-    corpus = load_corpus(path)
-    hashes = list(corpus.manifest.get("configs") or [corpus.manifest.get("config_hash")])
-    hashes = sorted({r["config_hash"] for r in corpus.samples} | set(filter(None, hashes)))
-    if len(hashes) <= 1:
-        return [corpus]
-    latest = corpus.manifest.get("config_hash")
-
-    def mine(rows: list[dict[str, Any]], h: str) -> list[dict[str, Any]]:
-        return [r for r in rows if r.get("config_hash", latest) == h]
-
+def load_corpora(ref: str | Path) -> list[Corpus]:
+    """A finished corpus (``DIR``, or ``DIR@HASH`` for one config) as one corpus per config it holds
+    (``--add-config``): ``NAME@HASH`` each."""
+    try:
+        stored = open_corpus(ref, finished=True, whole=True)
+    except ArtifactError as e:
+        raise CompareError(str(e)) from None
     return [
         Corpus(
-            f"{corpus.name}@{h}",
-            path,
-            corpus.manifest,
-            mine(corpus.traces, h),
-            mine(corpus.rejected, h),
-            mine(corpus.failures, h),
+            part.label, part, _rows(part, "traces"), _rows(part, "rejected"), _rows(part, "failures", ("problem_id",))
         )
-        for h in hashes
+        for part in stored.split()
     ]
 
 
@@ -154,7 +143,7 @@ def stats(c: Corpus) -> dict[str, Any]:
         "calls_per_trace": _mean([sum(u["calls"] for u in t["usage"].values()) for t in samples]),
         "reflections_per_trace": _mean([t["n_reflections"] for t in samples]),
         "backtracks_per_trace": _mean([t["n_backtracks"] for t in samples]),
-        "wall_s": c.manifest.get("this_run", {}).get("wall_s"),
+        "wall_s": c.manifest.get("corpus", {}).get("wall_s", c.manifest.get("this_run", {}).get("wall_s")),
         "cost_usd": c.manifest.get("corpus", {}).get("cost_usd", {}).get("total"),
     }
 
@@ -322,11 +311,19 @@ def _plots(corpora: list[Corpus], summary: dict[str, Any], out: Path) -> list[tu
 
 def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
     corpora = [c for d in dirs for c in load_corpora(d)]
+    try:
+        with output(out, "report", tuple(dirs)) as out:
+            return _compare(corpora, out)
+    except ArtifactError as e:
+        raise CompareError(str(e)) from None
+
+
+def _compare(corpora: list[Corpus], out: Path) -> dict[str, Any]:
     if len(corpora) < 2:
         raise CompareError("compare needs at least two corpora (or one directory holding two configs)")
     names = [c.name for c in corpora]
     if len(set(names)) != len(names):
-        corpora = [Corpus(str(c.path), c.path, c.manifest, c.traces, c.rejected, c.failures) for c in corpora]
+        corpora = [Corpus(c.source.name, c.source, c.traces, c.rejected, c.failures) for c in corpora]
         names = [c.name for c in corpora]
     summary = {
         "corpora": {c.name: stats(c) for c in corpora},

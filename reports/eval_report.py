@@ -6,9 +6,9 @@ The HTML embeds its plots (base64 PNG) and loads nothing from the network.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from corpus.artifacts import ArtifactError, open_eval_run, output
 from reports.pages import figure, html_table, markdown_table, page
 
 COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "tokens_out_mean")
@@ -21,13 +21,10 @@ class ReportError(ValueError):
 def load_runs(dirs: list[Path]) -> dict[str, dict]:
     runs: dict[str, dict] = {}
     for d in dirs:
-        path = d / "summary.json"
-        if not path.exists():
-            raise ReportError(f"{path}: not found (is {d} an eval output directory?)")
         try:
-            runs[str(d)] = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ReportError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
+            runs[str(d)] = open_eval_run(d).summary
+        except ArtifactError as e:
+            raise ReportError(str(e)) from None
     return runs
 
 
@@ -72,10 +69,18 @@ def markdown(runs: dict[str, dict]) -> str:
 
 
 def write_report(dirs: list[Path], out: Path) -> Path:
-    from eval.math_eval import plot_budget
 
     runs = load_runs(dirs)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with output(out, "report", tuple(dirs)) as out:
+            return _write(runs, out)
+    except ArtifactError as e:
+        raise ReportError(str(e)) from None
+
+
+def _write(runs: dict[str, dict], out: Path) -> Path:
+    from eval.math_eval import plot_budget
+
     (out / "report.md").write_text(markdown(runs))
     math_runs = {name: s for name, s in runs.items() if s.get("kind") == "math"}
     figures = ""

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from corpus.files import MANIFEST, TRACES, file_hash
-from corpus.problems import ProblemFileError, read_rows
+from corpus.artifacts import ArtifactError, kind_of, open_pairs, output
+from corpus.jsonl import JsonlError
 from corpus.schema import Trace
 from reports.compare import CompareError, Corpus, load_corpora, stats, transparency
 from trainer.format import trace_messages
-from trainer.pairs import PAIRS
 
 As = Literal["traces", "sft", "pairs"]
 DATA = "data"
@@ -109,6 +107,8 @@ def _features(kind: As):
             "source": text,
             "question": text,
             "reference_answer": text,
+            "subject": text,
+            "level": text,
             "events": [event],
             "final_answer": text,
             "verified": flag,
@@ -176,36 +176,23 @@ class _Shards:
 def _corpora(paths: list[str]) -> list[Corpus]:
     corpora: list[Corpus] = []
     for text in paths:
-        path, _, config = text.rpartition("@") if "@" in Path(text).name else (text, "", "")
         try:
-            found = load_corpora(Path(path))
+            corpora += load_corpora(text)
         except CompareError as e:
             raise ExportError(str(e)) from None
-        if config:
-            found = [c for c in found if c.name.endswith(f"@{config}") or c.manifest.get("config_hash") == config]
-            if not found:
-                raise ExportError(f"{path}: no config {config}")
-        corpora += found
     return corpora
 
 
-def _config_of(c: Corpus) -> str | None:
-    return c.name.rpartition("@")[2] if "@" in c.name else c.manifest.get("config_hash")
-
-
 def _corpus_rows(c: Corpus) -> Any:
-    config = _config_of(c) if "@" in c.name else None
-    path = c.path / TRACES
     try:
-        for line, row in read_rows(path):
-            if config is None or row.get("config_hash") == config:
-                yield f"{path}:{line}", row
-    except ProblemFileError as e:
+        for line, row in c.source.numbered("traces"):
+            yield c.source.where("traces", line), row
+    except JsonlError as e:
         raise ExportError(str(e)) from None
 
 
 def _label(c: Corpus) -> str:
-    return f"{c.path}@{_config_of(c)}" if "@" in c.name else str(c.path)
+    return c.source.name
 
 
 def export(
@@ -220,31 +207,38 @@ def export(
     """Write the dataset and its card under ``out``; return what the card says, as a dict."""
     if kind not in ("traces", "sft", "pairs"):
         raise ExportError(f"--as is traces, sft or pairs, not {kind!r}")
-    if out.exists() and any(out.iterdir()):
-        raise ExportError(f"{out} is not empty: choose another --out")
     if not paths:
         raise ExportError("nothing to export")
+    try:
+        with output(out, "export", tuple(paths), empty=True) as out:
+            return _export(paths, kind, out, shard_rows=shard_rows, save_to_disk=save_to_disk, think_tags=think_tags)
+    except ArtifactError as e:
+        raise ExportError(str(e)) from None
+
+
+def _export(
+    paths: list[str], kind: As, out: Path, *, shard_rows: int, save_to_disk: bool, think_tags: bool
+) -> dict[str, Any]:
     shards = _Shards(out, _features(kind), shard_rows)
     sources: list[dict[str, Any]] = []
     corpora: list[Corpus] = []
     counts = {"rows": 0, "skipped_unverified": 0}
     if kind == "pairs":
         for text in paths:
-            pairs_dir = Path(text)
-            manifest_path = pairs_dir / MANIFEST
-            if not (pairs_dir / PAIRS).exists() or not manifest_path.exists():
-                raise ExportError(f"{pairs_dir}: no {PAIRS} and manifest.json (not written by journey pairs)")
-            manifest = json.loads(manifest_path.read_text())
-            sources.append({"pairs": str(pairs_dir), "sha256": file_hash(pairs_dir / PAIRS), "manifest": manifest})
-            for source in manifest.get("sources", []):
-                if (Path(source["corpus"]) / MANIFEST).exists():
-                    corpora += _corpora([source["corpus"] + (f"@{source['config']}" if source.get("config") else "")])
             try:
-                for _, row in read_rows(pairs_dir / PAIRS):
-                    shards.add(row | {"pairs": str(pairs_dir)})
-                    counts["rows"] += 1
-            except ProblemFileError as e:
+                pairs = open_pairs(text)
+                rows = list(pairs.numbered())
+            except (ArtifactError, JsonlError) as e:
                 raise ExportError(str(e)) from None
+            manifest = pairs.manifest
+            sources.append({"pairs": str(pairs.path), "sha256": pairs.digest(), "manifest": manifest})
+            for source in manifest.get("sources", []):
+                ref = source["corpus"] + (f"@{source['config']}" if source.get("config") else "")
+                if kind_of(Path(source["corpus"])) is not None:  # the corpus still there: its card too
+                    corpora += _corpora([ref])
+            for _, row in rows:
+                shards.add(row | {"pairs": str(pairs.path)})
+                counts["rows"] += 1
     else:
         corpora = _corpora(paths)
         for c in corpora:
@@ -252,9 +246,9 @@ def export(
             sources.append(
                 {
                     "corpus": label,
-                    "traces_sha256": file_hash(c.path / TRACES),
+                    "traces_sha256": c.source.digest("traces"),
                     "method": c.manifest.get("method"),
-                    "config_hash": _config_of(c),
+                    "config_hash": c.source.config_hash,
                 }
             )
             for where, row in _corpus_rows(c):
@@ -293,9 +287,7 @@ def export(
             _label(c): {
                 "stats": stats(c),
                 "transparency": transparency(c),
-                "config": c.manifest.get("configs", {}).get(_config_of(c))
-                if c.manifest.get("configs")
-                else c.manifest.get("config"),
+                "config": c.source.config_record,
             }
             for c in corpora
         },
@@ -395,8 +387,3 @@ def dataset_card(card: dict[str, Any], out: Path) -> str:
     lines += ["", "## Files", "", "| file | rows | sha256 |", "|---|---|---|"]
     lines += [f"| `{f['file']}` | {f['rows']} | `{f['sha256']}` |" for f in card["files"]]
     return "\n".join(lines) + "\n"
-
-
-def remove_partial(out: Path) -> None:
-    """An export that failed leaves nothing half-written behind."""
-    shutil.rmtree(out, ignore_errors=True)

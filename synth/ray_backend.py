@@ -26,12 +26,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from corpus.artifacts import check_output, mark
 from corpus.files import (
-    FAILURES,
     MANIFEST,
-    REJECTED,
-    TRACES,
     CorpusExistsError,
+    corpus_file,
     prepare_out,
     read_jsonl,
     write_atomic,
@@ -73,8 +72,10 @@ def synthesize_ray(
     import ray
 
     recorded = _recorded_shards(out, shards)  # before anything is touched
+    check_output(out, "corpus")
     prepare_out(out, resume)
-    if not resume and any((out / SHARDS_DIR).glob(f"shard-*/{TRACES}")):
+    mark(out, "corpus")
+    if not resume and any(corpus_file(d, "traces").exists() for d in (out / SHARDS_DIR).glob("shard-*")):
         raise CorpusExistsError(
             f"{out} holds shards of an earlier run: pass --resume to continue it, or choose another --out"
         )
@@ -146,8 +147,8 @@ def _merge(
 ) -> dict[str, Any]:
     """Concatenate the shards' files into the corpus and sum their manifests (the manifest last)."""
     shard_dirs = [out / SHARDS_DIR / f"shard-{k}" for k in range(n)]
-    for name in (TRACES, FAILURES, REJECTED):
-        write_rows(out / name, [row for d in shard_dirs for row in read_jsonl(d / name)])
+    for name in ("traces", "failures", "rejected"):
+        write_rows(corpus_file(out, name), [row for d in shard_dirs for row in read_jsonl(corpus_file(d, name))])
     first = manifests[0]
     runs = [m["this_run"] for m in manifests]
     corpora = [m["corpus"] for m in manifests]
@@ -166,6 +167,7 @@ def _merge(
         | {
             "stopped_by": next((r["stopped_by"] for r in runs if r["stopped_by"]), None),
             "wall_s": round(wall_s, 3),
+            "job_unit": runs[0]["job_unit"],
             "usage": usage,
             "cost_usd": rounded_costs(
                 sum_costs((role, c) for r in runs for role, c in r["cost_usd"]["by_role"].items())
@@ -178,7 +180,12 @@ def _merge(
         | {
             "cost_usd": rounded_costs(
                 sum_costs((role, v) for c in corpora for role, v in c["cost_usd"]["by_role"].items())
-            )
+            ),
+            # the shards ran side by side: the corpus took the merged run's wall time, each resume added
+            "runs": max(c.get("runs", 1) for c in corpora),
+            "wall_s": round(
+                max(c.get("wall_s", 0.0) - r["wall_s"] for c, r in zip(corpora, runs, strict=True)) + wall_s, 3
+            ),
         },
         "problems": {"source": first["problems"]["source"], "count": sum(m["problems"]["count"] for m in manifests)},
         "ray": {"address": address, "shards": n},

@@ -34,13 +34,12 @@ from agents.models import ModelHub, Sampling, drain, public_spec, redact, refuse
 from agents.prices import cost, price_of
 from answers.verify import Verifier
 from corpus import render
+from corpus.artifacts import check_output, mark
 from corpus.files import (
-    FAILURES,
     MANIFEST,
-    REJECTED,
-    TRACES,
     CorpusWriter,
     check_config,
+    corpus_file,
     cut_torn_line,
     filter_jsonl,
     iter_jsonl,
@@ -49,7 +48,7 @@ from corpus.files import (
     write_configs,
 )
 from corpus.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
-from graphs.method import Method, RolePrompt
+from graphs.method import Method, RolePrompt, check_result
 from graphs.registry import METHODS
 
 ENDPOINT_REFUSED = "endpoint_refused"
@@ -184,6 +183,8 @@ def build_trace(
         source=cfg.definition.source,
         question=problem.question,
         reference_answer=problem.answer,
+        subject=_meta_text(problem, "subject"),
+        level=_meta_text(problem, "level"),
         events=events,
         final_answer=final["final_answer"],
         verified=final["verified"],
@@ -200,6 +201,11 @@ def build_trace(
         rewrite=final.get("rewrite"),
         shape=render.shape(events, long_thought, final.get("rewrite")),
     )
+
+
+def _meta_text(problem: Problem, key: str) -> str | None:
+    value = problem.meta.get(key)
+    return None if value is None or value == "" else str(value)
 
 
 def rounded_costs(costs: dict[str, float | None]) -> dict[str, Any]:
@@ -223,7 +229,7 @@ def corpus_stats(out: Path, prices: dict[str, tuple[float, float]]) -> dict[str,
     traces = verified = tokens = backtracks = 0
     costs: dict[str, float | None] = {}
     rewrites: Counter = Counter()  # what became of the rewrites: used, or discarded for the draft and why
-    for row in iter_jsonl(out / TRACES):
+    for row in iter_jsonl(corpus_file(out, "traces")):
         traces += 1
         if row.get("rewrite"):
             rewrites[row["rewrite"]] += 1
@@ -232,19 +238,31 @@ def corpus_stats(out: Path, prices: dict[str, tuple[float, float]]) -> dict[str,
         backtracks += row["n_backtracks"]
         costs = sum_costs([*costs.items(), *_costs(row, prices)])
     rejected = 0
-    for row in iter_jsonl(out / REJECTED):  # kept and rejected samples both cost money
+    for row in iter_jsonl(corpus_file(out, "rejected")):  # kept and rejected samples both cost money
         rejected += 1
         costs = sum_costs([*costs.items(), *_costs(row, prices)])
     return {
         "traces": traces,
         "verified": verified,
-        "failures": sum(1 for _ in iter_jsonl(out / FAILURES)),
+        "failures": sum(1 for _ in iter_jsonl(corpus_file(out, "failures"))),
         "rejected": rejected,
         "tokens": tokens,
         "backtracks": backtracks,
         "rewrites": dict(sorted(rewrites.items())),
         "cost_usd": rounded_costs(costs),
     }
+
+
+def earlier_runs(out: Path) -> dict[str, Any]:
+    """The completed runs a corpus already holds and their wall time, from its last manifest (a run
+    killed before its manifest is not counted)."""
+    path = out / MANIFEST
+    try:
+        corpus = json.loads(path.read_text()).get("corpus", {}) if path.exists() else {}
+    except ValueError:
+        corpus = {}
+    runs = corpus.get("runs", 1 if corpus else 0)
+    return {"runs": int(runs), "wall_s": float(corpus.get("wall_s", 0.0))}
 
 
 def _costs(row: dict[str, Any], prices: dict[str, tuple[float, float]]) -> list[tuple[str, float | None]]:
@@ -309,8 +327,8 @@ def pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path)
     # one pass over each file, keeping a few strings a row: a million-line corpus never sits in memory
     outcomes: dict[str, list[str]] = defaultdict(list)
     written: set[str] = set()
-    for name, outcome in ((TRACES, "kept"), (REJECTED, "rejected")):
-        for row in scan_heads(out / name):
+    for name, outcome in (("traces", "kept"), ("rejected", "rejected")):
+        for row in scan_heads(corpus_file(out, name)):
             written.add(row["id"])
             if row["config_hash"] == cfg_hash:
                 outcomes[key(row)].append(outcome)
@@ -331,12 +349,12 @@ def pending(problems: list[Problem], cfg: SynthConfig, cfg_hash: str, out: Path)
                 redo.add(job_key)
     del outcomes
     if redo:  # the rows of a job that is not done are drawn again, so they leave the files
-        for name in (TRACES, REJECTED):
-            if (out / name).exists():
-                filter_jsonl(out / name, lambda r: not (r["config_hash"] == cfg_hash and key(r) in redo))
+        for name in ("traces", "rejected"):
+            if corpus_file(out, name).exists():
+                filter_jsonl(corpus_file(out, name), lambda r: not (r["config_hash"] == cfg_hash and key(r) in redo))
     retried = {tid for _, _, tid in jobs}
-    if (out / FAILURES).exists():
-        filter_jsonl(out / FAILURES, lambda r: r["id"] not in retried and r["id"] not in written)
+    if corpus_file(out, "failures").exists():  # a torn last line of a killed run is dropped here
+        filter_jsonl(corpus_file(out, "failures"), lambda r: r["id"] not in retried and r["id"] not in written)
     return jobs
 
 
@@ -364,6 +382,8 @@ async def explore(
     for (problem, sample, tid), samples in zip(batch, per_job, strict=True):
         error = samples if isinstance(samples, Exception) else None
         if error is None:
+            for r in samples:  # a method that breaks its contract stops the run here, before more calls
+                check_result(cfg.method, r)
             try:
                 traces = [(r["kept"], build_trace(problem, r["sample"], cfg, cfg_hash, r, wall)) for r in samples]
             except Exception as e:
@@ -448,9 +468,13 @@ class Run:
         self.cfg, self.out, self.problems_source, self.on_progress = cfg, out, problems_source, on_progress
         self.problem_count = len(problems)
         self.cfg_hash = config_hash(cfg.hashed())
-        # checked before anything is touched: a corpus of another config stays as it is
+        # checked before anything is touched: a corpus of another config, another kind of artifact
+        # or the problem file itself stays as it is
+        check_output(out, "corpus", (problems_source,) if Path(problems_source).exists() else ())
         configs = check_config(out, self.cfg_hash, cfg.recorded(), resume=resume, add=add_config)
+        self.earlier = earlier_runs(out) if resume else {"runs": 0, "wall_s": 0.0}
         prepare_out(out, resume)
+        mark(out, "corpus")
         write_configs(out, configs)
         self.configs = list(configs)
         self.jobs = pending(problems, cfg, self.cfg_hash, out)
@@ -510,6 +534,10 @@ class Run:
         self.close()
         cfg, out, counts = self.cfg, self.out, self.counts
         corpus = corpus_stats(out, cfg.prices)
+        wall_s = round(time.perf_counter() - self._t0, 3)
+        # a corpus made over several runs (--resume) took all of them
+        corpus["runs"] = self.earlier["runs"] + 1
+        corpus["wall_s"] = round(self.earlier["wall_s"] + wall_s, 3)
         manifest = {
             "method": cfg.method,
             "config": cfg.public(),
@@ -530,7 +558,9 @@ class Run:
                 "cost_usd": rounded_costs(counts.cost(cfg.prices)),
                 "prices": {role: price_of(u.model, cfg.prices) for role, u in counts.usage.items()},
                 "started": datetime.fromtimestamp(self.started, UTC).isoformat(),
-                "wall_s": round(time.perf_counter() - self._t0, 3),
+                "wall_s": wall_s,
+                # a job is one sample, or one problem when the method draws a problem's samples in one graph run
+                "job_unit": "problem" if cfg.definition.draws == "in_graph" else "sample",
             },
             "corpus": corpus,
         }

@@ -39,3 +39,11 @@ def scripted(*replies: str, tokens: int = 10) -> ChatModel:
 @pytest.fixture
 def make_model():
     return scripted
+
+
+@pytest.fixture(scope="session")
+def corpora(tmp_path_factory):
+    """Every method's corpus, written once per session by journey synth (tests/producers.py)."""
+    from tests.producers import make_corpora
+
+    return make_corpora(tmp_path_factory.mktemp("produced"))

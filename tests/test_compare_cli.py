@@ -112,7 +112,7 @@ def test_compare_warns_when_problems_differ(corpora, tmp_path):
     assert result.returncode == 0
     assert "differ in problems (3 only in distill, 0 only in partial)" in result.stderr
     assert journey("compare", str(corpora[0]), "--out", str(tmp_path / "x")).returncode == 2
-    assert "no manifest.json" in journey("compare", str(corpora[0]), str(tmp_path), "--out", str(tmp_path / "y")).stderr
+    assert "not a corpus" in journey("compare", str(corpora[0]), str(tmp_path), "--out", str(tmp_path / "y")).stderr
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium package (CI installs it)")

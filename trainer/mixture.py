@@ -39,7 +39,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from corpus.files import LABELS, corpus_configs, file_hash, latest_labels
+from corpus.artifacts import ArtifactError, Corpus, open_corpus, open_pairs
+from corpus.files import file_hash
+from corpus.jsonl import JsonlError
 from corpus.problems import ProblemFileError, open_dataset, read_rows
 from trainer.format import Messages, Thought, assistant_text, trace_messages
 
@@ -159,6 +161,14 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise MixtureError(str(e)) from None
 
 
+def _open(spec: SourceSpec) -> Corpus:
+    try:
+        return open_corpus(f"{spec.corpus}@{spec.config}" if spec.config else str(spec.corpus))
+    except ArtifactError as e:
+        # each config is its own corpus: mixing two would train on two recipes under one name
+        raise MixtureError(str(e)) from None
+
+
 def _check_messages(messages: Any, where: str) -> Messages:
     if not isinstance(messages, list) or not messages:
         raise MixtureError(f"{where}: 'messages' must be a non-empty list")
@@ -175,42 +185,31 @@ def _check_messages(messages: Any, where: str) -> Messages:
 
 
 def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
-    path = Path(spec.corpus) / "traces.jsonl"
-    if not path.exists():
-        raise MixtureError(f"{spec.corpus}: no traces.jsonl (not a corpus written by journey synth)")
-    configs = corpus_configs(Path(spec.corpus))
-    if spec.config is not None and configs and spec.config not in configs:
-        raise MixtureError(f"{spec.corpus}: no config {spec.config} (holds {', '.join(configs)})")
-    if spec.config is None and len(configs) > 1:
-        # each config is its own corpus: mixing two would train on two recipes under one name
-        raise MixtureError(f"{spec.corpus} holds {len(configs)} configs ({', '.join(configs)}): name one with config:")
+    corpus = _open(spec)
     try:
-        labels = latest_labels(Path(spec.corpus)) if spec.labels else {}
-    except ProblemFileError as e:
+        labels = corpus.labels() if spec.labels else {}
+        for lineno, trace in corpus.numbered("traces"):
+            if spec.labels:
+                label = labels.get(str(trace.get("id")), {}).get("label")
+                if (spec.labels == "drop" and label == "drop") or (spec.labels == "keep" and label != "keep"):
+                    dropped["label"] += 1
+                    continue
+            missing = [
+                k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace
+            ]
+            if missing:
+                raise MixtureError(f"{corpus.where('traces', lineno)}: not a trace (missing {', '.join(missing)})")
+            if spec.verified_only and not trace["verified"]:
+                dropped["unverified"] += 1
+            elif spec.methods and trace["method"] not in spec.methods:
+                dropped["method"] += 1
+            elif spec.models and not set(trace.get("models", {}).values()) & set(spec.models):
+                dropped["model"] += 1
+            else:
+                messages = trace_messages(trace, thought=spec.thought, think_tags=spec.think_tags)
+                yield Sample(spec.label, str(trace["problem_id"]), trace["question"], messages)
+    except JsonlError as e:
         raise MixtureError(str(e)) from None
-    for lineno, trace in _jsonl_rows(path):
-        if spec.labels:
-            label = labels.get(str(trace.get("id")), {}).get("label")
-            if (spec.labels == "drop" and label == "drop") or (spec.labels == "keep" and label != "keep"):
-                dropped["label"] += 1
-                continue
-        if spec.config is not None and trace.get("config_hash") != spec.config:
-            dropped["config"] += 1
-            continue
-        missing = [
-            k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace
-        ]
-        if missing:
-            raise MixtureError(f"{path}:{lineno}: not a trace (missing {', '.join(missing)})")
-        if spec.verified_only and not trace["verified"]:
-            dropped["unverified"] += 1
-        elif spec.methods and trace["method"] not in spec.methods:
-            dropped["method"] += 1
-        elif spec.models and not set(trace.get("models", {}).values()) & set(spec.models):
-            dropped["model"] += 1
-        else:
-            messages = trace_messages(trace, thought=spec.thought, think_tags=spec.think_tags)
-            yield Sample(spec.label, str(trace["problem_id"]), trace["question"], messages)
 
 
 def _from_chat_rows(spec: SourceSpec, rows: Iterable[tuple[int, dict[str, Any]]], dropped: Counter) -> Iterator[Sample]:
@@ -246,11 +245,12 @@ def _load_dataset(spec: SourceSpec):
 
 
 def _from_pairs(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
-    path = Path(spec.pairs) / "pairs.jsonl"
-    if not path.exists():
-        raise MixtureError(f"{spec.pairs}: no pairs.jsonl (not a directory written by journey pairs)")
-    for lineno, row in _jsonl_rows(path):
-        where = f"{path}:{lineno}"
+    try:
+        pairs = open_pairs(str(spec.pairs))
+        rows = list(pairs.numbered())
+    except (ArtifactError, JsonlError) as e:
+        raise MixtureError(str(e)) from None
+    for where, row in rows:
         if not all(k in row for k in ("prompt", "chosen", "rejected")):
             raise MixtureError(f"{where}: not a preference pair (needs prompt, chosen, rejected)")
         prompt, chosen, rejected = row["prompt"], row["chosen"], row["rejected"]
@@ -280,28 +280,23 @@ def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
 
 def fingerprint(spec: SourceSpec) -> str:
     """What ties a trained model to the exact data: a hash of the files, or the dataset's fingerprint."""
-    if spec.corpus or spec.jsonl or spec.pairs:
-        if spec.corpus:
-            path, missing = (
-                Path(spec.corpus) / "traces.jsonl",
-                "no traces.jsonl (not a corpus written by journey synth)",
-            )
-        elif spec.pairs:
-            path, missing = (
-                Path(spec.pairs) / "pairs.jsonl",
-                "no pairs.jsonl (not a directory written by journey pairs)",
-            )
-        else:
-            path, missing = Path(spec.jsonl), "file not found"
-        if not path.exists():
-            raise MixtureError(f"{spec.location}: {missing}")
-        out = file_hash(path)
-        if spec.corpus and spec.labels:
+    if spec.corpus:
+        corpus = _open(spec)
+        out = str(corpus.digest("traces"))
+        if spec.labels:
             # the labels decide which traces are trained on: their file is part of what the model saw
-            labels = Path(spec.corpus) / LABELS
-            text = labels.read_bytes() if labels.exists() else b""
+            text = corpus.file("labels").read_bytes() if corpus.exists("labels") else b""
             out += f"+labels:{spec.labels}:sha256:" + hashlib.sha256(text).hexdigest()
         return out
+    if spec.pairs:
+        try:
+            return str(open_pairs(spec.pairs).digest())
+        except ArtifactError as e:
+            raise MixtureError(str(e)) from None
+    if spec.jsonl:
+        if not Path(spec.jsonl).exists():
+            raise MixtureError(f"{spec.location}: file not found")
+        return str(file_hash(Path(spec.jsonl)))
     return "datasets:" + _load_dataset(spec)._fingerprint
 
 

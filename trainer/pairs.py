@@ -42,14 +42,15 @@ from itertools import product
 from pathlib import Path
 from typing import Any, Literal
 
-from corpus.files import MANIFEST, REJECTED, TRACES, corpus_configs, file_hash, write_atomic
-from corpus.problems import ProblemFileError, read_rows
+from corpus.artifacts import PAIRS_FILE, ArtifactError, Corpus, open_corpus, output
+from corpus.files import MANIFEST, file_hash, write_atomic
+from corpus.jsonl import JsonlError
 from trainer.format import THINK_OPEN, Messages, trace_messages
 from trainer.mixture import Decontaminator, load_eval_sets, problem_key
 
 Kind = Literal["verified-vs-wrong", "short-vs-long", "journey-vs-shortcut", "step"]
 KINDS: tuple[str, ...] = ("verified-vs-wrong", "short-vs-long", "journey-vs-shortcut", "step")
-PAIRS = "pairs.jsonl"
+PAIRS = PAIRS_FILE
 UNPARSEABLE = "unparseable step"  # graphs/tree.py's reason for a reply that was not a step
 
 
@@ -78,29 +79,12 @@ class PairOptions:
             raise PairsError("ratio must be at least 1")
 
 
-@dataclass(frozen=True)
-class CorpusRef:
+def corpus_ref(text: str) -> Corpus:
     """A corpus directory, and the one config taken from it (``DIR@HASH`` when it holds several)."""
-
-    path: Path
-    config: str | None
-
-    @property
-    def name(self) -> str:
-        return f"{self.path}@{self.config}" if self.config else str(self.path)
-
-
-def corpus_ref(text: str) -> CorpusRef:
-    path, _, config = text.rpartition("@") if "@" in Path(text).name else (text, "", "")
-    ref = CorpusRef(Path(path), config or None)
-    if not (ref.path / TRACES).exists():
-        raise PairsError(f"{ref.path}: no {TRACES} (not a corpus written by journey synth)")
-    configs = corpus_configs(ref.path)
-    if ref.config and configs and ref.config not in configs:
-        raise PairsError(f"{ref.path}: no config {ref.config} (holds {', '.join(configs)})")
-    if ref.config is None and len(configs) > 1:
-        raise PairsError(f"{ref.path} holds {len(configs)} configs ({', '.join(configs)}): name one as {path}@HASH")
-    return ref
+    try:
+        return open_corpus(text)
+    except ArtifactError as e:
+        raise PairsError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -122,22 +106,17 @@ class Indexed:
     tokens: int = 0
 
 
-def _rows(ref: CorpusRef, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    path = ref.path / name
-    if not path.exists():
-        return
+def _rows(ref: Corpus, which: str) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
-        for line, row in read_rows(path):
-            if ref.config is None or row.get("config_hash") == ref.config:
-                yield line, row
-    except ProblemFileError as e:
+        yield from ref.numbered(which)
+    except JsonlError as e:
         raise PairsError(str(e)) from None
 
 
-def _check_trace(row: dict[str, Any], path: Path, line: int) -> None:
+def _check_trace(row: dict[str, Any], where: str) -> None:
     missing = [k for k in ("id", "problem_id", "question", "long_thought", "summary", "verified") if k not in row]
     if missing:
-        raise PairsError(f"{path}:{line}: not a trace (missing {', '.join(missing)})")
+        raise PairsError(f"{where}: not a trace (missing {', '.join(missing)})")
 
 
 def _side(messages: Messages) -> tuple[Messages, Messages]:
@@ -146,7 +125,7 @@ def _side(messages: Messages) -> tuple[Messages, Messages]:
 
 @dataclass
 class Builder:
-    refs: list[CorpusRef]
+    refs: list[Corpus]
     options: PairOptions
     length: Callable[[Messages], int] | None = None  # short-vs-long: tokens of an assistant turn
     dropped: Counter = field(default_factory=Counter)
@@ -158,9 +137,9 @@ class Builder:
         """Every row of every corpus once: a trace found again (the same corpus given twice) is skipped."""
         seen: set[str] = set()
         for i, ref in enumerate(self.refs):
-            for name in (TRACES, REJECTED):
+            for name in ("traces", "rejected"):
                 for line, row in _rows(ref, name):
-                    _check_trace(row, ref.path / name, line)
+                    _check_trace(row, ref.where(name, line))
                     if row["id"] in seen:
                         self.dropped["duplicate sample"] += 1
                         continue
@@ -223,7 +202,7 @@ class Builder:
     def fetch(self, wanted: set[Where]) -> dict[Where, dict[str, Any]]:
         rows: dict[Where, dict[str, Any]] = {}
         for i, ref in enumerate(self.refs):
-            for name in (TRACES, REJECTED):
+            for name in ("traces", "rejected"):
                 lines = {w.line for w in wanted if w.source == i and w.file == name}
                 if not lines:
                     continue
@@ -260,7 +239,7 @@ class Builder:
             if not row.get("tree"):
                 self.dropped["trace without a saved tree"] += 1
                 continue
-            yield from self._tree_pairs(row, f"{self.refs[where.source].path / where.file}:{where.line}")
+            yield from self._tree_pairs(row, self.refs[where.source].where(where.file, where.line))
 
     def _tree_pairs(self, row: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
         tree = row["tree"]
@@ -356,7 +335,7 @@ def spread(a: int, b: int) -> list[tuple[int, int]]:
 
 
 def build_pairs(
-    refs: list[CorpusRef],
+    refs: list[Corpus],
     options: PairOptions,
     out: Path,
     *,
@@ -366,8 +345,6 @@ def build_pairs(
     """Write ``out/pairs.jsonl`` and ``out/manifest.json``; return the manifest."""
     if not refs:
         raise PairsError("no corpus given")
-    if (out / PAIRS).exists():
-        raise PairsError(f"{out} already holds pairs: choose another --out")
     if options.kind == "short-vs-long" and length is None:
         raise PairsError("short-vs-long needs a tokenizer to count tokens")
     started = datetime.now(UTC)
@@ -376,6 +353,24 @@ def build_pairs(
         deco = load_eval_sets(
             list(options.decontaminate), options.decontamination_ngram, options.decontamination_threshold
         )
+    try:
+        with output(out, "pairs", tuple(ref.path for ref in refs)) as out:
+            if (out / PAIRS).exists():
+                raise PairsError(f"{out} already holds pairs: choose another --out")
+            return _write_pairs(refs, options, out, deco, length, length_unit, started)
+    except ArtifactError as e:
+        raise PairsError(str(e)) from None
+
+
+def _write_pairs(
+    refs: list[Corpus],
+    options: PairOptions,
+    out: Path,
+    deco: Decontaminator | None,
+    length: Callable[[Messages], int] | None,
+    length_unit: str | None,
+    started: datetime,
+) -> dict[str, Any]:
     builder = Builder(refs, options, length)
     if options.kind == "step":
         rows = builder.step_pairs()
@@ -383,7 +378,6 @@ def build_pairs(
         builder.index()
         rows = builder.trace_pairs()
 
-    out.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     problems: set[str] = set()
     written = 0
@@ -420,8 +414,8 @@ def build_pairs(
             {
                 "corpus": str(ref.path),
                 "config": ref.config,
-                "traces_sha256": file_hash(ref.path / TRACES),
-                "rejected_sha256": file_hash(ref.path / REJECTED),
+                "traces_sha256": ref.digest("traces"),
+                "rejected_sha256": ref.digest("rejected"),
             }
             for ref in refs
         ],

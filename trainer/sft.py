@@ -28,6 +28,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from agents.local import checkpoint_dir
+from corpus.artifacts import ArtifactError, check_output, mark
 from trainer.config import ConfigError, TrainConfig, apply_variant, dpo_args, stage_configs
 from trainer.format import check_labels, token_length, training_template
 from trainer.mixture import build_mixture, fingerprint, load_eval_sets, parse_sources
@@ -271,10 +272,24 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
     return record
 
 
+def _inputs(config: TrainConfig) -> list[str]:
+    """The directories a run reads (its sources'): output_dir must be none of them."""
+    found = []
+    for _, stage in stage_configs(config):
+        for source in stage.sources or []:
+            found += [str(source[k]).rpartition("@")[0] or str(source[k]) for k in ("corpus", "pairs") if source.get(k)]
+    return found
+
+
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run every stage; return (and write, last) the run manifest."""
     started = datetime.now(UTC)
     config = apply_variant(config)
+    try:
+        check_output(config.output_dir, "model", tuple(_inputs(config)))
+    except ArtifactError as e:
+        raise ConfigError(f"output_dir: {e}") from None
+    mark(Path(config.output_dir), "model")
     base = checkpoint_dir(config.model)
     model_path = base
     stages = []

@@ -11,7 +11,6 @@ modification times: a corpus that grew or was rewritten is indexed again.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -19,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from agents.local import cache_root
-from corpus.files import FAILURES, REJECTED, TRACES
+from corpus.artifacts import Corpus
+from corpus.jsonl import JsonlError
 from trainer.mixture import problem_key
 
-FILES = (TRACES, REJECTED, FAILURES)
-SCHEMA_VERSION = 3
+FILES = ("traces", "rejected", "failures")  # the corpus's files, by the name its reader takes
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE samples (
@@ -48,20 +48,20 @@ def cache_dir() -> Path:
     return cache_root() / "view"
 
 
-def signature(corpus: Path) -> str:
+def signature(corpus: Corpus) -> str:
     """What the index depends on: each corpus file's size and modification time."""
     parts = []
     for name in FILES:
-        path = corpus / name
+        path = corpus.file(name)
         stat = path.stat() if path.exists() else None
         parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}" if stat else f"{name}:-")
     return f"v{SCHEMA_VERSION}|" + "|".join(parts)
 
 
 def status_of(row: dict[str, Any], file: str) -> str:
-    if file == FAILURES:
+    if file == "failures":
         return "failed"
-    if file == REJECTED:
+    if file == "rejected":
         return "rejected"
     return str(row.get("status") or ("verified" if row.get("verified") else "wrong_answer"))
 
@@ -72,7 +72,6 @@ def _record(row: dict[str, Any], file: str) -> tuple[Any, ...]:
     usage = row.get("usage") or {}
     tokens = sum(int(u.get("tokens_in", 0)) + int(u.get("tokens_out", 0)) for u in usage.values())
     events = row.get("events") or []
-    meta = row.get("meta") or {}
     return (
         str(row.get("id") or ""),
         str(row.get("problem_id") or ""),
@@ -87,8 +86,8 @@ def _record(row: dict[str, Any], file: str) -> tuple[Any, ...]:
         int(shape.get("reflections", sum(e.get("kind") == "reflection" for e in events))),
         int(shape.get("thought_words", len(str(row.get("long_thought") or "").split()))),
         int(bool(shape.get("rewritten"))),
-        str(meta.get("subject") or row.get("subject") or ""),
-        str(meta.get("level") or row.get("level") or ""),
+        str(row.get("subject") or ""),  # the problem's, carried into the trace by journey synth
+        str(row.get("level") or ""),
         question,
     )
 
@@ -102,21 +101,19 @@ class Index:
         return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
 
 
-def build(corpus: Path) -> Index:
+def build(corpus: Corpus) -> Index:
     """The index of ``corpus``, built now unless a current one is in the cache."""
-    corpus = corpus.resolve()
-    if not (corpus / TRACES).exists():
-        raise IndexError_(f"{corpus}: no {TRACES} (not a corpus written by journey synth)")
+    root = corpus.path.resolve()
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (hashlib.sha256(str(corpus).encode()).hexdigest()[:24] + ".sqlite")
+    path = folder / (hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".sqlite")
     sig = signature(corpus)
     if path.exists():
         try:
             with sqlite3.connect(path) as db:
                 found = db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
             if found and found[0] == sig:
-                return Index(corpus, path)
+                return Index(root, path)
         except sqlite3.DatabaseError:
             pass  # a stale or torn index is rebuilt
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -125,38 +122,26 @@ def build(corpus: Path) -> Index:
     try:
         db.executescript(SCHEMA)
         for name in FILES:
-            _load(db, corpus / name, name)
-        db.execute("INSERT INTO meta VALUES ('signature', ?), ('corpus', ?)", (sig, str(corpus)))
+            _load(db, corpus, name)
+        db.execute("INSERT INTO meta VALUES ('signature', ?), ('corpus', ?)", (sig, str(root)))
         db.commit()
     finally:
         db.close()
     os.replace(tmp, path)
-    return Index(corpus, path)
+    return Index(root, path)
 
 
-def _load(db: sqlite3.Connection, path: Path, name: str) -> None:
-    if not path.exists():
-        return
+def _load(db: sqlite3.Connection, corpus: Corpus, name: str) -> None:
     batch: list[tuple[Any, ...]] = []
     texts: list[tuple[str, str]] = []
-    offset = 0
-    with path.open("rb") as f:
-        for line_no, raw in enumerate(f, 1):
-            start, offset = offset, offset + len(raw)
-            if not raw.strip():
-                continue
-            if not raw.endswith(b"\n"):
-                break  # a torn last line (a run killed mid-write): not a sample yet
-            try:
-                row = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise IndexError_(f"{path}:{line_no}: invalid JSON ({e})") from None
-            if not isinstance(row, dict):
-                raise IndexError_(f"{path}:{line_no}: not a JSON object")
-            batch.append((name, line_no, start, len(raw), *_record(row, name)))
-            texts.append((str(row.get("question") or ""), str(row.get("long_thought") or row.get("reason") or "")))
-            if len(batch) >= 2000:
-                _flush(db, batch, texts)
+    for line in corpus.scan(name):
+        if line.error is not None:
+            raise IndexError_(f"{corpus.file(name)}:{line.number}: {line.error}")
+        row = line.row or {}
+        batch.append((name, line.number, line.offset, line.length, *_record(row, name)))
+        texts.append((str(row.get("question") or ""), str(row.get("long_thought") or row.get("reason") or "")))
+        if len(batch) >= 2000:
+            _flush(db, batch, texts)
     _flush(db, batch, texts)
 
 
@@ -178,10 +163,11 @@ def _flush(db: sqlite3.Connection, batch: list[tuple[Any, ...]], texts: list[tup
     texts.clear()
 
 
-def read_row(corpus: Path, file: str, offset: int, length: int) -> dict[str, Any]:
+def read_row(corpus: Corpus, file: str, offset: int, length: int) -> dict[str, Any]:
     """One sample, read from its file at its offset."""
     if file not in FILES:
         raise IndexError_(f"not a corpus file: {file}")
-    with (corpus / file).open("rb") as f:
-        f.seek(offset)
-        return json.loads(f.read(length))
+    try:
+        return corpus.read_at(file, offset, length)
+    except JsonlError as e:
+        raise IndexError_(str(e)) from None

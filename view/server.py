@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from corpus.files import LABELS, latest_labels
+from corpus.artifacts import ArtifactError, describe, kind_of, open_corpus, open_eval_run
+from corpus.artifacts import Corpus as StoredCorpus
+from corpus.jsonl import JsonlError
 from view.index import Index, IndexError_, build, read_row
 
 STATIC = Path(__file__).parent / "static"
@@ -60,6 +62,7 @@ class Corpus:
     path: Path
     index: Index
     manifest: dict[str, Any]
+    source: StoredCorpus
 
 
 @dataclass
@@ -78,31 +81,33 @@ class Sources:
 
 
 def load_sources(dirs: list[Path]) -> Sources:
-    """Each directory is a corpus (traces.jsonl) or an eval run (summary.json + samples.jsonl)."""
+    """Each directory is a corpus or an eval run (``corpus.artifacts`` tells which)."""
     sources = Sources()
     for d in dirs:
-        if (d / "traces.jsonl").exists():
-            try:
-                index = build(d)
-            except IndexError_ as e:
-                raise ViewError(str(e)) from None
-            manifest = json.loads((d / "manifest.json").read_text()) if (d / "manifest.json").exists() else {}
-            sources.corpora.append(
-                Corpus(_unique(d.name, [c.name for c in sources.corpora]), d.resolve(), index, manifest)
-            )
-        elif (d / "summary.json").exists() and (d / "samples.jsonl").exists():
-            rows = []
-            with (d / "samples.jsonl").open(encoding="utf-8") as f:
-                for line_no, line in enumerate(f, 1):
-                    if line.strip():
-                        try:
-                            rows.append(json.loads(line))
-                        except json.JSONDecodeError as e:
-                            raise ViewError(f"{d / 'samples.jsonl'}:{line_no}: invalid JSON ({e.msg})") from None
-            summary = json.loads((d / "summary.json").read_text())
-            sources.evals.append(EvalRun(_unique(d.name, [e.name for e in sources.evals]), d.resolve(), summary, rows))
-        else:
-            raise ViewError(f"{d}: neither a corpus (traces.jsonl) nor an eval run (summary.json, samples.jsonl)")
+        try:
+            found = kind_of(d)
+            if found is not None and found[0] == "corpus":
+                stored = open_corpus(d, whole=True)
+                index = build(stored)
+                sources.corpora.append(
+                    Corpus(
+                        _unique(d.name, [c.name for c in sources.corpora]),
+                        d.resolve(),
+                        index,
+                        stored.manifest or {},
+                        stored,
+                    )
+                )
+            elif found is not None and found[0] == "eval":
+                run = open_eval_run(d)
+                rows = list(r for _, r in run.numbered())
+                sources.evals.append(
+                    EvalRun(_unique(d.name, [e.name for e in sources.evals]), d.resolve(), run.summary, rows)
+                )
+            else:
+                raise ViewError(f"{d} is {describe(d)}: neither a corpus nor an eval run")
+        except (ArtifactError, JsonlError, IndexError_) as e:
+            raise ViewError(str(e)) from None
     if len(sources.corpora) > MAX_ATTACHED:
         raise ViewError(f"at most {MAX_ATTACHED} corpora at once ({len(sources.corpora)} given)")
     return sources
@@ -267,7 +272,7 @@ class Filters:
             clauses.append(f"n IN (SELECT rowid FROM c{i}.thoughts WHERE regexp(?, question || ' ' || thought))")
             params.append(self.regex)
         for other in self.solved:
-            clauses.append(f"pkey IN (SELECT pkey FROM c{other}.samples WHERE verified = 1 AND file = 'traces.jsonl')")
+            clauses.append(f"pkey IN (SELECT pkey FROM c{other}.samples WHERE verified = 1 AND file = 'traces')")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -357,17 +362,22 @@ def _locate(sources: Sources, c: int, n: int) -> tuple[Corpus, sqlite3.Row | tup
 
 def trace(sources: Sources, c: int, n: int) -> dict[str, Any]:
     corpus, (file, offset, length, pkey, trace_id) = _locate(sources, c, n)
-    row = read_row(corpus.path, file, offset, length)
+    row = read_row(corpus.source, file, offset, length)
     with corpus.index.connect() as db:
         siblings = db.execute("SELECT n, id, status, file FROM samples WHERE pkey = ? ORDER BY n", (pkey,)).fetchall()
+    try:
+        label = corpus.source.labels().get(trace_id)
+    except JsonlError as e:  # a bad labels line is named on the page; the trace still shows
+        label = {"error": str(e)}
+    name = corpus.source.file
     return {
         "corpus": c,
         "corpus_name": corpus.name,
         "n": n,
-        "file": file,
+        "file": name(file).name,
         "row": row,
-        "label": latest_labels(corpus.path).get(trace_id),
-        "siblings": [{"n": s[0], "id": s[1], "status": s[2], "file": s[3]} for s in siblings],
+        "label": label,
+        "siblings": [{"n": s[0], "id": s[1], "status": s[2], "file": name(s[3]).name} for s in siblings],
         "pkey": pkey,
     }
 
@@ -379,7 +389,9 @@ def problem(sources: Sources, pkey: str) -> dict[str, Any]:
             found = db.execute(
                 "SELECT n, file, offset, length FROM samples WHERE pkey = ? ORDER BY verified DESC, n LIMIT 20", (pkey,)
             ).fetchall()
-        samples = [read_row(corpus.path, f, o, ln) | {"_n": n, "_file": f} for n, f, o, ln in found]
+        samples = [
+            read_row(corpus.source, f, o, ln) | {"_n": n, "_file": corpus.source.file(f).name} for n, f, o, ln in found
+        ]
         columns.append({"corpus": c, "name": corpus.name, "samples": samples})
     return {"pkey": pkey, "columns": columns}
 
@@ -431,8 +443,8 @@ def add_label(sources: Sources, c: int, n: int, label: str, note: str, who: str)
         "who": who,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with sources.lock, (corpus.path / LABELS).open("a", encoding="utf-8") as f:
-        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    with sources.lock:  # appended on a line of its own, after a torn last line is cut
+        corpus.source.add_label(row)
     return row
 
 
@@ -446,7 +458,7 @@ def export_rows(sources: Sources, filters: Filters):
         ):
             corpus = sources.corpora[c]
             yield (
-                json.dumps(read_row(corpus.path, file, offset, length) | {"_corpus": corpus.name}, ensure_ascii=False)
+                json.dumps(read_row(corpus.source, file, offset, length) | {"_corpus": corpus.name}, ensure_ascii=False)
                 + "\n"
             )
     finally:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from corpus.artifacts import Corpus as Stored
 from reports.compare import Corpus, transparency
 
 
 def corpus(tmp_path: Path, models: dict, failures: list[dict], counted: int) -> Corpus:
     manifest = {"method": "journey", "models": models, "corpus": {"failures": counted, "rejected": 0}}
-    return Corpus("c", tmp_path, manifest, [{"events": True}], [], failures)
+    return Corpus("c", Stored(tmp_path, None, {}, manifest), [{"events": True}], [], failures)
 
 
 def test_a_local_checkpoint_with_a_digest_is_pinned(tmp_path):

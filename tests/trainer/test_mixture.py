@@ -222,7 +222,7 @@ def test_bad_input_names_the_source_and_line(tmp_path):
         parse_sources([{"corpus": "a", "jsonl": "b"}])
     with pytest.raises(MixtureError, match="source 1: wieght: Extra inputs"):
         parse_sources([{"corpus": "a", "wieght": 2}])
-    with pytest.raises(MixtureError, match="no traces.jsonl"):
+    with pytest.raises(MixtureError, match="is no such directory, not a corpus"):
         build([{"corpus": str(tmp_path / "missing")}])
     with pytest.raises(MixtureError, match="no samples left"):
         build([{"corpus": str(write_corpus(tmp_path / "u", arithmetic(2, verified=False)))}])

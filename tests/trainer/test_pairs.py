@@ -233,7 +233,7 @@ def test_pairs_are_decontaminated_and_deduplicated_with_the_trainers_rules(corpo
 
 def test_bad_input_is_one_line(corpora, tmp_path):
     result = pairs_cli(str(tmp_path), "--kind", "step", "--out", str(tmp_path / "x"))
-    assert result.returncode == 2 and "no traces.jsonl" in result.stderr
+    assert result.returncode == 2 and "is an empty directory, not a corpus" in result.stderr
     result = pairs_cli(str(corpora["journey"]), "--kind", "best-vs-worst", "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "--kind is one of" in result.stderr
     bad = tmp_path / "bad"
@@ -245,3 +245,12 @@ def test_bad_input_is_one_line(corpora, tmp_path):
     assert pairs_cli(str(corpora["journey"]), "--kind", "journey-vs-shortcut", "--out", str(out)).returncode == 0
     again = pairs_cli(str(corpora["journey"]), "--kind", "journey-vs-shortcut", "--out", str(out))
     assert again.returncode == 2 and "already holds pairs" in again.stderr
+    # pairs are not a corpus, and a corpus is no place for pairs: one line each, nothing touched
+    result = pairs_cli(str(out), "--kind", "journey-vs-shortcut", "--out", str(tmp_path / "z"))
+    assert result.returncode == 2 and "is a pairs directory, not a corpus" in result.stderr
+    manifest = (corpora["journey"] / "manifest.json").read_bytes()
+    result = pairs_cli(str(corpora["journey"]), "--kind", "journey-vs-shortcut", "--out", str(corpora["journey"]))
+    assert result.returncode == 2 and "is an input" in result.stderr
+    assert (corpora["journey"] / "manifest.json").read_bytes() == manifest
+    result = pairs_cli(str(corpora["journey"]), "--kind", "journey-vs-shortcut", "--out", "")
+    assert result.returncode == 2 and "--out is empty" in result.stderr
