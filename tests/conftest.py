@@ -47,3 +47,14 @@ def corpora(tmp_path_factory):
     from tests.producers import make_corpora
 
     return make_corpora(tmp_path_factory.mktemp("produced"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny model and tokenizer built offline, once per session."""
+    from tests.trainer.tiny import arithmetic, build_tiny_model
+
+    texts = []
+    for t in arithmetic(40) + arithmetic(40, offset=100):
+        texts += [t.question, t.long_thought, t.summary]
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"), texts)

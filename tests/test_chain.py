@@ -75,8 +75,8 @@ def test_every_stage_reads_what_the_stage_before_wrote(corpora, tiny_model, tmp_
         s, shape = summary["corpora"][m], summary["shapes"][m]
         assert s["accepted"] == sum(t["verified"] for t in traces[m])
         assert s["attempted"] == len(traces[m]) + len(rejected[m])
-        assert s["reflections_per_trace"] == pytest.approx(shape["reflections"]["mean"], abs=0.001)
-        assert s["backtracks_per_trace"] == pytest.approx(shape["backtracks"]["mean"], abs=0.001)
+        assert s["reflections_per_trace"] == pytest.approx(shape["reflections"]["mean"], abs=0.05)
+        assert s["backtracks_per_trace"] == pytest.approx(shape["backtracks"]["mean"], abs=0.05)
         assert s["wall_s"] == json.loads((corpora[m] / "manifest.json").read_text())["corpus"]["wall_s"]
 
     # -- the viewer's API over every corpus: every page answers, the subject filter matches --------
@@ -90,15 +90,20 @@ def test_every_stage_reads_what_the_stage_before_wrote(corpora, tiny_model, tmp_
         assert [c["name"] for c in sources["corpora"]] == names
         algebra = get(base, "/api/problems", subject="Algebra")
         assert algebra["total"] == 3  # q1, q3, q5
+        page = get(base, "/api/problems")
+        assert page["total"] == 6
         for c, m in enumerate(names):
-            page = get(base, "/api/problems", c=c)
             n_rows = len(traces[m]) + len(rejected[m]) + len(rows_of(corpora[m] / "failures.jsonl"))
-            seen = [s for p in page["rows"] for s in p["samples"].get(str(c), [])]
-            assert len(seen) == n_rows, m
-            for sample in seen:
-                got = get(base, "/api/trace", c=c, n=sample["n"])
-                assert got["row"]["id"] == sample["id"]
-                assert get(base, "/api/problem", pkey=got["pkey"])["columns"][c]["samples"]
+            counted = sum(
+                sum(p["corpora"][str(c)]["statuses"].values()) for p in page["rows"] if str(c) in p["corpora"]
+            )
+            assert counted == n_rows, m
+        for p in page["rows"]:
+            columns = get(base, "/api/problem", pkey=p["pkey"])["columns"]
+            for c, column in enumerate(columns):
+                for sample in column["samples"]:
+                    got = get(base, "/api/trace", c=c, n=sample["_n"])
+                    assert got["row"]["id"] == sample["id"] and got["file"] == sample["_file"]
     finally:
         server.shutdown()
         server.server_close()
@@ -160,7 +165,7 @@ def test_every_stage_reads_what_the_stage_before_wrote(corpora, tiny_model, tmp_
             {
                 "name": "sft",
                 "learning_rate": 1e-3,
-                "sources": [{"corpus": str(corpora["journey"])}, {"corpus": str(corpora["distill"])}],
+                "sources": [{"corpus": str(corpora["journey"])}],
             },
             {
                 "name": "dpo",
@@ -174,10 +179,8 @@ def test_every_stage_reads_what_the_stage_before_wrote(corpora, tiny_model, tmp_
     result = journey("train", "--config", str(recipe))
     assert result.returncode == 0, result.stderr
     trained_rows = rows_of(model / "data" / "sft" / "mixture.jsonl")
-    assert sorted(json.dumps(r["messages"]) for r in trained_rows) == sorted(
-        json.dumps(r["messages"])
-        for r in exported  # the mixture keeps one sample per problem and source
-    ) or {json.dumps(r["messages"]) for r in trained_rows} <= {json.dumps(r["messages"]) for r in exported}
+    from_journey = [r["messages"] for r in exported if r["corpus"] == str(corpora["journey"])]
+    assert sorted(json.dumps(r["messages"]) for r in trained_rows) == sorted(json.dumps(m) for m in from_journey)
     assert json.loads((model / "artifact.json").read_text())["kind"] == "model"
 
     # -- eval math of the trained model, then the report ---------------------------------------------
