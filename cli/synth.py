@@ -399,6 +399,8 @@ def _run_with_progress(loaded, cfg, out: Path, **kwargs) -> dict:
 
 
 def _print_outcome(manifest: dict, out: Path) -> None:
+    from corpus.files import corpus_file
+
     run, corpus = manifest["this_run"], manifest["corpus"]
     cost = run["cost_usd"]["total"]
     err.print(
@@ -410,7 +412,7 @@ def _print_outcome(manifest: dict, out: Path) -> None:
     )
     if run["stopped_by"] == "endpoint_refused":
         err.print(
-            f"[red]stopped: an endpoint refused the requests (401/403/404, see {out / 'failures.jsonl'}); "
+            f"[red]stopped: an endpoint refused the requests (401/403/404, see {corpus_file(out, 'failures')}); "
             f"{run['not_started']} problems not started: fix the key, URL or model, then --resume[/red]",
             highlight=False,
         )
@@ -418,7 +420,7 @@ def _print_outcome(manifest: dict, out: Path) -> None:
         flag = "--" + run["stopped_by"].replace("_", "-")
         err.print(f"[yellow]stopped by {flag}: {run['not_started']} problems not started; --resume continues[/yellow]")
     if run["failed"]:
-        err.print(f"[yellow]{run['failed']} problems failed: see {out / 'failures.jsonl'}[/yellow]")
+        err.print(f"[yellow]{run['failed']} problems failed: see {corpus_file(out, 'failures')}[/yellow]")
         raise typer.Exit(1)
 
 

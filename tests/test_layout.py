@@ -66,3 +66,56 @@ def test_import_eval_math_loads_no_model_layer():
     code = "import sys, eval.math; print([m for m in ('openai', 'langchain_core', 'langgraph') if m in sys.modules])"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+# what only corpus/ may spell: the names of a corpus's files, and the constants that hold them
+CORPUS_FILE_NAMES = ("traces.jsonl", "rejected.jsonl", "failures.jsonl", "labels.jsonl")
+CORPUS_FILE_CONSTANTS = {"TRACES", "REJECTED", "FAILURES", "LABELS", "CONFIG"}
+
+
+def corpus_file_uses(path: Path) -> list[str]:
+    """Where a module names a corpus file: a string holding one of the names (docstrings and help
+    texts may mention them; code may not), or an import of the constants that hold them."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    helps = {
+        id(kw.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+        if kw.arg in ("help", "description")
+    }
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs | helps:
+            if any(name in node.value for name in CORPUS_FILE_NAMES):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} spells {node.value[:40]!r}")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("corpus"):
+            if names := sorted({a.name for a in node.names} & CORPUS_FILE_CONSTANTS):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {', '.join(names)}")
+    return found
+
+
+def test_only_corpus_opens_a_corpus_file_by_name():
+    found = []
+    for package in set(ALLOWED) - {"corpus"}:
+        for path in sorted((ROOT / package).glob("*.py")):
+            found += corpus_file_uses(path)
+    assert not found, "\n".join(found)
+
+
+def test_the_corpus_file_check_sees_a_name(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        '"""traces.jsonl in a docstring is fine."""\nfrom corpus.files import TRACES\nopen(d / "traces.jsonl")\n'
+    )
+    found = corpus_file_uses(bad.rename(ROOT / "tests" / "_bad_layout_probe.py"))
+    (ROOT / "tests" / "_bad_layout_probe.py").unlink()
+    assert len(found) == 2 and "imports TRACES" in found[0] and "spells 'traces.jsonl'" in found[1]

@@ -542,7 +542,7 @@ def make_server(
                     first = next(rows, "")  # a bad filter fails here, before any header is sent
                     self.send_response(200)
                     self.send_header("Content-Type", "application/x-ndjson; charset=utf-8")
-                    self.send_header("Content-Disposition", 'attachment; filename="traces.jsonl"')
+                    self.send_header("Content-Disposition", 'attachment; filename="export.jsonl"')
                     self.send_header("Connection", "close")
                     for k, v in HEADERS.items():
                         self.send_header(k, v)
