@@ -241,6 +241,17 @@ class Sampling:
     stop: tuple[str, ...] = ()
 
 
+def sent_sampling(spec: ModelSpec, sampling: Sampling) -> dict[str, Any]:
+    """The sampling parameters a request to ``spec`` carries (what a manifest records: an o-series
+    model is sent no temperature, seed or stop)."""
+    if spec.reasoning_model:
+        out: dict[str, Any] = {"max_completion_tokens": sampling.max_tokens}
+        return out | ({"reasoning_effort": sampling.reasoning_effort} if sampling.reasoning_effort else {})
+    out = {"temperature": sampling.temperature, "max_tokens": sampling.max_tokens}
+    out |= {"seed": sampling.seed} if sampling.seed is not None else {}
+    return out | ({"stop": list(sampling.stop)} if sampling.stop else {})
+
+
 # requests in flight per endpoint of a pool; a pool spreads the load over its endpoints
 ENDPOINT_CONCURRENCY = 64
 
@@ -540,8 +551,8 @@ class ModelHub:
     def describe(self) -> dict[str, dict[str, Any]]:
         """Provenance of each role's model for a manifest: spec, and for local models what was served."""
         out: dict[str, dict[str, Any]] = {}
-        for role, (spec, _) in self.roles.items():
-            entry: dict[str, Any] = {"spec": str(spec)}
+        for role, (spec, sampling) in self.roles.items():
+            entry: dict[str, Any] = {"spec": str(spec), "sampling": sent_sampling(spec, sampling)}
             server = self._servers.get(spec.model) if spec.kind == "local" else None
             if server is not None:
                 entry["checkpoint"] = server.served_model

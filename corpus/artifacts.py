@@ -144,8 +144,10 @@ def check_output(
     out = Path(out)
     for given in inputs:
         source = Path(str(given).rpartition("@")[0] if "@" in Path(str(given)).name else given)
-        if _same(out, source) or (source.exists() and out.resolve() in source.resolve().parents):
+        if _same(out, source):
             raise ArtifactError(f"--out {out} is an input ({given}): choose another directory")
+        if source.exists() and out.resolve() in source.resolve().parents:
+            raise ArtifactError(f"--out {out} holds an input ({given}): choose another directory")
     if out.exists() and not out.is_dir():
         raise ArtifactError(f"--out {out} is a file, not a directory")
     found = kind_of(out) if out.exists() else None

@@ -23,7 +23,7 @@ from corpus.jsonl import JsonlError
 from trainer.mixture import problem_key
 
 FILES = ("traces", "rejected", "failures")  # the corpus's files, by the name its reader takes
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE samples (
@@ -59,10 +59,11 @@ def signature(corpus: Corpus) -> str:
 
 
 def status_of(row: dict[str, Any], file: str) -> str:
+    # a rejected sample keeps the status it ended with (wrong_answer, no_answer, a budget): one
+    # status filter then finds every wrong sample, whichever file the method filed it in; the
+    # "rejected" filter asks for the file
     if file == "failures":
         return "failed"
-    if file == "rejected":
-        return "rejected"
     return str(row.get("status") or ("verified" if row.get("verified") else "wrong_answer"))
 
 

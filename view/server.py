@@ -245,8 +245,11 @@ class Filters:
         """The WHERE clause over corpus ``i``'s samples, and its parameters."""
         clauses, params = [], []
         if self.status:
-            clauses.append(f"status IN ({', '.join('?' * len(self.status))})")
-            params += self.status
+            statuses = [s for s in self.status if s != "rejected"]
+            either = [f"status IN ({', '.join('?' * len(statuses))})"] if statuses else []
+            either += ["file = 'rejected'"] if "rejected" in self.status else []
+            clauses.append("(" + " OR ".join(either) + ")")
+            params += statuses
         for column, value in (("method", self.method), ("config", self.config), ("subject", self.subject)):
             if value:
                 clauses.append(f"{column} = ?")

@@ -226,3 +226,42 @@ def test_latex_escapes_eaten_by_a_json_writer_are_reported_and_repaired(tmp_path
     from corpus.problems import broken_escapes
 
     assert broken_escapes("name\tother\tvalue") == []  # a real tab before ordinary words is left alone
+
+
+def test_journey_problems_warns_repairs_and_takes_synths_field_options(tmp_path):
+    """The normalizer reports broken LaTeX escapes as synth does, repairs them with --fix-escapes, and
+    takes --split and the field options."""
+    import subprocess
+    import sys
+
+    from datasets import Dataset, DatasetDict
+
+    root = Path(__file__).resolve().parents[2]
+
+    def problems(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "journey", "problems", *args], cwd=root, capture_output=True, text=True, timeout=120
+        )
+
+    src = tmp_path / "p.jsonl"
+    src.write_text('{"key": "a", "q": "Compute \\frac{1}{2}.", "gold": "0.5"}\n')  # \f: a form feed
+    out = tmp_path / "n.jsonl"
+    flags = ("--question-field", "q", "--answer-field", "gold", "--id-field", "key")
+    result = problems(str(src), "--out", str(out), *flags)
+    assert result.returncode == 0, result.stderr
+    assert "--fix-escapes repairs them" in result.stderr and "\f" in json.loads(out.read_text())["question"]
+    result = problems(str(src), "--out", str(out), *flags, "--fix-escapes")
+    row = json.loads(out.read_text())
+    assert result.returncode == 0 and row["question"] == "Compute \\frac{1}{2}." and row["id"] == "a"
+    saved = tmp_path / "saved"
+    DatasetDict(
+        {
+            "train": Dataset.from_list([{"problem": "What is 1 + 1?", "answer": "2"}]),
+            "dev": Dataset.from_list([{"problem": f"What is {i} + {i}?", "answer": str(2 * i)} for i in (2, 3)]),
+        }
+    ).save_to_disk(str(saved))
+    result = problems(str(saved), "--split", "dev", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["answer"] for line in out.read_text().splitlines()] == ["4", "6"]
+    assert problems(str(src), "--out", str(src)).returncode == 2
+    assert problems(str(src), "--out", "").returncode == 2

@@ -124,3 +124,43 @@ def test_the_journey_teacher_gets_a_whole_thought_budget_for_its_hint():
 
     roles = METHODS["journey"].make_roles({"teacher": "openai:o3-mini"}, Generation(step_tokens=64, long_tokens=4096))
     assert roles["teacher"][1].max_tokens == 4096 and roles["policy"][1].max_tokens == 64
+
+
+def test_a_method_that_breaks_the_result_contract_stops_at_its_first_sample(tmp_path, monkeypatch):
+    """A method whose results lack a field the runner needs (here ``path``) stops the run at its first
+    sample with one line naming the field, before any further model call; nothing is recorded as a
+    failure of the problems."""
+    import dataclasses
+
+    from corpus.problems import load_problems
+    from graphs.method import ContractError, Generation
+    from graphs.registry import METHODS
+    from synth import setup
+    from tests.openai_server import OpenAIServer
+    from tests.test_distill_cli import r1_teacher
+    from tests.test_synth_cli import problems_file
+
+    distill = METHODS["distill"]
+
+    def batch_results(final):
+        return [
+            [{k: v for k, v in r.items() if k != "path"} for r in job] if isinstance(job, list) else job
+            for job in distill.batch_results(final)
+        ]
+
+    monkeypatch.setitem(METHODS, "broken", dataclasses.replace(distill, name="broken", batch_results=batch_results))
+    problems = load_problems(str(problems_file(tmp_path, 4)))
+    with OpenAIServer(r1_teacher(wrong_first=False)) as server:
+        cfg = setup.configure(
+            "broken",
+            specs={"teacher": f"m@{server.base_url}"},
+            generation=Generation(),
+            options={},
+            concurrency=1,
+            workers=1,
+        )
+        with pytest.raises(ContractError, match=r"method broken: .*SampleResult \(missing path\)"):
+            setup.run(problems, cfg, tmp_path / "out")
+        calls = len(server.requests)
+    assert calls == 1
+    assert not (tmp_path / "out" / "failures.jsonl").read_text()
