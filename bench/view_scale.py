@@ -2,8 +2,9 @@
 
     python bench/view_scale.py [--traces 100000] [--out /tmp/view-bench]
 
-Writes a corpus of TRACES schema-valid journey traces (a few hundred words each, a quarter with a
-"Wait" reflection, a fifth wrong), then measures through the HTTP API a browser calls: building the
+Writes a problem file of TRACES annotated long thoughts (a few hundred words each, a quarter with a
+"Wait" reflection, a fifth wrong; subjects and levels) and has ``journey synth --method human`` make
+the corpus from it, then measures through the HTTP API a browser calls: building the
 index (the first open of a corpus), starting again on the built index, the first page, a filter
 by status, a word search, a status plus word filter, and a regular expression over every long
 thought. Prints the machine and each figure.
@@ -17,6 +18,7 @@ import os
 import platform
 import random
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -29,69 +31,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 WORDS = "the sum of both parts so we carry one and then add the tens before checking the units again".split()
 
 
-def write_corpus(out: Path, n: int) -> None:
+def write_problems(path: Path, n: int) -> None:
+    """Annotated long thoughts (a few hundred words each, a quarter with a "Wait ... let me go back"
+    paragraph, a fifth ending on a wrong answer) with a subject and a level, as a problem file."""
     rng = random.Random(0)
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "traces.jsonl").open("w") as f:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
         for i in range(n):
             a, b = rng.randint(10, 999), rng.randint(10, 999)
             wrong = i % 5 == 0
-            reflect = i % 4 == 0
             steps = [" ".join(rng.choices(WORDS, k=60)) + f" {a} + {b}." for _ in range(rng.randint(2, 6))]
-            if reflect:
+            if i % 4 == 0:
                 steps.insert(1, f"Wait, {a} + {b} is {a + b}, not {a + b + 1}. Let me go back to step 1.")
-            answer = a + b + (1 if wrong else 0)
-            events = [
-                {
-                    "kind": "attempt",
-                    "role": "policy",
-                    "model": "m",
-                    "text": s,
-                    "step": k + 1,
-                    "correct": None,
-                    "score": None,
-                    "answer": None,
-                    "malformed": False,
-                    "tokens_in": 200,
-                    "tokens_out": 80,
-                    "latency_s": 0.5,
-                    "calls": 1,
-                    "reasoning": None,
-                }
-                for k, s in enumerate(steps)
-            ]
+            steps.append(f"So the answer is \\boxed{{{a + b + (1 if wrong else 0)}}}.")
             row = {
-                "id": f"t{i:07d}",
-                "problem_id": f"p{i:07d}",
-                "method": "journey",
-                "sample": 0,
-                "config_hash": "bench",
-                "source": "synthesized",
+                "id": f"p{i:07d}",
                 "question": f"What is {a} + {b}? ({i})",
-                "reference_answer": str(a + b),
-                "events": events,
-                "final_answer": str(answer),
-                "verified": not wrong,
-                "status": "wrong_answer" if wrong else "verified",
-                "long_thought": "\n\n".join(steps),
-                "summary": f"The answer is \\boxed{{{answer}}}.",
-                "models": {"policy": "m"},
-                "usage": {
-                    "policy": {
-                        "model": "m",
-                        "calls": len(steps),
-                        "tokens_in": 200 * len(steps),
-                        "tokens_out": 80 * len(steps),
-                        "latency_s": 1.0,
-                    }
-                },
-                "n_steps": len(steps),
-                "n_backtracks": int(reflect),
-                "wall_s": 1.0,
-                "meta": {"subject": ["Algebra", "Geometry", "Number Theory"][i % 3], "level": f"Level {1 + i % 5}"},
+                "answer": str(a + b),
+                "thought": "\n\n".join(steps),
+                "subject": ["Algebra", "Geometry", "Number Theory"][i % 3],
+                "level": f"Level {1 + i % 5}",
             }
             f.write(json.dumps(row) + "\n")
-    (out / "manifest.json").write_text(json.dumps({"method": "journey"}))
+
+
+def write_corpus(out: Path, n: int) -> None:
+    """The corpus journey synth writes for those problems (the human method: no model is called)."""
+    problems = out.parent / "problems.jsonl"
+    write_problems(problems, n)
+    command = [sys.executable, "-m", "journey", "synth", "--method", "human", "--problems", str(problems)]
+    subprocess.run([*command, "--out", str(out)], check=True, cwd=Path(__file__).resolve().parents[1])
 
 
 def timed(label: str, fn):

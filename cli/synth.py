@@ -270,7 +270,7 @@ def synth(
                 method, [policy or local.EMBEDDED, critic or local.EMBEDDED, reflector or local.EMBEDDED, prm]
             )
             early.start([spec for spec in guess if spec], convert=False)
-        from corpus.problems import Fields, ProblemFileError, load_problems
+        from corpus.problems import Fields, ProblemFileError
         from graphs.method import Generation
         from synth import setup
 
@@ -308,16 +308,7 @@ def synth(
                 prices=prices,
                 prompts=prompts,
             )
-            warnings: list[str] = []
-            loaded = load_problems(
-                problems,
-                fields=Fields(question_field, answer_field, id_field),
-                split=split,
-                limit=limit,
-                repair_escapes=fix_escapes,
-                warn=warnings.append,
-            )
-            warn_all(warnings)
+            loaded = load_warning(problems, Fields(question_field, answer_field, id_field), split, limit, fix_escapes)
             setup.check_problems(cfg, loaded)
         except (setup.SetupError, ProblemFileError) as e:
             fail(str(e))
@@ -424,12 +415,19 @@ def _print_outcome(manifest: dict, out: Path) -> None:
         raise typer.Exit(1)
 
 
-def warn_all(warnings: list[str]) -> None:
-    """Problem-file warnings (broken escapes): the first five, then how many more."""
+def load_warning(source: str, fields, split: str | None, limit: int | None, fix_escapes: bool):
+    """Problems of ``source``, its warnings (broken escapes) printed: the first five, then how many more."""
+    from corpus.problems import load_problems
+
+    warnings: list[str] = []
+    loaded = load_problems(
+        source, fields=fields, split=split, limit=limit, repair_escapes=fix_escapes, warn=warnings.append
+    )
     for warning in warnings[:5]:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     if len(warnings) > 5:
         err.print(f"[yellow]warning:[/yellow] {len(warnings) - 5} more fields like these", highlight=False)
+    return loaded
 
 
 def problems(
@@ -453,25 +451,16 @@ def problems(
     ] = False,
 ) -> None:
     """Normalize a problem set (or write the demo set) as JSONL that `journey synth` reads."""
-    from corpus.problems import Fields, ProblemFileError, load_problems
+    from corpus.problems import Fields, ProblemFileError
 
     if str(out).strip() in ("", ".") or out.is_dir():
         fail(f"--out {out}: name the JSONL file to write")
     if Path(source).exists() and Path(source).resolve() == out.resolve():
         fail(f"--out {out} is the input: choose another file")
-    warnings: list[str] = []
     try:
-        loaded = load_problems(
-            source,
-            fields=Fields(question_field, answer_field, id_field),
-            split=split,
-            limit=limit,
-            repair_escapes=fix_escapes,
-            warn=warnings.append,
-        )
+        loaded = load_warning(source, Fields(question_field, answer_field, id_field), split, limit, fix_escapes)
     except ProblemFileError as e:
         fail(str(e))
-    warn_all(warnings)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f:
         for p in loaded:

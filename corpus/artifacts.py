@@ -345,6 +345,12 @@ def corpus_rows(out: Path, which: str) -> Iterator[dict[str, Any]]:
     return jsonl.rows(out / CORPUS_FILES[which])
 
 
+def _where(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(``file:line``, row) of each row of a JSONL file."""
+    for number, row in jsonl.numbered(path):
+        yield f"{path}:{number}", row
+
+
 # -- pairs ---------------------------------------------------------------------------------------
 
 
@@ -361,8 +367,7 @@ class Pairs:
         return file_hash(self.file)
 
     def numbered(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        for number, row in jsonl.numbered(self.file):
-            yield f"{self.file}:{number}", row
+        return _where(self.file)
 
 
 def open_pairs(ref: str | Path) -> Pairs:
@@ -391,8 +396,7 @@ class EvalRun:
         return jsonl.scan(self.rows_file)
 
     def numbered(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        for number, row in jsonl.numbered(self.rows_file):
-            yield f"{self.rows_file}:{number}", row
+        return _where(self.rows_file)
 
 
 def open_eval_run(ref: str | Path) -> EvalRun:

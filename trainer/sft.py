@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from agents.local import checkpoint_dir
-from corpus.artifacts import ArtifactError, check_output, mark
+from corpus.artifacts import MARKER, ArtifactError, check_output, mark
 from trainer.config import ConfigError, TrainConfig, apply_variant, dpo_args, stage_configs
 from trainer.format import check_labels, token_length, training_template
 from trainer.mixture import build_mixture, fingerprint, load_eval_sets, parse_sources
@@ -289,14 +290,21 @@ def train(config: TrainConfig) -> dict[str, Any]:
         check_output(config.output_dir, "model", tuple(_inputs(config)))
     except ArtifactError as e:
         raise ConfigError(f"output_dir: {e}") from None
-    mark(Path(config.output_dir), "model")
+    out = Path(config.output_dir)
+    existed = out.exists()
+    mark(out, "model")
     base = checkpoint_dir(config.model)
     model_path = base
     stages = []
-    for name, stage_config in stage_configs(config):
-        record = run_stage(name, stage_config, model_path, Path(config.output_dir) / "data" / name)
-        stages.append(record)
-        model_path = record["output_dir"]
+    try:
+        for name, stage_config in stage_configs(config):
+            record = run_stage(name, stage_config, model_path, out / "data" / name)
+            stages.append(record)
+            model_path = record["output_dir"]
+    except BaseException:
+        if not existed and [p.name for p in out.iterdir()] == [MARKER]:
+            shutil.rmtree(out)  # failed before it wrote anything: leave no directory behind
+        raise
     manifest = {
         "model": config.model,
         "base_checkpoint": base,

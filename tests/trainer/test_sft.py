@@ -189,7 +189,8 @@ def test_cli_trains_and_reports_bad_recipes(tiny_model, corpora, tmp_path):
         env=env,
         timeout=600,
     )
-    assert run.returncode == 2 and "no traces.jsonl" in run.stderr
+    assert run.returncode == 2 and "nowhere is no such directory, not a corpus" in run.stderr
+    assert not (tmp_path / "bad").exists()  # a run that failed before its first stage leaves nothing
 
 
 @pytest.mark.gpu

@@ -3,7 +3,6 @@ tokenizer trained here with ``tokenizers``, and a two-layer Gemma 3 built from a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from agents.events import Event
@@ -62,11 +61,21 @@ def journey_trace(
 
 
 def write_corpus(out: Path, traces: list[Trace]) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "traces.jsonl").open("w") as f:
+    """Traces made to order (a wrong step, its reflection, a backtrack) written through the corpus's own
+    writer, as a run that has not written its manifest yet leaves them: marked, its config recorded,
+    one trace a line. Readers that need a completed run (compare, export) refuse it; tests of those
+    read corpora journey synth made (tests/producers.py)."""
+    from corpus.artifacts import mark
+    from corpus.files import CorpusWriter, write_configs
+
+    mark(out, "corpus")
+    write_configs(out, {h: {"method": "journey"} for h in dict.fromkeys(t.config_hash for t in traces)})
+    writer = CorpusWriter(out)
+    try:
         for t in traces:
-            f.write(t.model_dump_json() + "\n")
-    (out / "manifest.json").write_text(json.dumps({"counts": {"traces": len(traces)}}))
+            writer.sample(True, t.model_dump_json())
+    finally:
+        writer.close()
     return out
 
 
