@@ -85,7 +85,8 @@ def test_distill_keeps_the_first_verified_sample_and_the_rejected_ones_apart(tmp
     # the reasoning field is kept, and the long thought is that reasoning followed by the answer text
     assert q2["events"][0]["reasoning"].startswith("I add 2 and 4.")
     assert q2["long_thought"].startswith("I add 2 and 4.") and q2["long_thought"].endswith("The answer is \\boxed{6}.")
-    assert q2["n_backtracks"] == 2  # "Wait" and "let me recheck"
+    # one counting rule (the shape's): "Wait" is a reflection, "let me recheck" a backtrack
+    assert q2["n_backtracks"] == 1 and q2["shape"]["reflections"] == 1 and q2["shape"]["backtracks"] == 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["this_run"]["rejected"] == 3 and manifest["corpus"]["rejected"] == 3
     assert len(server.requests) == 9

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import re
 import subprocess
 import sys
@@ -79,7 +80,7 @@ def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp
     assert len(samples) == 40 and {"prompt", "output", "extracted", "correct", "tokens_out"} <= samples[0].keys()
     assert (tmp_path / "a" / "accuracy_vs_tokens.png").read_bytes()[:4] == b"\x89PNG"
 
-    (tmp_path / "b").mkdir()
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # a second run that journey eval wrote, then rescored
     (tmp_path / "b" / "summary.json").write_text(json.dumps(summary | {"model": "trained", "pass@1": 0.75}))
     report = run("report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "report"))
     assert report.returncode == 0, report.stderr

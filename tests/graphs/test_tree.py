@@ -151,6 +151,7 @@ def test_tree_search_end_to_end(tmp_path):
             "reflection",
             "backtrack",
             "answer",
+            "verification",  # the verifier's check of the answer is kept with the trace
             "rewrite",
         ]
         # the rewrite kept the answer and a reflection per backtrack: it is the long thought, the draft is kept
