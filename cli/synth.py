@@ -22,23 +22,41 @@ IO, MODELS, SAMPLING, BUDGET, JOURNEY, TREE, DISTILL, RUN = (
     "distill",
     "Scale and run budgets",
 )
+# the role flags (a role given to a method that has no such role is an error, in synth.setup)
+ROLE_FLAGS = ("policy", "critic", "reflector", "teacher", "rewriter", "prm")
 # flags of one method or a few: None means "not given", the method's options type holds the default
 METHOD_OPTION = "Default: the method's own."
 
 
 def synth(
+    ctx: typer.Context,
     problems: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Problem file (.jsonl/.json/.csv/.parquet), a Hugging Face dataset (NAME or NAME:CONFIG), or 'demo'.",
             rich_help_panel=IO,
         ),
-    ],
+    ] = None,
     out: Annotated[
-        Path, typer.Option(help="Corpus directory: traces.jsonl, failures.jsonl, manifest.json.", rich_help_panel=IO)
-    ],
+        Path | None,
+        typer.Option(help="Corpus directory: traces.jsonl, failures.jsonl, manifest.json.", rich_help_panel=IO),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A YAML file of these settings, keyed by the flags' names (method: distill, problems: FILE, "
+            "teacher: SPEC, samples: 2, out: DIR, a method's options by their names); flags given here override it.",
+            rich_help_panel=IO,
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="KEY=VALUE over the --config file (repeatable; VALUE read as YAML).", rich_help_panel=IO
+        ),
+    ] = None,
     method: Annotated[str, typer.Option(help="Synthesis method (graph) to run.", rich_help_panel=IO)] = "journey",
-    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.", rich_help_panel=IO)] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N problems.", rich_help_panel=IO)] = None,
     resume: Annotated[
         bool,
         typer.Option(help="Continue a corpus in --out: skip finished samples, retry failures.", rich_help_panel=IO),
@@ -262,65 +280,76 @@ def synth(
     """
     from agents import local
 
+    # the layers of settings: the file, then --set, then the flags given here (defaults stay underneath)
+    given = {
+        name: value
+        for name, value in ctx.params.items()
+        # by name: typer's click is not always the click package's
+        if name not in ("config", "set_") and getattr(ctx.get_parameter_source(name), "name", None) != "DEFAULT"
+    }
+    raw = _layers(config, set_ or [])
+    guess = raw | given  # read before any heavy import: which engines to start early
     with local.EarlyEngines() as early:
-        if ray is None:
+        if guess.get("ray") is None:
             # a guess, before the imports below (seconds): the engines of local models converted before
             # load meanwhile; once the roles are resolved, those the run does not use are stopped
-            guess = {"human": [], "distill": [teacher], "reformat": [rewriter]}.get(
-                method, [policy or local.EMBEDDED, critic or local.EMBEDDED, reflector or local.EMBEDDED, prm]
-            )
-            early.start([spec for spec in guess if spec], convert=False)
+            early.start(_engine_guess(guess), convert=False)
         from corpus.problems import Fields, ProblemFileError
-        from graphs.method import Generation
         from synth import setup
+        from synth.request import RequestError, configure, settings
 
         try:
-            cfg = setup.configure(
-                method,
-                specs={
-                    "policy": policy,
-                    "critic": critic,
-                    "reflector": reflector,
-                    "teacher": teacher,
-                    "rewriter": rewriter,
-                    "prm": prm,
-                },
-                generation=Generation(temperature, step_tokens, teacher_tokens, seed, reasoning_effort),
-                options={
-                    "max_steps": max_steps,
-                    "max_backtracks": max_backtracks,
-                    "max_tokens": max_tokens,
-                    "teacher_after": teacher_after,
-                    "rewrite": rewrite,
-                    "width": width,
-                    "beam": beam,
-                    "wrong_trials": wrong_trials,
-                    "wrong_depth": wrong_depth,
-                    "keep": keep,
-                },
-                samples=samples,
-                concurrency=concurrency,
-                workers=workers,
-                batch=batch,
-                ray=ray is not None,
-                max_cost=max_cost,
-                max_total_tokens=max_total_tokens,
-                prices=prices,
-                prompts=prompts,
+            values = settings(raw, given)
+            cfg = configure(values)
+            loaded = load_warning(
+                values["problems"],
+                Fields(values["question_field"], values["answer_field"], values["id_field"]),
+                values["split"],
+                values["limit"],
+                values["fix_escapes"],
             )
-            loaded = load_warning(problems, Fields(question_field, answer_field, id_field), split, limit, fix_escapes)
             setup.check_problems(cfg, loaded)
-        except (setup.SetupError, ProblemFileError) as e:
+        except (setup.SetupError, ProblemFileError, RequestError) as e:
             fail(str(e))
+        out = Path(values["out"])
         preflight(*(spec for spec, _ in cfg.roles.values()))  # before any file exists: a wrong key or URL is one line
         # the engines of the local models the run uses (a first run converts here); Ray workers start their own
+        ray = values["ray"]
         used = [] if ray else [spec for spec, _ in cfg.roles.values()]
         early.keep(used)
         early.start(used)
         manifest = _run_with_progress(
-            loaded, cfg, out, resume=resume, ray=ray, shards=shards, problems_source=problems, add_config=add_config
+            loaded,
+            cfg,
+            out,
+            resume=values["resume"],
+            ray=ray,
+            shards=values["shards"],
+            problems_source=values["problems"],
+            add_config=values["add_config"],
         )
     _print_outcome(manifest, out)
+
+
+def _layers(config: Path | None, sets: list[str]) -> dict:
+    """The settings of --config and --set, over which the flags given go (light: no registry import)."""
+    from synth.request import RequestError, parse_sets, read_file
+
+    try:
+        return (read_file(config) if config is not None else {}) | parse_sets(sets)
+    except RequestError as e:
+        fail(str(e))
+    return {}
+
+
+def _engine_guess(values: dict) -> list[str]:
+    """Local models to start before the imports: every local model named, and the embedded one for
+    any role not named (the engines a run does not use are stopped once its roles are resolved)."""
+    from agents import local
+
+    named = [v for k, v in values.items() if k in ROLE_FLAGS and isinstance(v, str)]
+    unnamed = [r for r in ROLE_FLAGS if r != "prm" and values.get(r) is None]
+    return [s for s in named if s == "local" or s.startswith("local:")] + ([local.EMBEDDED] if unnamed else [])
 
 
 def _run_with_progress(loaded, cfg, out: Path, **kwargs) -> dict:
