@@ -65,6 +65,19 @@ def annotate(state: SampleState) -> dict[str, Any]:
     return {"events": events, "candidate": {"text": thought, "answer": answer}}
 
 
+def corrected_path(events: list[Event]) -> list[str]:
+    """The steps that stand: every attempt but one a reflection or backtrack right after it retracts
+    (the trace's summary, and the shortcut a model learns from in Part 1's ablation)."""
+    path = []
+    for i, ev in enumerate(events):
+        if ev.kind != "attempt":
+            continue
+        after = events[i + 1].kind if i + 1 < len(events) else None
+        if after not in ("reflection", "backtrack"):
+            path.append(ev.text)
+    return path
+
+
 def build():
     return one_pass("annotate", annotate)
 
@@ -81,6 +94,7 @@ def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
         out.append(
             s
             | {
+                "path": corrected_path(s["events"]),
                 "sample": sample,
                 "kept": True,
                 "n_steps": sum(e.kind == "attempt" for e in s["events"]),
