@@ -12,7 +12,7 @@ from __future__ import annotations
 import typer
 
 from cli import eval as eval_cli
-from cli import graph, reports, serve, synth, train, view
+from cli import experiment, graph, reports, serve, synth, train, view
 
 # tracebacks never show local variables: they can hold keys and environments
 app = typer.Typer(
@@ -33,3 +33,4 @@ app.command()(reports.export)
 app.command()(view.view)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(train.train)
 app.command()(train.pairs)
+app.add_typer(experiment.app, name="experiment")

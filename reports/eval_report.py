@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from corpus.artifacts import ArtifactError, open_eval_run, output
+from corpus.jsonl import JsonlError
+from eval.intervals import bootstrap, paired, per_problem
 from reports.pages import figure, html_table, markdown_table, page
 
-COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "tokens_out_mean")
+COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "95% CI", "tokens_out_mean")
 
 
 class ReportError(ValueError):
@@ -19,13 +21,35 @@ class ReportError(ValueError):
 
 
 def load_runs(dirs: list[Path]) -> dict[str, dict]:
+    """Each run's summary; a math run's also gets its pass@1 interval (bootstrap over problems) and
+    its per-problem scores (``_scores``) for paired differences."""
     runs: dict[str, dict] = {}
     for d in dirs:
         try:
-            runs[str(d)] = open_eval_run(d).summary
-        except ArtifactError as e:
+            run = open_eval_run(d)
+            summary = dict(run.summary)
+            if summary.get("kind") == "math":
+                scores = per_problem([row for _, row in run.numbered()])
+                summary["_scores"] = scores
+                summary["_interval"] = bootstrap(list(scores.values())) if scores else None
+        except (ArtifactError, JsonlError) as e:
             raise ReportError(str(e)) from None
+        runs[str(d)] = summary
     return runs
+
+
+def differences(runs: dict[str, dict]) -> list[list[str]]:
+    """Each math run against the first, pass@1 on the problems both scored (paired bootstrap)."""
+    math = [(name, s["_scores"]) for name, s in runs.items() if s.get("_scores")]
+    out = []
+    for name, scores in math[1:]:
+        base_name, base = math[0]
+        try:
+            d = paired(scores, base)
+        except ValueError:
+            continue
+        out.append([f"{name} - {base_name}", f"{d['mean']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]", str(d["n"])])
+    return out
 
 
 def _cell(value) -> str:
@@ -44,6 +68,7 @@ def _row(name: str, s: dict) -> dict:
         "items": s.get("problems", s.get("items")),
         "metric": s.get("headline"),
         "value": s.get(s.get("headline", ""), None),
+        "ci": f"[{s['_interval']['lo']:.3f}, {s['_interval']['hi']:.3f}]" if s.get("_interval") else "",
         "tokens_out_mean": s.get("tokens_out_mean"),
     }
 
@@ -57,15 +82,22 @@ def rows(runs: dict[str, dict]) -> list[list[str]]:
                 [
                     _cell(v)
                     for v in (
-                        _row(name, s) | {"metric": f"maj@{s['samples_per_problem']}", "value": s["maj@k"]}
+                        _row(name, s) | {"metric": f"maj@{s['samples_per_problem']}", "value": s["maj@k"], "ci": ""}
                     ).values()
                 ]
             )
     return out
 
 
+DIFF_COLUMNS = ("difference in pass@1", "mean [95% CI]", "problems")
+INTERVALS = "95% intervals: percentile bootstrap over problems (2000 resamples, seed 0); differences paired by problem."
+
+
 def markdown(runs: dict[str, dict]) -> str:
-    return markdown_table(COLUMNS, rows(runs))
+    out = markdown_table(COLUMNS, rows(runs))
+    if diffs := differences(runs):
+        out += "\n\n" + markdown_table(DIFF_COLUMNS, diffs)
+    return out + "\n\n" + INTERVALS + "\n"
 
 
 def write_report(dirs: list[Path], out: Path) -> Path:
@@ -88,6 +120,12 @@ def _write(runs: dict[str, dict], out: Path) -> Path:
         plot_budget(math_runs, out / "accuracy_vs_tokens.png")
         figures = figure("Accuracy against average output tokens", out / "accuracy_vs_tokens.png")
     (out / "report.html").write_text(
-        page("Evaluation report", html_table(COLUMNS, rows(runs), table_id="runs") + figures)
+        page(
+            "Evaluation report",
+            html_table(COLUMNS, rows(runs), table_id="runs")
+            + (html_table(DIFF_COLUMNS, differences(runs), table_id="differences") if differences(runs) else "")
+            + f"<p>{INTERVALS}</p>"
+            + figures,
+        )
     )
     return out / "report.html"

@@ -21,6 +21,8 @@ ALLOWED = {
     "trainer": {"answers", "agents", "corpus"},
     "reports": {"answers", "agents", "corpus", "eval", "trainer"},
     "view": {"answers", "agents", "corpus", "eval", "trainer", "reports"},
+    # an experiment runs every stage (synth, pairs, train, eval) and reports on them
+    "experiment": {"answers", "agents", "corpus", "graphs", "synth", "eval", "trainer", "reports"},
     "cli": set(),  # filled below: the CLI may import every package
 }
 ALLOWED["cli"] = set(ALLOWED) - {"cli"}

@@ -86,6 +86,10 @@ def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp
     assert report.returncode == 0, report.stderr
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| 0.500 |" in md and "| 0.750 |" in md and "trained" in md
+    # pass@1's interval over the 20 problems (10 solved, 2 samples each), and the paired difference
+    # of b (the same samples, rescored in its summary only) against a: zero, with no spread
+    assert "| [0.300, 0.700] |" in md  # bootstrap seed 0; the normal approximation says 0.5 +- 0.22
+    assert f"| {tmp_path / 'b'} - {tmp_path / 'a'} | +0.000 [+0.000, +0.000] | 20 |" in md
     page = (tmp_path / "report" / "report.html").read_text()
     assert "data:image/png;base64," in page and "http" not in page.replace(server.base_url, "")
 
