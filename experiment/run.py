@@ -144,9 +144,10 @@ class Plan:
                 self._eval("base", None, name),
                 ("problems",),
             )
-        for arm, spec in exp.arms.items():
-            needs = tuple(s for s in ("corpus", "pairs") if s in self.steps)
-            for seed in exp.seeds:
+        needs = tuple(s for s in ("corpus", "pairs") if s in self.steps)
+        # seed by seed: every arm of the first seed is done (and reportable) before the second starts
+        for seed in exp.seeds:
+            for arm, spec in exp.arms.items():
                 model = self.add(
                     f"train:{arm}:{seed}", exp.training | spec | {"seed": seed}, self._train(arm, seed), needs
                 )
