@@ -97,6 +97,7 @@ def _record(row: dict[str, Any], file: str) -> tuple[Any, ...]:
 class Index:
     corpus: Path
     path: Path
+    signature: str = ""
 
     def connect(self) -> sqlite3.Connection:
         return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
@@ -114,7 +115,7 @@ def build(corpus: Corpus) -> Index:
             with sqlite3.connect(path) as db:
                 found = db.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
             if found and found[0] == sig:
-                return Index(root, path)
+                return Index(root, path, sig)
         except sqlite3.DatabaseError:
             pass  # a stale or torn index is rebuilt
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -129,17 +130,25 @@ def build(corpus: Corpus) -> Index:
     finally:
         db.close()
     os.replace(tmp, path)
-    return Index(root, path)
+    return Index(root, path, sig)
 
 
 def _load(db: sqlite3.Connection, corpus: Corpus, name: str) -> None:
     batch: list[tuple[Any, ...]] = []
     texts: list[tuple[str, str]] = []
     for line in corpus.scan(name):
-        if line.error is not None:
-            raise IndexError_(f"{corpus.file(name)}:{line.number}: {line.error}")
-        row = line.row or {}
-        batch.append((name, line.number, line.offset, line.length, *_record(row, name)))
+        where = f"{corpus.file(name).name}:{line.number}"
+        if line.error is not None:  # a bad line is a row, marked, and the rest stays browsable
+            row = {"id": f"unreadable:{where}", "problem_id": where, "question": f"{where}: {line.error}"}
+            record = (*_record(row, name)[:6], "unreadable", *_record(row, name)[7:])
+        else:
+            row = line.row or {}
+            try:
+                record = _record(row, name)
+            except (TypeError, ValueError, AttributeError) as e:  # an object, but not a sample
+                row = {"id": f"unreadable:{where}", "problem_id": where, "question": f"{where}: not a sample ({e})"}
+                record = (*_record(row, name)[:6], "unreadable", *_record(row, name)[7:])
+        batch.append((name, line.number, line.offset, line.length, *record))
         texts.append((str(row.get("question") or ""), str(row.get("long_thought") or row.get("reason") or "")))
         if len(batch) >= 2000:
             _flush(db, batch, texts)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -32,7 +33,7 @@ from urllib.parse import parse_qs, urlparse
 from corpus.artifacts import ArtifactError, describe, kind_of, open_corpus, open_eval_run
 from corpus.artifacts import Corpus as StoredCorpus
 from corpus.jsonl import JsonlError
-from view.index import Index, IndexError_, build, read_row
+from view.index import Index, IndexError_, build, read_row, signature
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
@@ -111,6 +112,14 @@ def load_sources(dirs: list[Path]) -> Sources:
     if len(sources.corpora) > MAX_ATTACHED:
         raise ViewError(f"at most {MAX_ATTACHED} corpora at once ({len(sources.corpora)} given)")
     return sources
+
+
+def refresh(sources: Sources) -> None:
+    """Each corpus's index, rebuilt when its files changed since it was built (size, mtime)."""
+    with sources.lock:
+        for c in sources.corpora:
+            if c.index.signature != signature(c.source):
+                c.index = build(c.source)
 
 
 def _unique(name: str, taken: list[str]) -> str:
@@ -206,11 +215,7 @@ class Filters:
 
         def number(key: str) -> int | None:
             value = one(key)
-            if not value:
-                return None
-            if not value.isdigit():
-                raise ViewError(f"{key} must be a whole number, not {value!r}")
-            return int(value)
+            return whole(key, value) if value else None
 
         regex = one("re")
         if regex:
@@ -234,8 +239,8 @@ class Filters:
             max_words=number("max_words"),
             words=one("q"),
             regex=regex,
-            corpus=[int(c) for v in query.get("corpus", []) for c in v.split(",") if c.isdigit()],
-            solved=[int(c) for v in query.get("solved", []) for c in v.split(",") if c.isdigit()],
+            corpus=[whole("corpus", c) for v in query.get("corpus", []) for c in v.split(",") if c.strip()],
+            solved=[whole("solved", c) for v in query.get("solved", []) for c in v.split(",") if c.strip()],
             sort=sort,
             page=number("page") or 0,
             per=min(number("per") or PER_PAGE, 500),
@@ -365,7 +370,10 @@ def _locate(sources: Sources, c: int, n: int) -> tuple[Corpus, sqlite3.Row | tup
 
 def trace(sources: Sources, c: int, n: int) -> dict[str, Any]:
     corpus, (file, offset, length, pkey, trace_id) = _locate(sources, c, n)
-    row = read_row(corpus.source, file, offset, length)
+    try:
+        row = read_row(corpus.source, file, offset, length)
+    except IndexError_ as e:  # a bad line is a row of its own, shown with what is wrong with it
+        row = {"id": trace_id, "unreadable": str(e)}
     with corpus.index.connect() as db:
         siblings = db.execute("SELECT n, id, status, file FROM samples WHERE pkey = ? ORDER BY n", (pkey,)).fetchall()
     try:
@@ -497,10 +505,27 @@ def make_server(
         def _error(self, status: int, message: str) -> None:
             self._json({"error": message}, status)
 
+        def _host_ok(self) -> bool:
+            """DNS rebinding: a page on another name that resolves here is refused (loopback binds)."""
+            if allowed_hosts is None or self.headers.get("Host", "").lower() in allowed_hosts:
+                return True
+            self._error(421, "unknown host: open the address journey view printed")
+            return False
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            except (BrokenPipeError, ConnectionResetError):  # the client went away mid-answer
+                self.close_connection = True
+
         def do_GET(self) -> None:
+            if not self._host_ok():
+                return
             url = urlparse(self.path)
             query = parse_qs(url.query)
             try:
+                if url.path.startswith("/api/"):
+                    refresh(sources)  # a corpus that grew or was rewritten is indexed again first
                 if url.path in ("/", "/index.html"):
                     self._send(200, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8")
                 elif url.path.startswith("/static/"):
@@ -537,7 +562,7 @@ def make_server(
                     other = (query.get("other") or [""])[0]
                     self._json(
                         eval_samples(
-                            sources, _int(query, "e"), int(other) if other.isdigit() else None, "disagree" in query
+                            sources, _int(query, "e"), whole("other", other) if other else None, "disagree" in query
                         )
                     )
                 elif url.path == "/api/export":
@@ -557,6 +582,8 @@ def make_server(
                     self._error(404, "not found")
             except ViewError as e:
                 self._error(400, str(e))
+            except IndexError_ as e:  # the file changed under the index: the next request reindexes
+                self._error(409, f"{e}: reload the page")
             except Exception as e:  # a bug of ours: said, not a dropped connection
                 import sys
 
@@ -564,39 +591,78 @@ def make_server(
                 self._error(500, f"internal error ({type(e).__name__})")
 
         def do_POST(self) -> None:
+            if not self._host_ok():
+                return
             url = urlparse(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
+            self.close_connection = True  # whatever the body held, the connection ends with the answer
+            if url.path != "/api/label":
+                self._error(404, "not found")
+                return
+            # cross-site writes: a page elsewhere can send neither JSON without a preflight (which is
+            # never answered) nor another origin's Origin header
+            kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind != "application/json":
+                self._error(415, "a label is sent as application/json")
+                return
+            origin = self.headers.get("Origin")
+            if origin is not None and (allowed_origins is not None and origin.lower() not in allowed_origins):
+                self._error(403, "labels are written from this app's own page only")
+                return
+            raw_length = self.headers.get("Content-Length") or "0"
+            if not _WHOLE.fullmatch(raw_length.strip()):
+                self._error(400, "Content-Length must be a whole number")
+                return
+            length = int(raw_length)
             if length > 1 << 16:
                 self._error(413, "too large")
                 return
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
-                if url.path != "/api/label" or not isinstance(body, dict):
-                    self._error(404, "not found")
-                    return
-                self._json(
-                    add_label(
-                        sources,
-                        int(body.get("c", -1)),
-                        int(body.get("n", -1)),
-                        str(body.get("label")),
-                        str(body.get("note") or ""),
-                        who,
-                    )
+                if not isinstance(body, dict):
+                    raise ViewError("a label is a JSON object: {c, n, label, note}")
+                note = body.get("note") or ""
+                if not isinstance(note, str):
+                    raise ViewError("note must be text")
+                label = add_label(
+                    sources, whole("c", body.get("c")), whole("n", body.get("n")), str(body.get("label")), note, who
                 )
+                self._json(label)
             except (ViewError, ValueError) as e:
-                self._error(400, str(e))
+                self._error(400, str(e)[:300])
 
+    allowed_hosts: set[str] | None = None
+    allowed_origins: set[str] | None = None
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
+    bound = server.server_address[1]
+    if host in LOOPBACK:  # bound to this machine: only its own names reach the app
+        names = {host, "localhost", "127.0.0.1", "[::1]"} - {"::1"}
+        allowed_hosts = {f"{name}:{bound}" for name in names}
+        allowed_origins = {f"http://{h}" for h in allowed_hosts}
     return server
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+_WHOLE = re.compile(r"[0-9]{1,9}")  # ASCII digits only (str.isdigit takes "²"), and no number past 10^9
+
+
+def whole(key: str, value: Any) -> int:
+    """A request's whole number: digits in a string, or an int (never a bool or a float), at most 10^9."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ViewError(f"{key} must be a whole number, not {value!r}"[:200])
+    if isinstance(value, str):
+        if not _WHOLE.fullmatch(value.strip()):
+            raise ViewError(f"{key} must be a whole number, not {value!r}"[:200])
+        value = int(value)
+    if not 0 <= value <= 10**9:
+        raise ViewError(f"{key} must be between 0 and 10^9")
+    return value
+
+
 def _int(query: dict[str, list[str]], key: str) -> int:
-    value = (query.get(key) or [""])[0]
-    if not value.lstrip("-").isdigit():
-        raise ViewError(f"{key} must be a number")
-    return int(value)
+    return whole(key, (query.get(key) or [""])[0])
 
 
 __all__ = ["HTTPStatus", "ViewError", "load_sources", "make_server"]
