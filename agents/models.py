@@ -26,8 +26,10 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from agents.urls import URLError, parse_url, public_url, redact_urls, split_pool, url_secrets
 
 LOCAL = "local"
 _O_SERIES = re.compile(r"^o\d")
@@ -42,11 +44,12 @@ class ModelSpec(BaseModel, frozen=True):
 
     kind: str  # "openai" | "endpoint" | "local"
     model: str
-    base_url: str | None = None  # endpoints: one URL, or a pool of URLs joined by commas
+    # endpoints: one URL, or a pool of URLs joined by commas; never shown whole (credentials)
+    base_url: str | None = Field(default=None, repr=False)
 
     @property
     def base_urls(self) -> tuple[str, ...]:
-        return tuple(self.base_url.split(",")) if self.base_url else ()
+        return split_pool(self.base_url) if self.base_url else ()
 
     @property
     def reasoning_model(self) -> bool:
@@ -58,7 +61,7 @@ class ModelSpec(BaseModel, frozen=True):
             return f"openai:{self.model}"
         if self.kind == "local":
             return LOCAL if self.model == LOCAL else f"local:{self.model}"
-        return f"{self.model}@{','.join(redact_url(u) for u in self.base_urls)}"
+        return f"{self.model}@{','.join(public_url(u) for u in self.base_urls)}"
 
 
 def parse_spec(spec: str) -> ModelSpec:
@@ -78,12 +81,18 @@ def parse_spec(spec: str) -> ModelSpec:
             raise SpecError("openai: needs a model name, e.g. openai:o3-mini")
         return ModelSpec(kind="openai", model=model)
     if "@" in spec:
-        # split at '@http' so userinfo in the URL (http://user:pw@host) stays part of the URL
-        model, _, base_url = spec.partition("@http")
-        urls = [u.strip().rstrip("/") for u in ("http" + base_url).split(",")]
-        if not model or not all(u.startswith(("http://", "https://")) for u in urls):
+        # split at the '@' before the first scheme, so userinfo in the URL (http://user:pw@host) stays in it
+        found = _ENDPOINT.match(spec)
+        model, base_url = (found.group(1), found.group(2)) if found else ("", spec)
+        urls = [u.strip().rstrip("/") for u in split_pool(base_url)]
+        shown = ",".join(public_url(u) for u in urls)
+        try:
+            parsed = [parse_url(u) for u in urls]
+        except URLError as e:
+            raise SpecError(f"{model or 'endpoint'} spec: {e}") from None
+        if not model or not all(p.scheme in ("http", "https") for p in parsed):
             raise SpecError(
-                f"endpoint spec must look like MODEL@http://HOST:PORT/v1[,http://HOST2:PORT/v1], got {redact_url(spec)!r}"
+                f"endpoint spec must look like MODEL@http://HOST:PORT/v1[,http://HOST2:PORT/v1], got {model}@{shown}"
             )
         return ModelSpec(kind="endpoint", model=model, base_url=",".join(urls))
     raise SpecError(
@@ -91,15 +100,12 @@ def parse_spec(spec: str) -> ModelSpec:
     )
 
 
-# query parameters that carry credentials: ?api_key=, &token=, ?sig=, &password=, ...
-_SECRET_PARAM = re.compile(
-    r"([?&;][^=&;#\s]*(?:key|token|secret|pass|pwd|sig|auth|credential)[^=&;#\s]*=)[^&;#\s]+", re.I
-)
+_ENDPOINT = re.compile(r"(?is)^(.*?)@([a-z][a-z0-9+.\-]*://.*)$")
 
 
 def redact_url(url: str) -> str:
-    """Drop user:password and credential query parameters from URLs, so the text can be written down."""
-    return _SECRET_PARAM.sub(r"\1***", re.sub(r"(https?://)[^/@\s]+@", r"\1***@", url))
+    """Drop user:password and credential query parameters from URLs in text (agents.urls)."""
+    return redact_urls(url)
 
 
 def public_spec(spec: str) -> str:
@@ -132,18 +138,11 @@ def refused(exc: BaseException) -> bool:
 
 
 def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
-    """A URL without ``user:password@``, and the Basic auth header that carries them instead (the
-    SDK's aiohttp client refuses credentials in a URL beside its own Authorization header)."""
-    import base64
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None:
-        return url, {}
-    userinfo = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
-    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    header = {"Authorization": "Basic " + base64.b64encode(userinfo.encode()).decode()}
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), header
+    """A URL without ``user:password@`` (nor its query), and the Basic auth header that carries the
+    credentials instead (the SDK's aiohttp client refuses credentials in a URL beside its own
+    Authorization header); the query goes with each request (``agents.urls``)."""
+    parsed = parse_url(url)
+    return parsed.base, parsed.headers
 
 
 def _models_request(url: str, key: str):
@@ -151,10 +150,11 @@ def _models_request(url: str, key: str):
     import urllib.parse
     import urllib.request
 
-    clean, basic = split_userinfo(url.rstrip("/"))
-    parts = urllib.parse.urlsplit(clean)
-    target = urllib.parse.urlunsplit(parts._replace(path=parts.path + "/models"))
-    return urllib.request.Request(target, headers={"Authorization": f"Bearer {key}", **basic})
+    parsed = parse_url(url.rstrip("/"))
+    query = f"?{urllib.parse.urlencode(parsed.query)}" if parsed.query else ""
+    return urllib.request.Request(
+        f"{parsed.base}/models{query}", headers={"Authorization": f"Bearer {key}", **parsed.headers}
+    )
 
 
 def preflight(specs: list[str], timeout_s: float = 10.0) -> list[str]:
@@ -187,15 +187,15 @@ def preflight(specs: list[str], timeout_s: float = 10.0) -> list[str]:
                     reached += 1
             except urllib.error.HTTPError as e:
                 if e.code in (401, 403):
-                    raise SpecError(f"{redact_url(url)} refused the key (HTTP {e.code}): check the API key") from None
+                    raise SpecError(f"{public_url(url)} refused the key (HTTP {e.code}): check the API key") from None
                 if e.code == 404:
                     raise SpecError(
-                        f"{redact_url(url)}/models: HTTP 404: is the base URL right (it ends in /v1)?"
+                        f"{public_url(url)}: GET /models answered HTTP 404: is the base URL right (it ends in /v1)?"
                     ) from None
                 reached += 1  # it answers; other statuses are for the retries to handle
             except (urllib.error.URLError, OSError) as e:
                 reason = getattr(e, "reason", e)
-                unreachable.append(f"cannot reach {redact_url(url)}: {redact(str(reason), (key,))}")
+                unreachable.append(f"cannot reach {public_url(url)}: {redact(str(reason), (key, *url_secrets(url)))}")
         if not reached:
             raise SpecError(unreachable[0])
         warnings += unreachable  # a pool member that is down now; the pool routes around it
@@ -365,10 +365,15 @@ def build_chat_model(
     def chat_for(url: str | None) -> ReasoningChatOpenAI:
         if url is None:
             return ReasoningChatOpenAI(**kwargs)
-        clean, basic = split_userinfo(url)
-        return ReasoningChatOpenAI(**kwargs | {"base_url": clean, "default_headers": basic or None})
+        parsed = parse_url(url)
+        extra = {"base_url": parsed.base, "default_headers": parsed.headers or None}
+        return ReasoningChatOpenAI(**kwargs | extra | ({"default_query": parsed.default_query} if parsed.query else {}))
 
-    secrets = (key, *(v for u in urls for v in split_userinfo(u)[1].values()))
+    secrets = (
+        key,
+        *(v for u in urls for v in parse_url(u).secrets),
+        *(v for u in urls for v in split_userinfo(u)[1].values()),
+    )
     if spec.kind == "endpoint" and len(urls) > 1:
         endpoints = [Endpoint(url, chat_for(url)) for url in urls]
         return ChatModel(spec=spec, chat=endpoints[0].chat, secrets=secrets, pool=EndpointPool(endpoints))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -85,9 +86,14 @@ class VLLMServer:
 
 def attach(base_url: str) -> str:
     """The spec of a running OpenAI-compatible server: its first served model at ``base_url``."""
+    from agents.urls import parse_url, public_url
+
     url = base_url.rstrip("/")
-    with urllib.request.urlopen(f"{url}/models", timeout=10) as r:
+    parsed = parse_url(url)  # credentials go as a header and query parameters, never in the path
+    query = f"?{urllib.parse.urlencode(parsed.query)}" if parsed.query else ""
+    request = urllib.request.Request(f"{parsed.base}/models{query}", headers=parsed.headers)
+    with urllib.request.urlopen(request, timeout=10) as r:
         models = json.load(r)["data"]
     if not models:
-        raise RuntimeError(f"{url} serves no model")
-    return f"{models[0]['id']}@{url}"
+        raise RuntimeError(f"{public_url(url)} serves no model")
+    return f"{models[0]['id']}@{url}"  # the spec to use: the user's own URL, credentials and all, on stdout

@@ -32,11 +32,12 @@ def _serve_until_interrupted(server, spec_of) -> None:
 @app.command("vllm")
 def serve_vllm(
     model: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            help="Model to serve: a Hugging Face name or a checkpoint directory (e.g. a journey train output)."
+            help="Model to serve: a Hugging Face name or a checkpoint directory (e.g. a journey train output); "
+            "not with --attach."
         ),
-    ],
+    ] = None,
     python: Annotated[
         str | None, typer.Option(help="The python of vLLM's own virtualenv (or O1J_VLLM_PYTHON).")
     ] = None,
@@ -60,14 +61,21 @@ def serve_vllm(
     from agents.vllm_server import attach as attach_to
     from eval.vllm_offline import VLLMError, vllm_python
 
+    if attach and model:
+        fail("--attach takes no MODEL: it prints the spec of what the server at the URL serves")
+    if not attach and not model:
+        fail("name the MODEL to serve, or --attach URL of a running server")
     if attach:
+        from agents.models import redact
+        from agents.urls import public_url, url_secrets
+
         try:
             print(attach_to(attach))
         except (OSError, RuntimeError, KeyError, ValueError) as e:
-            fail(f"cannot attach to {attach}: {e}")
+            fail(f"cannot attach to {public_url(attach)}: {redact(str(e), url_secrets(attach))}")
         return
     try:
-        interpreter = vllm_python(python)
+        interpreter = vllm_python(python, "--python")
     except VLLMError as e:
         fail(str(e))
     server = VLLMServer(

@@ -68,12 +68,11 @@ def _worker(request_path: str) -> None:
             )
 
 
-def vllm_python(explicit: str | None) -> str:
+def vllm_python(explicit: str | None, flag: str = "--vllm-python") -> str:
+    """vLLM's own interpreter: ``explicit`` (the command's ``flag``), else O1J_VLLM_PYTHON."""
     python = explicit or os.environ.get("O1J_VLLM_PYTHON")
     if not python:
-        raise VLLMError(
-            "--engine vllm needs vLLM's python: --vllm-python PATH or O1J_VLLM_PYTHON (vLLM lives in its own virtualenv)"
-        )
+        raise VLLMError(f"vLLM's python is needed: {flag} PATH or O1J_VLLM_PYTHON (vLLM lives in its own virtualenv)")
     if not Path(python).exists():
         raise VLLMError(f"vLLM python not found: {python}")
     return python

@@ -52,6 +52,8 @@ class OpenAIServer:
         self.retry_after = retry_after
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.get_headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # every request's path, query included
         self.lock = threading.Lock()
         self.httpd = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -111,11 +113,15 @@ class OpenAIServer:
                 return False
 
             def do_GET(self) -> None:
+                with server.lock:
+                    server.paths.append(self.path)
+                    server.get_headers.append({k.lower(): v for k, v in self.headers.items()})
                 if self._refused():
                     return
-                if self.path.rstrip("/") == "/v1/models":
+                path = self.path.split("?", 1)[0].rstrip("/")
+                if path == "/v1/models":
                     self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model"}]})
-                elif self.path.rstrip("/").endswith("/models"):  # a base URL without /v1, or a wrong one
+                elif path.endswith("/models"):  # a base URL without /v1, or a wrong one
                     self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                 else:
                     self._send(200, {"status": "ok"})
@@ -127,6 +133,7 @@ class OpenAIServer:
                     index = len(server.requests)
                     server.requests.append(body)
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    server.paths.append(self.path)
                 if self._refused():
                     return
                 fault = server._fault(index)
@@ -140,7 +147,7 @@ class OpenAIServer:
                     return
                 if server.delay_s:
                     time.sleep(server.delay_s)
-                if self.path.rstrip("/") == "/pooling" and server.pooling is not None:
+                if self.path.split("?", 1)[0].rstrip("/") == "/pooling" and server.pooling is not None:
                     tokens = len(str(body.get("input", "")).split())
                     self._send(
                         200,
