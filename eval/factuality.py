@@ -62,10 +62,29 @@ _CHINESE = {"未尝试": "NOT_ATTEMPTED", "不正确": "INCORRECT", "错误": "I
 _CHINESE_HEDGED = re.compile(r"部分正确|基本正确|大致正确|不完全正确")
 
 
+# "The grade is: A", "..., the grade is B."
+_GRADE_IS = re.compile(
+    r"\bgrade\s+is\s*[:：]?\s*\**\s*([ABC]|NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)(?![A-Za-z_])", re.IGNORECASE
+)
+
+
 def parse_grade(text: str) -> Grade | None:
+    """The judge's grade: from its first line when that is a bare label (the explanation follows),
+    else from a "grade is" phrase or a grade line, else from the one label the text names; None when
+    it names none or several that disagree (never a guess)."""
     stripped = text.strip().strip("*.。").strip()
     if stripped.upper() in _LETTERS:
         return _LETTERS[stripped.upper()]
+    first = next((line for line in text.splitlines() if line.strip()), "").strip().strip("*.:。：()[]").strip()
+    if first.upper() in _LETTERS:
+        return _LETTERS[first.upper()]
+    if first.upper().replace(" ", "_") in ("CORRECT", "INCORRECT", "NOT_ATTEMPTED"):
+        return first.upper().replace(" ", "_")  # type: ignore[return-value]
+    said = {_LETTERS.get(m.upper(), m.upper().replace(" ", "_")) for m in _GRADE_IS.findall(text)}
+    if len(said) == 1:
+        return said.pop()  # type: ignore[return-value]
+    if len(said) > 1:
+        return None
     if match := _GRADE_LINE.search(text):
         value = match.group(1).upper().replace(" ", "_")
         return _LETTERS.get(value, value)

@@ -207,10 +207,11 @@ class Plan:
             from trainer.config import load_config
             from trainer.sft import train
 
-            recipe = self._resolve(self.exp.training | self.exp.arms[arm]) | {
-                "seed": seed,
-                "output_dir": str(d / "model"),
-            }
+            spec = dict(self.exp.arms[arm])
+            parent = spec.pop("from", None)
+            recipe = self._resolve(self.exp.training | spec) | {"seed": seed, "output_dir": str(d / "model")}
+            if parent:  # the parent arm's trained model is where this arm's stages start
+                recipe["model"] = str(self.steps[f"train:{parent}:{seed}"].dir / "model")
             path = d / "recipe.yaml"
             path.write_text(yaml.safe_dump(recipe, sort_keys=False))
             manifest = train(load_config(str(path)))
