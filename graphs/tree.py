@@ -118,6 +118,9 @@ def _tree(state: TreeState) -> nx.DiGraph:
     return nx.node_link_graph(state["tree"], edges="edges")
 
 
+UNJUDGED = "the judge's reply could not be read"
+
+
 def path_to(tree: nx.DiGraph, node: str) -> list[str]:
     """Node ids from the root's first child down to ``node``."""
     return nx.shortest_path(tree, ROOT, node)[1:]
@@ -144,6 +147,8 @@ async def judge(view: dict[str, Any], candidate: dict[str, Any], runtime: Runtim
         )
         return ok, "" if ok else "this step does not hold up", scored.value, "prm", [ev]
     judged = await critique.critique(view | {"candidate": candidate}, runtime)
+    if judged["events"][-1].malformed:  # an unreadable verdict is no pass: the step stays unjudged
+        return None, UNJUDGED, None, "critic", judged["events"]
     verdict = judged["verdict"]
     score = verdict["score"] if verdict.get("score") is not None else float(verdict["correct"])
     return verdict["correct"], verdict["reason"], score, "critic", judged["events"]
@@ -175,9 +180,9 @@ async def grow(state: TreeState, tree: nx.DiGraph, parent: str, runtime: Runtime
     node = {
         "text": candidate["text"],
         "answer": candidate["answer"],
-        "correct": correct,
+        "correct": correct,  # None: the judge's reply could not be read (neither kept nor visited as wrong)
         "reason": reason,
-        "score": round(score, 4),
+        "score": None if score is None else round(score, 4),
         "scorer": scorer,
         "tokens": events[-1].tokens_out,
     }
@@ -239,12 +244,15 @@ async def expand(state: TreeState, runtime: Runtime[TreeContext]) -> dict[str, A
 def _rank(tree: nx.DiGraph, node: str) -> tuple[float, int]:
     """Best first: the higher score, then the earlier node."""
     attrs = tree.nodes[node]
-    return (-float(attrs.get("score", float(attrs["correct"]))), int(node))
+    score = attrs.get("score")
+    return (-float(bool(attrs["correct"]) if score is None else score), int(node))
 
 
 def wrong_children(tree: nx.DiGraph, parent: str) -> list[str]:
     """The wrong children of ``parent`` that are steps of the search (not dead-end continuations), best first."""
-    kids = [c for c in tree.successors(parent) if not tree.nodes[c]["correct"] and not tree.nodes[c].get("dead_end")]
+    kids = [
+        c for c in tree.successors(parent) if tree.nodes[c]["correct"] is False and not tree.nodes[c].get("dead_end")
+    ]
     return sorted(kids, key=lambda c: _rank(tree, c))
 
 

@@ -52,6 +52,7 @@ Kind = Literal["verified-vs-wrong", "short-vs-long", "journey-vs-shortcut", "ste
 KINDS: tuple[str, ...] = ("verified-vs-wrong", "short-vs-long", "journey-vs-shortcut", "step")
 PAIRS = PAIRS_FILE
 UNPARSEABLE = "unparseable step"  # graphs/tree.py's reason for a reply that was not a step
+UNJUDGED = "the judge's reply could not be read"  # graphs/tree.py's: a step whose verdict is unknown
 
 
 class PairsError(ValueError):
@@ -256,7 +257,13 @@ class Builder:
         key = problem_key(row["question"])
         for node_id in sorted(children, key=_node_order):
             kids = [nodes[c] for c in children[node_id] if c in nodes]
-            usable = [k for k in kids if k.get("reason") != UNPARSEABLE and str(k.get("text", "")).strip()]
+            usable = [
+                k
+                for k in kids
+                if k.get("reason") not in (UNPARSEABLE, UNJUDGED)
+                and k.get("correct") is not None
+                and str(k.get("text", "")).strip()
+            ]
             self.dropped["unparseable reply"] += len(kids) - len(usable)
             right = sorted((k for k in usable if k.get("correct")), key=lambda k: (-score(k), _node_order(k["id"])))
             wrong = sorted((k for k in usable if not k.get("correct")), key=lambda k: (score(k), _node_order(k["id"])))

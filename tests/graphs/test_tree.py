@@ -160,3 +160,17 @@ def test_tree_search_end_to_end(tmp_path):
         assert row["shape"]["rewritten"] and row["shape"]["backtracks"] == 2 and row["shape"]["dead_end_depth"] == 1
         # every call is counted, pruned branches included: 4 policy, 4 critic, 1 rewriter
         assert {r: u["calls"] for r, u in row["usage"].items()} == {"policy": 4, "critic": 4, "rewriter": 1}
+
+
+def test_an_unreadable_verdict_is_no_pass():
+    """A critic reply that cannot be parsed (after its retry) leaves the step unjudged: not kept in the
+    beam, not visited as a wrong branch, not used for step pairs."""
+    from graphs.tree import UNJUDGED, wrong_children
+
+    tree = hand_built()
+    tree.add_node("9", text="Step: 1295.", answer=None, correct=None, reason=UNJUDGED, score=None, depth=1)
+    tree.add_edge("0", "9")
+    assert "9" not in wrong_children(tree, "0")
+    from graphs.tree import _rank
+
+    assert _rank(tree, "9") == (-0.0, 9)
