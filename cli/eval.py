@@ -35,7 +35,7 @@ def eval_math(
     samples: Annotated[int, typer.Option(min=1, help="Samples per problem (K) for pass@k and maj@k.")] = 1,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max output tokens per sample.")] = 1024,
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N problems.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
     split: Split = None,
     stop: Annotated[
@@ -166,7 +166,7 @@ def eval_safety(
     model: Annotated[
         str | None, typer.Option(help="Model spec under test; answers items that carry no response.")
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N items.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of the model's answers.")] = 256,
     judge_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of a verdict (label and analysis).")] = 160,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
@@ -218,7 +218,7 @@ def eval_factuality(
     out: Annotated[
         Path, typer.Option(help="Output directory: answers.jsonl, grades.jsonl, items.jsonl, summary.json.")
     ],
-    limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N items.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of an answer.")] = 64,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
     split: Split = None,
@@ -263,7 +263,7 @@ def eval_sycophancy(
         str, typer.Option(help="Problems with numeric answers (GSM8K, the demo set, any problem file).")
     ],
     out: Annotated[Path, typer.Option(help="Output directory: first.jsonl, second.jsonl, items.jsonl, summary.json.")],
-    limit: Annotated[int | None, typer.Option(help="Use only the first N problems.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N problems.")] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens per answer.")] = 512,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
 ) -> None:

@@ -17,7 +17,7 @@ from agents.local import is_local
 from agents.models import Sampling, public_spec
 from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
-from eval import metrics
+from eval import intervals, metrics
 from eval.generate import Job, identity, run_jobs
 from eval.math import GradeConfig, Grader
 
@@ -180,6 +180,8 @@ def evaluate(
         "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature, "stop": list(stop)},
         "engine": engine,
         **metrics.summarize(graded),
+        # pass@1 with its 95% interval over problems (percentile bootstrap, seed stated)
+        "intervals": {"pass@1": intervals.bootstrap(list(intervals.per_problem(graded).values()))},
         "wall_s": round(time.perf_counter() - start, 3),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -33,7 +33,14 @@ FORBIDDEN_THIRD_PARTY = {
 }
 
 
+# top-level code that is no package of the layers: scripts may use any layer, the entry point the CLI
+SCRIPTS = {"bench": set(ALLOWED) - {"cli"}, "journey.py": {"cli"}}
+NOT_CODE = {"tests", "recipes", "docs", "experiments", "runs", "build"}
+
+
 def imports_of(path: Path) -> set[str]:
+    """Every package a module imports: import statements (lazy ones too), and importlib.import_module
+    or __import__ of a constant name."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names = set()
     for node in ast.walk(tree):
@@ -41,7 +48,33 @@ def imports_of(path: Path) -> set[str]:
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                names.add(node.args[0].value.split(".")[0])
     return names
+
+
+def test_every_top_level_package_has_a_layer():
+    """A new top-level package (or script folder) is placed in the layers before it can land."""
+    found = {
+        p.name
+        for p in ROOT.iterdir()
+        if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.py")) and p.name not in NOT_CODE
+    }
+    found |= {p.name for p in ROOT.glob("*.py")}
+    assert found <= set(ALLOWED) | set(SCRIPTS), f"no layer for {sorted(found - set(ALLOWED) - set(SCRIPTS))}"
+
+
+def test_scripts_import_only_what_they_may():
+    problems = []
+    for name, allowed in SCRIPTS.items():
+        path = ROOT / name
+        for module in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            for other in (imports_of(module) & (set(ALLOWED) | {"journey"})) - allowed:
+                problems.append(f"{module.relative_to(ROOT)} imports {other}")
+    assert not problems, "\n".join(problems)
 
 
 def test_every_package_imports_only_the_layers_below_it():
@@ -60,8 +93,11 @@ def test_every_package_imports_only_the_layers_below_it():
 
 def test_the_layout_check_sees_a_wrong_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    from graphs.registry import METHODS\n    import synth.runner\n")
-    assert imports_of(bad) == {"graphs", "synth"}
+    bad.write_text(
+        "import importlib\ndef f():\n    from graphs.registry import METHODS\n    import synth.runner\n"
+        "    importlib.import_module('trainer.sft')\n    __import__('view.server')\n"
+    )
+    assert imports_of(bad) == {"importlib", "graphs", "synth", "trainer", "view"}
 
 
 def test_import_eval_math_loads_no_model_layer():

@@ -75,6 +75,8 @@ def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["problems"] == 20 and summary["samples_per_problem"] == 2
     assert summary["pass@1"] == 0.5 and summary["pass@2"] == 0.5 and summary["maj@k"] == 0.5
+    interval = summary["intervals"]["pass@1"]  # 10 of 20 problems always right: bootstrap seed 0
+    assert (interval["lo"], interval["hi"], interval["n"], interval["seed"]) == (0.3, 0.7, 20, 0)
     assert summary["tokens_out_mean"] > 0 and [c["samples"] for c in summary["budget_curve"]] == [1, 2]
     samples = [json.loads(line) for line in (tmp_path / "a" / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == 40 and {"prompt", "output", "extracted", "correct", "tokens_out"} <= samples[0].keys()
