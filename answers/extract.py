@@ -2,6 +2,9 @@
 
 :func:`extract_answer` tries, in order, and returns the first that matches:
 
+The caller grades the answer section (:func:`answer_section`: what follows a ``<think>`` block, or
+none when the block never closes). Then:
+
 1. the last closed ``\\boxed{...}`` or ``\\fbox{...}`` (braces balanced; also ``\\boxed 5``);
 2. the last "final answer is X" / "the answer is X" / "final answer: X" phrase (the Minerva format
    "Final Answer: The final answer is $5$. I hope it is correct." gives ``5``, not the phrase);
@@ -59,13 +62,26 @@ def last_boxed(text: str) -> str | None:
     return None if best is None else text[best[0] + 1 : best[1]].strip()
 
 
+def _closing(value: str, right: str, start: int) -> int:
+    """Where ``right`` closes, skipping escaped ones (``\\$`` is a dollar sign, not a delimiter); -1 if never."""
+    at = value.find(right, start)
+    while at > 0 and right == "$" and value[at - 1] == "\\":
+        at = value.find(right, at + 1)
+    return at
+
+
 def _delimited(value: str) -> str | None:
     """The math between the delimiters a value opens with (``$5$``, ``\\(5\\)``), if it opens with one."""
     for left, right in _PAIRS:
         if value.startswith(left):
-            end = value.find(right, len(left))
-            return value[len(left) : end].strip() if end > 0 else None
+            end = _closing(value, right, len(left))
+            return _money(value[len(left) : end].strip()) if end > 0 else None
     return None
+
+
+def _money(value: str) -> str:
+    """``\\$32`` is 32 (dollars): the sign is the unit, not part of the number."""
+    return value[2:].strip() if value.startswith("\\$") else value
 
 
 def _phrase_value(rest: str) -> str | None:
@@ -80,6 +96,28 @@ def _phrase_value(rest: str) -> str | None:
     if (math := _delimited(value)) is not None:
         return math or None
     return value.rstrip(".,;:").strip() or None
+
+
+# where open models put their thinking: the answer is graded on what follows it
+THINKING = (
+    ("<think>", "</think>"),
+    ("<thinking>", "</thinking>"),
+    ("<reasoning>", "</reasoning>"),
+    ("<|begin_of_thought|>", "<|end_of_thought|>"),
+    ("\u25c1think\u25b7", "\u25c1/think\u25b7"),
+)
+
+
+def answer_section(text: str) -> str | None:
+    """The part of an output that is graded: what follows its thinking block (the whole text when
+    it has none); None when a thinking block opens and never closes (the budget ran out), whose
+    half-finished thought states no answer."""
+    for _, close in THINKING:
+        if (at := text.rfind(close)) >= 0:
+            return text[at + len(close) :]
+    if any(open_ in text for open_, _ in THINKING):
+        return None
+    return text
 
 
 def extract_answer(text: str) -> str | None:

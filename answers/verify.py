@@ -39,7 +39,7 @@ from multiprocessing import context, popen_spawn_posix, reduction, spawn, util
 from pebble import ProcessPool
 from pebble.common import ProcessExpired
 
-from answers.extract import clean_gold, extract_answer, is_bare_answer, tail
+from answers.extract import answer_section, clean_gold, extract_answer, is_bare_answer, tail
 
 MAX_ANSWER_CHARS = 2_000
 
@@ -227,8 +227,11 @@ class Verifier:
     pool that cannot start or fails its canary raises ``VerifierError``.
     """
 
-    def __init__(self, workers: int = 1, timeout_s: float = 10.0, memory_mb: int = 2048):
+    def __init__(self, workers: int = 1, timeout_s: float = 10.0, memory_mb: int = 2048, thinking: str = "after"):
+        if thinking not in ("after", "include"):
+            raise ValueError(f"thinking is after (grade what follows a thinking block) or include, not {thinking!r}")
         self.workers, self.timeout_s, self.memory_mb = workers, timeout_s, memory_mb
+        self.thinking = thinking  # "include": models that answer inside their thinking are graded on it all
         self._pool: ProcessPool | None = None
         self._cache: dict[tuple[str, str, str], object] = {}
         self.timeouts = 0
@@ -323,6 +326,8 @@ class Verifier:
     def grade_outputs(self, golds: list[str], outputs: list[str]) -> list[tuple[str | None, bool]]:
         """Per whole output: the answer it states (explicitly; else what math-verify's own
         extraction finds in its tail, in a worker) and whether it equals its gold."""
+        # what is graded: the answer after the thinking (None: a thinking block that never closed)
+        outputs = [o if self.thinking == "include" else (answer_section(o) or "") for o in outputs]
         answers = [extract_answer(o) for o in outputs]
         explicit = iter(self.verify_many([(g, a) for g, a in zip(golds, answers, strict=True) if a is not None]))
         # the cache key of each output read by math-verify's extraction: its gold and its tail

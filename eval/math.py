@@ -29,13 +29,16 @@ class GradeConfig:
     workers: int = max(1, os.cpu_count() or 1)
     timeout_s: float = 5.0
     memory_mb: int = 2048
+    thinking: str = "after"  # grade what follows a thinking block; "include": the thinking too
 
 
 class Grader:
     """Grades many (gold, output) pairs across worker processes; use as a context manager."""
 
     def __init__(self, config: GradeConfig = GradeConfig()):
-        self.verifier = Verifier(workers=config.workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb)
+        self.verifier = Verifier(
+            workers=config.workers, timeout_s=config.timeout_s, memory_mb=config.memory_mb, thinking=config.thinking
+        )
 
     def grade_outputs(self, golds: list[str], outputs: list[str]) -> list[tuple[str | None, bool]]:
         """Per output: the answer found (None: none) and whether it equals its gold."""

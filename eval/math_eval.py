@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agents.local import is_local
 from agents.models import Sampling, public_spec
+from answers.extract import answer_section
 from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
 from eval import intervals, metrics
@@ -156,7 +157,10 @@ def evaluate(
         )
     with Grader(GradeConfig()) as grader:
         found = grader.grade_outputs([r["answer"] for r in rows], [r["output"] for r in rows])
-        graded = [r | {"extracted": a, "correct": ok} for r, (a, ok) in zip(rows, found, strict=True)]
+        graded = [
+            r | {"extracted": a, "correct": ok, "truncated": answer_section(r["output"]) is None}
+            for r, (a, ok) in zip(rows, found, strict=True)
+        ]
         by_problem: dict[str, list[dict]] = {}
         for row in graded:
             by_problem.setdefault(row["problem_id"], []).append(row)
@@ -182,6 +186,8 @@ def evaluate(
         **metrics.summarize(graded),
         # pass@1 with its 95% interval over problems (percentile bootstrap, seed stated)
         "intervals": {"pass@1": intervals.bootstrap(list(intervals.per_problem(graded).values()))},
+        # samples whose thinking never closed (the budget ran out): no answer, counted apart from wrong ones
+        "truncated_thinking": sum(r["truncated"] for r in graded),
         "wall_s": round(time.perf_counter() - start, 3),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

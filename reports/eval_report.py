@@ -13,7 +13,7 @@ from corpus.jsonl import JsonlError
 from eval.intervals import bootstrap, paired, per_problem
 from reports.pages import figure, html_table, markdown_table, page
 
-COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "95% CI", "tokens_out_mean")
+COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "95% CI", "tokens_out_mean", "truncated")
 
 
 class ReportError(ValueError):
@@ -70,6 +70,7 @@ def _row(name: str, s: dict) -> dict:
         "value": s.get(s.get("headline", ""), None),
         "ci": f"[{s['_interval']['lo']:.3f}, {s['_interval']['hi']:.3f}]" if s.get("_interval") else "",
         "tokens_out_mean": s.get("tokens_out_mean"),
+        "truncated": s.get("truncated_thinking"),  # thinking that never closed: no answer, not a wrong one
     }
 
 

@@ -192,5 +192,17 @@ ROWS = [
     ("(1,2)", "(1, 2)", True),  # bare tuple
     ("\\sqrt{2}/2", "\\frac{\\sqrt{2}}{2}", True),  # bare radical
     ("3", "4", False),  # bare wrong
+    # --- reasoning models: the answer follows the thinking; a thought cut by the budget states none
+    ("24", "<think>Maybe \\boxed{20}? No, recount.</think>\n**Answer: 24**", True),  # R1: box in the thought loses
+    ("20", "<think>Maybe \\boxed{20}? No, recount.</think>\n**Answer: 24**", False),  # ... to the answer after it
+    ("1024", "<think>So 2^10 = 1024? Wait, but the question asks", False),  # unclosed: no answer, not 1024
+    ("7", "Step by step...\n</think>\n\nThe answer is \\boxed{7}.", True),  # R1 served raw: no opening tag
+    ("7", "<|begin_of_thought|>3 + 4 = 7<|end_of_thought|>\n\\boxed{7}", True),  # Sky-T1 / OpenThoughts markers
+    ("9", "<thinking>try 8</thinking>The final answer is $9$.", True),  # another delimiter
+    # --- an escaped dollar is a currency sign, not the end of the math
+    ("32", "Final Answer: The final answer is $\\$32$. I hope it is correct.", True),  # Minerva format, money
+    ("18.90", "The answer is $\\$18.90$.", True),  # dollars and cents
+    ("1.25", "**Final answer:** $\\$1.25$", True),  # bold label
+    ("45", "Answer: $\\$45$", True),  # answer line
 ]
 # fmt: on
