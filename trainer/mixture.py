@@ -54,7 +54,7 @@ class MixtureError(ValueError):
 
 
 # fields that shape a trace into a sample: pairs were shaped when ``journey pairs`` wrote them
-TRACE_SHAPING = {"verified_only", "config", "thought", "think_tags", "split", "labels"}
+TRACE_SHAPING = {"verified_only", "config", "thought", "think_tags", "split", "labels", "include_rejected"}
 
 
 class SourceSpec(BaseModel):
@@ -79,6 +79,11 @@ class SourceSpec(BaseModel):
     cap: int | None = Field(default=None, gt=0, description="at most this many samples before weighting")
     thought: Thought = "journey"
     think_tags: bool = True
+    include_rejected: bool = Field(
+        default=False,
+        description="also take the corpus's rejected samples (rejected.jsonl); with verified_only: false, "
+        "an arm of every trace whatever its answer",
+    )
     labels: Literal["drop", "keep"] | None = Field(
         default=None,
         description="curation labels (labels.jsonl, journey view): drop leaves out dropped traces, keep takes only kept ones",
@@ -188,7 +193,8 @@ def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
     corpus = _open(spec)
     try:
         labels = corpus.labels() if spec.labels else {}
-        for lineno, trace in corpus.numbered("traces"):
+        files = ("traces", "rejected") if spec.include_rejected else ("traces",)
+        for which, lineno, trace in ((w, n, t) for w in files for n, t in corpus.numbered(w)):
             if spec.labels:
                 label = labels.get(str(trace.get("id")), {}).get("label")
                 if (spec.labels == "drop" and label == "drop") or (spec.labels == "keep" and label != "keep"):
@@ -198,7 +204,7 @@ def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
                 k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace
             ]
             if missing:
-                raise MixtureError(f"{corpus.where('traces', lineno)}: not a trace (missing {', '.join(missing)})")
+                raise MixtureError(f"{corpus.where(which, lineno)}: not a trace (missing {', '.join(missing)})")
             if spec.verified_only and not trace["verified"]:
                 dropped["unverified"] += 1
             elif spec.methods and trace["method"] not in spec.methods:
@@ -283,6 +289,8 @@ def fingerprint(spec: SourceSpec) -> str:
     if spec.corpus:
         corpus = _open(spec)
         out = str(corpus.digest("traces"))
+        if spec.include_rejected:
+            out += f"+rejected:{corpus.digest('rejected')}"
         if spec.labels:
             # the labels decide which traces are trained on: their file is part of what the model saw
             text = corpus.file("labels").read_bytes() if corpus.exists("labels") else b""

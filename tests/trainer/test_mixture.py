@@ -226,3 +226,15 @@ def test_bad_input_names_the_source_and_line(tmp_path):
         build([{"corpus": str(tmp_path / "missing")}])
     with pytest.raises(MixtureError, match="no samples left"):
         build([{"corpus": str(write_corpus(tmp_path / "u", arithmetic(2, verified=False)))}])
+
+
+def test_rejected_traces_as_a_source(corpora):
+    """verified_only: false with include_rejected takes every sample of a corpus, whatever its answer
+    (an all-traces arm against a verified-only one at equal counts)."""
+    distill = str(corpora["distill"])
+    verified = build([{"corpus": distill}])
+    everything = build([{"corpus": distill, "verified_only": False, "include_rejected": True}])
+    n_traces = len((corpora["distill"] / "traces.jsonl").read_text().splitlines())
+    n_rejected = len((corpora["distill"] / "rejected.jsonl").read_text().splitlines())
+    assert n_rejected > 0
+    assert len(verified.samples) == n_traces and len(everything.samples) == n_traces + n_rejected
