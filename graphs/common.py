@@ -155,6 +155,29 @@ def finish(state: StepState, runtime: Runtime[StepContext]) -> dict[str, Any]:
     return {"status": status}
 
 
+def judged_routes(retry: str):
+    """The two routers of a step-by-step method whose critic judges each step: after the judge
+    (a correct step is verified when it states an answer, else accepted; a rejected one goes to
+    ``retry`` while backtracks remain, else the trace finishes), and after the verifier (a wrong
+    answer goes to ``retry`` on the same terms). Journey retries through its reflection, debate
+    through its backtrack; the return types name the nodes, as LangGraph draws the graph from them."""
+
+    def after_judge(state: StepState, runtime: Runtime[StepContext]) -> str:
+        if state["verdict"]["correct"]:
+            return "verify" if state["candidate"]["answer"] is not None else "accept"
+        return retry if state["n_backtracks"] < runtime.context.budget.max_backtracks else "finish"
+
+    def after_verify(state: StepState, runtime: Runtime[StepContext]) -> str:
+        budget = runtime.context.budget
+        if state["verified"] or state["n_backtracks"] >= budget.max_backtracks or out_of_budget(state, budget):
+            return "finish"
+        return retry
+
+    after_judge.__annotations__ = {"return": Literal["verify", "accept", retry, "finish"]}  # type: ignore[valid-type]
+    after_verify.__annotations__ = {"return": Literal[retry, "finish"]}  # type: ignore[valid-type]
+    return after_judge, after_verify
+
+
 def out_of_budget(state: StepState, budget: Budget) -> bool:
     return state["tokens"] >= budget.max_tokens or state["n_steps"] >= budget.max_steps
 

@@ -9,10 +9,9 @@ the final answer verifies; debates that end unverified go to ``rejected.jsonl``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
 
 from agents import critique, policy
 from agents.events import Event
@@ -24,8 +23,8 @@ from graphs.common import (
     accept,
     after_policy,
     finish,
+    judged_routes,
     next_step,
-    out_of_budget,
     recursion_limit,
     step_state,
     verify_answer,
@@ -46,17 +45,7 @@ def backtrack(state: StepState) -> dict[str, Any]:
     return {"events": [ev], "candidate": None, "hint": reason, "n_backtracks": state["n_backtracks"] + 1}
 
 
-def after_turn(state: StepState, runtime: Runtime[StepContext]) -> Literal["verify", "accept", "backtrack", "finish"]:
-    if state["verdict"]["correct"]:
-        return "verify" if state["candidate"]["answer"] is not None else "accept"
-    return "backtrack" if state["n_backtracks"] < runtime.context.budget.max_backtracks else "finish"
-
-
-def after_verify(state: StepState, runtime: Runtime[StepContext]) -> Literal["backtrack", "finish"]:
-    budget = runtime.context.budget
-    if state["verified"] or state["n_backtracks"] >= budget.max_backtracks or out_of_budget(state, budget):
-        return "finish"
-    return "backtrack"
+after_turn, after_verify = judged_routes("backtrack")
 
 
 def build():

@@ -27,6 +27,7 @@ from graphs.common import (
     accept,
     after_policy,
     finish,
+    judged_routes,
     next_step,
     out_of_budget,
     recursion_limit,
@@ -71,19 +72,7 @@ async def rewrite(state: StepState, runtime: Runtime[JourneyContext]) -> dict[st
     }
 
 
-def after_critique(
-    state: StepState, runtime: Runtime[JourneyContext]
-) -> Literal["verify", "accept", "reflection", "finish"]:
-    if state["verdict"]["correct"]:
-        return "verify" if state["candidate"]["answer"] is not None else "accept"
-    return "reflection" if state["n_backtracks"] < runtime.context.budget.max_backtracks else "finish"
-
-
-def after_verify(state: StepState, runtime: Runtime[JourneyContext]) -> Literal["reflection", "finish"]:
-    budget = runtime.context.budget
-    if state["verified"] or state["n_backtracks"] >= budget.max_backtracks or out_of_budget(state, budget):
-        return "finish"
-    return "reflection"
+after_critique, after_verify = judged_routes("reflection")
 
 
 def after_reflection(state: StepState, runtime: Runtime[JourneyContext]) -> Literal["policy", "hint", "finish"]:
