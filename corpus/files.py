@@ -63,7 +63,7 @@ def check_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bo
     config = json.loads(json.dumps(config))  # as it reads back: tuples are lists, so only real changes differ
     path = out / CONFIG
     # a new corpus starts its record afresh (a config.json left by a run that wrote nothing is stale)
-    configs: dict[str, Any] = json.loads(path.read_text())["configs"] if path.exists() and resume else {}
+    configs: dict[str, Any] = _recorded_configs(path) if path.exists() and resume else {}
     if not configs and resume:
         # a corpus from before configs were recorded: its rows say which hashes it holds
         hashes = {r["config_hash"] for name in (TRACES, REJECTED) for r in iter_jsonl(out / name)}
@@ -81,6 +81,16 @@ def check_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bo
                 "choose another --out, or pass --add-config to keep both configs in one directory"
             )
         configs[cfg_hash] = config
+    return configs
+
+
+def _recorded_configs(path: Path) -> dict[str, Any]:
+    try:
+        configs = json.loads(path.read_text(encoding="utf-8")).get("configs")
+    except (ValueError, OSError, AttributeError) as e:
+        raise CorpusConfigError(f"{path}: not the config record journey synth writes ({str(e)[:120]})") from None
+    if not isinstance(configs, dict):
+        raise CorpusConfigError(f"{path}: no 'configs' object (not written by journey synth)")
     return configs
 
 

@@ -114,7 +114,12 @@ DPO_LEARNING_RATE = 1e-6  # DPOConfig's default
 def load_config(path: str, overrides: list[str] | None = None) -> TrainConfig:
     """Parse a YAML recipe plus ``--field value`` overrides into a TrainConfig."""
     parser = TrlParser(TrainConfig)
-    (config,) = parser.parse_args_and_config(["--config", str(path), *(overrides or [])])
+    try:
+        (config,) = parser.parse_args_and_config(["--config", str(path), *(overrides or [])])
+    except ValueError as e:  # an unknown field, a bad value: one line naming the recipe
+        raise ConfigError(f"{path}: {' '.join(str(e).split())}") from None
+    except SystemExit:  # argparse's own exit on a bad --flag value has printed its message
+        raise ConfigError(f"{path}: the recipe's fields or the --field overrides do not parse (see above)") from None
     return config
 
 

@@ -413,6 +413,10 @@ def _write_pairs(
             problems.add(row["problem_key"])
             written += 1
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if not written:  # no empty files: what was found and why each sample was left out, in one line
+        tmp.unlink()
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(builder.dropped.items()) if n) or "no samples"
+        raise PairsError(f"no {options.kind} pairs in {', '.join(ref.name for ref in refs)}: {why}")
     tmp.replace(out / PAIRS)
     manifest = {
         "kind": options.kind,
