@@ -142,9 +142,9 @@ def test_short_vs_long_needs_the_ratio(corpora, tiny_model, tmp_path):
         "--out",
         str(strict),
     )
-    assert result.returncode == 0, result.stderr
-    rows, manifest = read(strict)
-    assert rows == [] and manifest["dropped"]["lengths within the ratio 1000.0"] == 6
+    # nothing passes the ratio: an error naming why each was left out, and no empty files
+    assert result.returncode == 2 and "6 lengths within the ratio 1000.0" in result.stderr
+    assert not strict.exists()
 
 
 def test_journey_vs_shortcut_is_one_trace_rendered_twice(corpora, tmp_path):

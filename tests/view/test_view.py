@@ -264,3 +264,48 @@ def test_export_and_bad_filters(app, sources):
     assert status == 400 and "min_words must be a whole number" in json.loads(body)["error"]
     status, body = get("api/problems?solved=0,1&per=100")
     assert status == 200 and json.loads(body)["total"] == 6  # both methods solved all six shared problems
+
+
+@needs_browser
+def test_a_page_from_another_origin_cannot_write_a_label(app, browser, sources, tmp_path):
+    """An attacker's page on another local port tries every way a browser has to send the write:
+    a no-cors text/plain fetch, an auto-submitted text/plain form, a JSON fetch (needs a preflight).
+    None writes a label; the app from its printed URL still does (the curation test)."""
+    import http.server
+
+    body = json.dumps({"c": 0, "n": 1, "label": "drop", "note": "forged"})
+    target = app + "api/label"
+    page_html = f"""<!doctype html><html><body>
+<form id="f" method="POST" action="{target}" enctype="text/plain"><input name='{body[:-1]}, "x": "' value='"}}'></form>
+<script>
+fetch("{target}", {{method: "POST", mode: "no-cors", headers: {{"Content-Type": "text/plain"}}, body: {json.dumps(body)}}}).catch(() => 0);
+fetch("{target}", {{method: "POST", headers: {{"Content-Type": "application/json"}}, body: {json.dumps(body)}}}).catch(() => 0);
+setTimeout(() => document.getElementById("f").submit(), 300);
+</script></body></html>"""
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            data = page_html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    labels = sources["journey"] / "labels.jsonl"
+    before = labels.read_text() if labels.exists() else ""
+    try:
+        page = browser.new_page()
+        page.goto(f"http://localhost:{evil.server_address[1]}/")  # another origin (and another host name)
+        page.wait_for_timeout(1500)
+        page.close()
+    finally:
+        evil.shutdown()
+        evil.server_close()
+    after = labels.read_text() if labels.exists() else ""
+    assert after == before and "forged" not in after
