@@ -14,8 +14,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from agents.events import Event
 from agents.structured import AgentContext, ParseError, Prompt, RolePrompts, ask, chosen, event, numbered
+from corpus.events import Event
 
 ROLE = "reflector"
 

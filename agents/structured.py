@@ -12,9 +12,9 @@ from typing import Any, Generic, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agents.events import Event
 from agents.models import ChatModel, Reply, complete
 from answers.extract import last_boxed
+from corpus.events import Event
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.events import Event
+from corpus.events import Event
 
 
 def long_thought(events: list[Event]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.events import Event
+from corpus.events import Event
 
 __all__ = ["Event", "Problem", "RoleUsage", "Trace", "config_hash", "trace_id"]
 

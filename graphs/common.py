@@ -16,10 +16,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agents import rewriter
-from agents.events import Event
 from agents.structured import AgentContext
 from answers.verify import Verifier
 from corpus import render
+from corpus.events import Event
 from corpus.schema import Problem
 
 

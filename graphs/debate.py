@@ -14,8 +14,8 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from agents import critique, policy
-from agents.events import Event
 from answers.verify import Verifier
+from corpus.events import Event
 from graphs.common import (
     StepContext,
     StepOptions,

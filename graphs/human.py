@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.events import Event
 from answers.extract import last_boxed
 from answers.verify import Verifier
+from corpus.events import Event
 from graphs.common import SampleState, VerifyContext, one_pass, sample_state
 from graphs.method import Method
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
-from agents.events import Event
 from agents.models import Sampling
 from agents.prompt_files import PromptFileError, load_prompt
 from agents.structured import ONE_LINE, PROFILES, Prompt, RolePrompts
+from corpus.events import Event
 from corpus.schema import Problem
 
 # what a written sample of a job turned out to be

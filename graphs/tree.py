@@ -37,11 +37,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from agents import critique, policy, prm, rewriter
-from agents.events import Event
 from agents.models import Sampling
 from agents.structured import AgentContext
 from answers.verify import Verifier
 from corpus import render
+from corpus.events import Event
 from corpus.schema import Problem
 from graphs.common import Budget, rewrite_draft
 from graphs.method import Method, OptionError, Role

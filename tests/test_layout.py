@@ -9,12 +9,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# package -> the packages of ours it may import; data flows answers -> agents -> corpus -> graphs -> synth,
+# package -> the packages of ours it may import; data flows answers -> corpus -> agents -> graphs -> synth,
 # eval and trainer read corpora without graphs, reports sit on eval and trainer, the CLI on everything
 ALLOWED = {
     "answers": set(),
-    "agents": {"answers"},
-    "corpus": {"answers", "agents"},
+    "corpus": {"answers"},  # the data layer: what is written (events, traces, artifacts), under who writes it
+    "agents": {"answers", "corpus"},
     "graphs": {"answers", "agents", "corpus"},
     "synth": {"answers", "agents", "corpus", "graphs"},
     "eval": {"answers", "agents", "corpus"},

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.events import Event
 from corpus import render
+from corpus.events import Event
 from corpus.schema import RoleUsage, Trace, trace_id
 
 SPECIALS = ["<pad>", "<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"]

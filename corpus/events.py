@@ -1,7 +1,7 @@
 """What the agents say, as events: the unit a trace is made of.
 
-Events live here, not in graphs/, because agent nodes produce them and agents never import graphs.
-corpus/schema.py re-exports Event next to Problem and Trace.
+Events live in the data layer: agent nodes write them and every reader of a corpus reads them, and
+the data layer imports no agent. corpus/schema.py re-exports Event next to Problem and Trace.
 """
 
 from __future__ import annotations
