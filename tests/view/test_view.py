@@ -309,3 +309,22 @@ setTimeout(() => document.getElementById("f").submit(), 300);
         evil.server_close()
     after = labels.read_text() if labels.exists() else ""
     assert after == before and "forged" not in after
+
+
+@needs_browser
+def test_the_top_bar_without_eval_runs(browser, corpora, tmp_path, monkeypatch):
+    monkeypatch.setenv("O1J_CACHE", str(tmp_path / "cache"))
+    from view.server import load_sources, make_server
+
+    server = make_server(load_sources([corpora["journey"]]))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        page.wait_for_selector("#problems")
+        bar = page.inner_text("nav")
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "corpora" in bar and "null" not in bar and "eval runs" not in bar

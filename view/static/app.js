@@ -357,7 +357,8 @@ async function render() {
 async function start() {
   SOURCES = await api("sources");
   const nav = document.getElementById("nav");
-  nav.replaceChildren(link("corpora", {}, "corpora"), link("overlap", {}, "overlap"), SOURCES.evals.length ? link("eval", {}, "eval runs") : null);
+  // the eval-runs link only when there are eval runs (a null child would print "null")
+  nav.replaceChildren(...[link("corpora", {}, "corpora"), link("overlap", {}, "overlap"), SOURCES.evals.length ? link("eval", {}, "eval runs") : null].filter(Boolean));
   window.addEventListener("hashchange", render);
   await render();
 }
