@@ -65,7 +65,7 @@ def test_serve_vllm_then_synthesize_against_it(tmp_path):
         assert spec.startswith("tiny@http://127.0.0.1:") and spec.endswith("/v1"), spec
         base_url = spec.split("@", 1)[1]
         attached = subprocess.run(
-            [sys.executable, "-m", "journey", "serve", "vllm", "x", "--attach", base_url],
+            [sys.executable, "-m", "journey", "serve", "vllm", "--attach", base_url],  # no MODEL with --attach
             cwd=ROOT,
             capture_output=True,
             text=True,
