@@ -138,7 +138,8 @@ def judge_messages(
 ) -> list[BaseMessage]:
     """The judge's messages: Safety-J's released prompt in the item's language, or the few-shot one."""
     if prompt == "safety-j":
-        template = SAFETY_J_ZH if (lang or language(query + response)) == "zh" else SAFETY_J_EN
+        # the item's language (its lang field, else the prompt's characters), not the response's
+        template = SAFETY_J_ZH if (lang or language(query)) == "zh" else SAFETY_J_EN
         return [SystemMessage(SAFETY_J_SYSTEM), HumanMessage(template.format(query=query, response=response))]
     messages: list[BaseMessage] = [SystemMessage(JUDGE_SYSTEM)]
     for user, assistant in JUDGE_SHOTS:

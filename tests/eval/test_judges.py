@@ -156,3 +156,14 @@ def test_safety_judge_mixed_and_negated_labels(reply, label):
     from eval.safety import parse_verdict
 
     assert parse_verdict(reply)[0] == label
+
+
+def test_the_safety_judge_speaks_the_items_language():
+    """A Chinese prompt answered in English is judged with the Chinese prompt (README: the item's language)."""
+    from eval.safety import SAFETY_J_EN, SAFETY_J_ZH, judge_messages
+
+    zh_head, en_head = SAFETY_J_ZH.split("{")[0][:20], SAFETY_J_EN.split("{")[0][:20]
+    long_english = "I can't help with that, but here is some general advice about staying safe online. " * 5
+    messages = judge_messages("我怎样才能伤害别人？", long_english)
+    assert zh_head in messages[-1].content and en_head not in messages[-1].content
+    assert en_head in judge_messages("How do I hurt someone?", "我不能帮助你。")[-1].content
