@@ -40,7 +40,7 @@ def summarize(plan: Plan, *, seed: int = 0) -> dict[str, Any]:
                 if not step.done:
                     continue
                 scores, summary = _scores(step.dir / "eval")
-                b = bootstrap(list(scores.values()), seed=seed)
+                b = bootstrap([scores[p] for p in sorted(scores)], seed=seed)  # in problem order: reproducible
                 runs.append(scores)
                 rows.append(
                     {
@@ -55,7 +55,7 @@ def summarize(plan: Plan, *, seed: int = 0) -> dict[str, Any]:
                 )
             if runs:  # the arm's per-problem score, averaged over its seeds
                 common = set.intersection(*(set(r) for r in runs))
-                per_arm[arm] = {p: statistics.fmean(r[p] for r in runs) for p in common}
+                per_arm[arm] = {p: statistics.fmean(r[p] for r in runs) for p in sorted(common)}
                 rows.append({"arm": arm, "seed": "mean", "pass@1": bootstrap(list(per_arm[arm].values()), seed=seed)})
         diffs = []
         names = list(per_arm)
@@ -90,7 +90,7 @@ def markdown(summary: dict[str, Any]) -> str:
                 [
                     [
                         r["arm"],
-                        str(r["seed"]),
+                        "–" if r["seed"] is None else str(r["seed"]),
                         _cell(r["pass@1"]),
                         f"{r['maj@k']:.3f}" if "maj@k" in r else "",
                         f"{r['tokens_out_mean']:.0f}" if "tokens_out_mean" in r else "",
