@@ -130,7 +130,25 @@ def _equal(gold_parsed: list, answer_parsed: list, timeout_s: int) -> bool:
         # equal, a percentage on either side (50\\% for 50) read as math-verify reads it
         scales = [1, 100 if _percent(answer_parsed) else 1, sympy.Rational(1, 100) if _percent(gold_parsed) else 1]
         ok = any(sympy.simplify((gold_expr - scale * answer_expr).doit()) == 0 for scale in set(scales))
+    elif not ok and (_percent(answer_parsed) or _percent(gold_parsed)):
+        # a decimal percentage (7.5\% for 7.5): math-verify parses it as 7.5 * (1/100) with a float,
+        # which its own comparison misses; the same scales, compared to 1e-9 of the gold's size
+        scales = {100 if _percent(answer_parsed) else 1, sympy.Rational(1, 100) if _percent(gold_parsed) else 1}
+        ok = any(_close(gold_expr, scale * answer_expr) for scale in scales)
     return ok
+
+
+def _close(a, b) -> bool:
+    import sympy
+
+    try:
+        diff, size = (
+            sympy.N((a - b).doit()),
+            sympy.N(sympy.sympify(a).doit()),
+        )  # math-verify leaves 7.5*(1/100) unevaluated
+        return bool(diff.is_number and size.is_number and abs(diff) <= 1e-9 * max(1, abs(size)))
+    except (TypeError, ValueError):
+        return False
 
 
 def _percent(parsed: list) -> bool:

@@ -204,5 +204,11 @@ ROWS = [
     ("18.90", "The answer is $\\$18.90$.", True),  # dollars and cents
     ("1.25", "**Final answer:** $\\$1.25$", True),  # bold label
     ("45", "Answer: $\\$45$", True),  # answer line
+    # --- percentages with decimals, as the whole-number ones already were
+    ("7.5", "\\boxed{7.5\\%}", True),  # a percent answer for a plain gold
+    ("12.5\\%", "The answer is \\boxed{12.5}.", True),  # a plain answer for a percent gold
+    ("7.5", "The answer is 7.5%.", True),  # plain percent sign after a phrase
+    ("7.5", "\\boxed{7.6\\%}", False),  # a different percentage stays wrong
+    ("7.5", "\\boxed{0.075}", False),  # the fraction is not the percentage of a plain gold
 ]
 # fmt: on
