@@ -22,7 +22,6 @@ def test_there_are_recipes():
         "two_stage.yaml",
         "journey_vs_shortcut.yaml",
         "sft_then_dpo.yaml",
-        "toy_chain.yaml",
     } <= names
     assert {"multi_gpu.yaml", "zero2.yaml", "zero3.yaml"} <= {p.name for p in ACCELERATE}
 
