@@ -32,7 +32,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from corpus import jsonl
-from corpus.files import CONFIG, CORPUS_FILES, FAILURES, MANIFEST, REJECTED, TRACES, file_hash, write_atomic
+from corpus.files import (
+    CONFIG,
+    CORPUS_FILES,
+    FAILURES,
+    MANIFEST,
+    REJECTED,
+    TRACES,
+    CorpusConfigError,
+    file_hash,
+    recorded_configs,
+    write_atomic,
+)
 
 Kind = Literal["corpus", "pairs", "eval", "export", "model", "report"]
 KINDS: tuple[str, ...] = ("corpus", "pairs", "eval", "export", "model", "report")
@@ -304,10 +315,10 @@ class Corpus:
 def _configs(path: Path, manifest: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     record = path / CONFIG
     if record.exists():
-        configs = read_json(record).get("configs")
-        if not isinstance(configs, dict):
-            raise ArtifactError(f"{record}: no 'configs' object (not written by journey synth)")
-        return configs
+        try:  # the writer's own reading of its record, errors and all
+            return recorded_configs(record)
+        except CorpusConfigError as e:
+            raise ArtifactError(str(e)) from None
     # a corpus from before config.json: its manifest holds the last config, its rows every hash
     hashes = {str(r.get("config_hash")) for name in (TRACES, REJECTED) for r in jsonl.rows(path / name)}
     if manifest and manifest.get("config_hash"):

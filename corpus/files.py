@@ -63,7 +63,7 @@ def check_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bo
     config = json.loads(json.dumps(config))  # as it reads back: tuples are lists, so only real changes differ
     path = out / CONFIG
     # a new corpus starts its record afresh (a config.json left by a run that wrote nothing is stale)
-    configs: dict[str, Any] = _recorded_configs(path) if path.exists() and resume else {}
+    configs: dict[str, Any] = recorded_configs(path) if path.exists() and resume else {}
     if not configs and resume:
         # a corpus from before configs were recorded: its rows say which hashes it holds
         hashes = {r["config_hash"] for name in (TRACES, REJECTED) for r in iter_jsonl(out / name)}
@@ -84,7 +84,9 @@ def check_config(out: Path, cfg_hash: str, config: dict[str, Any], *, resume: bo
     return configs
 
 
-def _recorded_configs(path: Path) -> dict[str, Any]:
+def recorded_configs(path: Path) -> dict[str, Any]:
+    """The configs a corpus's ``config.json`` records, by hash; CorpusConfigError (one line) when it
+    is not the record journey synth writes."""
     try:
         configs = json.loads(path.read_text(encoding="utf-8")).get("configs")
     except (ValueError, OSError, AttributeError) as e:
