@@ -60,10 +60,16 @@ class ViewError(ValueError):
 @dataclass
 class Corpus:
     name: str
-    path: Path
     index: Index
-    manifest: dict[str, Any]
-    source: StoredCorpus
+    source: StoredCorpus  # the corpus as its reader opened it: path, manifest, files
+
+    @property
+    def path(self) -> Path:
+        return self.source.path.resolve()
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.source.manifest or {}
 
 
 @dataclass
@@ -90,15 +96,7 @@ def load_sources(dirs: list[Path]) -> Sources:
             if found is not None and found[0] == "corpus":
                 stored = open_corpus(d, whole=True)
                 index = build(stored)
-                sources.corpora.append(
-                    Corpus(
-                        _unique(d.name, [c.name for c in sources.corpora]),
-                        d.resolve(),
-                        index,
-                        stored.manifest or {},
-                        stored,
-                    )
-                )
+                sources.corpora.append(Corpus(_unique(d.name, [c.name for c in sources.corpora]), index, stored))
             elif found is not None and found[0] == "eval":
                 run = open_eval_run(d)
                 rows = list(r for _, r in run.numbered())
