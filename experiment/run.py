@@ -232,13 +232,12 @@ class Plan:
             from eval.math_eval import default_stop, evaluate, prompt_format
 
             spec = self.exp.eval
-            model = (
-                self.exp.training.get("model", "local")
-                if arm == "base"
-                else f"local:{self.steps[f'train:{arm}:{seed}'].dir / 'model'}"
-            )
-            if arm == "base" and not str(model).startswith("local"):
-                model = f"local:{model}"
+            from agents.local import is_local
+
+            # the base is the recipe's model (local, local:PATH, or a checkpoint directory), an arm its trained one
+            base = str(self.exp.training.get("model", "local"))
+            trained = self.steps[f"train:{arm}:{seed}"].dir / "model" if arm != "base" else None
+            model = f"local:{trained}" if trained else base if is_local(base) else f"local:{base}"
             prompt = prompt_format(model, "auto")
             summary = evaluate(
                 load_problems(str(self.problem_file(name))),
