@@ -21,6 +21,7 @@ from answers.verify import Verifier
 from corpus import render
 from corpus.events import Event
 from corpus.schema import Problem
+from graphs.method import option
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ class Budget:
 class StepOptions:
     """The options of a step-by-step method: its per-trace budget."""
 
-    max_steps: int = 6
-    max_backtracks: int = 2
-    max_tokens: int = 8192
+    max_steps: int = option(6, "Policy steps per trace.", min=1)
+    max_backtracks: int = option(2, "Backtracks per trace.", min=0)
+    max_tokens: int = option(8192, "Tokens (in + out, all roles) per trace.", min=1)
 
     @property
     def budget(self) -> Budget:

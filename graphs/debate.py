@@ -78,9 +78,15 @@ METHOD = Method(
     name="debate",
     source="synthesized",
     roles=(
-        Role(policy.ROLE, policy.PROMPTS, lambda g: g.step()),
-        Role(critique.ROLE, critique.DEBATE_PROMPTS, lambda g: g.step(0.3)),
+        Role(policy.ROLE, policy.PROMPTS, lambda g: g.step(), help="keeps reasoning, one turn at a time"),
+        Role(
+            critique.ROLE,
+            critique.DEBATE_PROMPTS,
+            lambda g: g.step(0.3),
+            help="answers each turn with continue or backtrack",
+        ),
     ),
+    description="the policy keeps reasoning, the critic says continue or backtrack; kept once verified",
     options=DebateOptions,
     build=build,
     context=context,

@@ -26,12 +26,12 @@ from agents import teacher
 from answers.verify import Verifier
 from corpus.schema import Problem
 from graphs.common import VerifyContext, sample_state, verify_sample
-from graphs.method import Method, OptionError, Outcome, Role
+from graphs.method import Method, OptionError, Outcome, Role, option
 
 
 @dataclass(frozen=True)
 class DistillOptions:
-    keep: str = "first"  # keep the first verified sample of a problem, or all of its verified samples
+    keep: str = option("first", "Keep the first verified sample of a problem (first), or all verified ones (all).")
 
     def __post_init__(self) -> None:
         if self.keep not in ("first", "all"):
@@ -123,7 +123,15 @@ def finished(outcomes: list[Outcome], cfg) -> bool:
 METHOD = Method(
     name="distill",
     source="synthesized",
-    roles=(Role(teacher.ROLE, teacher.SOLVES, lambda g: g.long(reasoning_effort=True)),),
+    roles=(
+        Role(
+            teacher.ROLE,
+            teacher.SOLVES,
+            lambda g: g.long(reasoning_effort=True),
+            help="writes whole solutions, --samples tries per problem (default local)",
+        ),
+    ),
+    description="rejection sampling from --teacher, --samples K tries per problem, --keep first|all",
     options=DistillOptions,
     build=build,
     context=context,

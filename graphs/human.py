@@ -108,6 +108,7 @@ METHOD = Method(
     name="human",
     source="human",
     roles=(),
+    description="annotated thought processes imported from JSONL or Markdown; no model",
     build=build,
     context=context,
     limit=lambda cfg: 10,

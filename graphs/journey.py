@@ -35,7 +35,7 @@ from graphs.common import (
     step_state,
     verify_answer,
 )
-from graphs.method import Method, Role
+from graphs.method import Method, Role, option
 
 __all__ = ["METHOD", "Budget", "JourneyContext", "JourneyOptions", "build", "initial_state", "recursion_limit"]
 
@@ -44,8 +44,13 @@ initial_state = step_state
 
 @dataclass(frozen=True)
 class JourneyOptions(StepOptions):
-    teacher_after: int = 1  # with a teacher: ask for a hint after this many backtracks
-    rewrite: bool = False  # a verified journey's draft rewritten into one fluent monologue
+    teacher_after: int = option(1, "With --teacher: ask for a hint after this many backtracks.", min=1)
+    rewrite: bool = option(
+        False,
+        "Rewrite each verified journey into one first-person monologue that keeps every wrong step, why it is "
+        "wrong and the backtrack (--rewriter, default the policy's model); a rewrite that loses the answer or a "
+        "reflection is discarded for the draft.",
+    )
 
 
 @dataclass
@@ -127,13 +132,32 @@ METHOD = Method(
     name="journey",
     source="synthesized",
     roles=(
-        Role(policy.ROLE, policy.PROMPTS, lambda g: g.step()),
-        Role(critique.ROLE, critique.PROMPTS, lambda g: g.step(0.3)),
-        Role(reflection.ROLE, reflection.PROMPTS, lambda g: g.step(0.3)),
-        Role(teacher.ROLE, teacher.HINTS, lambda g: g.hint(0.3), required=False),
+        Role(policy.ROLE, policy.PROMPTS, lambda g: g.step(), help="writes the solution step by step"),
+        Role(critique.ROLE, critique.PROMPTS, lambda g: g.step(0.3), help="checks each step"),
+        Role(
+            reflection.ROLE,
+            reflection.PROMPTS,
+            lambda g: g.step(0.3),
+            help="explains a wrong step before the backtrack",
+        ),
+        Role(
+            teacher.ROLE,
+            teacher.HINTS,
+            lambda g: g.hint(0.3),
+            required=False,
+            help="gives a hint when the policy is stuck (optional)",
+        ),
         # with --rewrite; by default the policy's own model rewrites its draft
-        Role(rewriter.ROLE, rewriter.FLUENTS, lambda g: g.long(0.3), required=False, enabled_by="rewrite"),
+        Role(
+            rewriter.ROLE,
+            rewriter.FLUENTS,
+            lambda g: g.long(0.3),
+            required=False,
+            enabled_by="rewrite",
+            help="with --rewrite (default the policy's model)",
+        ),
     ),
+    description="policy, critique, reflection and backtracking; --teacher adds hints when stuck",
     options=JourneyOptions,
     build=build,
     context=context,

@@ -128,14 +128,22 @@ class Generation:
         )
 
 
+def option(default: Any, help: str, *, min: float | None = None) -> Any:
+    """A field of a method's options dataclass: its default, the help text of its ``journey synth``
+    flag (``--NAME``, generated from the field) and its lower bound, checked by the flag parser."""
+    return dataclasses.field(default=default, metadata={"help": help, "min": min})
+
+
 @dataclass(frozen=True)
 class Role:
     """One speaker of a method: ``name`` is the key of its model and the flag that names it (--NAME);
-    ``prompt`` its prompt per profile (a plain ``Prompt`` serves both)."""
+    ``prompt`` its prompt per profile (a plain ``Prompt`` serves both); ``help`` the flag's help text
+    (the methods that share a role share its flag: the first one's text is shown)."""
 
     name: str
     prompt: RolePrompts | Prompt | None  # None: a role that is not prompted (a reward model)
     sampling: Callable[[Generation], Sampling]
+    help: str = ""
     required: bool = True  # an optional role takes part only when its model is given
     # an option that turns this role on (journey's rewriter: --rewrite); it then runs the policy's model
     # unless its own is given, and giving its model without the option is an error
@@ -197,6 +205,7 @@ class Method:
     finished: Callable[[list[Outcome], Any], bool] = any_outcome
     # a field every problem must carry in its meta, and what it is (human: thought; reformat: solution)
     needs: tuple[str, str] | None = None
+    description: str = ""  # one line for ``journey synth --help``'s list of methods
 
     def __post_init__(self) -> None:
         single = self.initial_state is not None and self.results is not None

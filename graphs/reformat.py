@@ -31,7 +31,8 @@ def results(final: dict[str, Any], sample: int) -> list[dict[str, Any]]:
 METHOD = Method(
     name="reformat",
     source="synthesized",
-    roles=(Role(rewriter.ROLE, rewriter.REFORMATS, lambda g: g.long(0.3)),),
+    roles=(Role(rewriter.ROLE, rewriter.REFORMATS, lambda g: g.long(0.3), help="rewrites the reference solution"),),
+    description="reference solutions rewritten step by step by --rewriter",
     build=build,
     context=context,
     limit=lambda cfg: 10,

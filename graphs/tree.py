@@ -44,19 +44,19 @@ from corpus import render
 from corpus.events import Event
 from corpus.schema import Problem
 from graphs.common import Budget, rewrite_draft
-from graphs.method import Method, OptionError, Role
+from graphs.method import Method, OptionError, Role, option
 
 ROOT = "0"
 
 
 @dataclass(frozen=True)
 class TreeOptions:
-    max_steps: int = 6  # depth of the search
-    max_tokens: int = 8192  # tokens of the whole search, pruned branches included
-    width: int = 2  # candidate next steps sampled per node
-    beam: int = 2  # correct steps kept per level
-    wrong_trials: int = 1  # wrong branches visited on purpose per correct step of the long thought
-    wrong_depth: int = 1  # steps a visited wrong branch is followed before the long thought backtracks
+    max_steps: int = option(6, "Depth of the search (policy steps).", min=1)
+    max_tokens: int = option(8192, "Tokens (in + out) of the whole search, pruned branches included.", min=1)
+    width: int = option(2, "Candidate next steps sampled per node.", min=1)
+    beam: int = option(2, "Best correct steps kept per level.", min=1)
+    wrong_trials: int = option(1, "Wrong branches visited on purpose per correct step of the long thought.", min=0)
+    wrong_depth: int = option(1, "Steps a visited wrong branch is followed before the long thought backtracks.", min=1)
 
     def __post_init__(self) -> None:
         if self.wrong_depth < 1 or self.width < 1 or self.beam < 1:
@@ -432,12 +432,32 @@ METHOD = Method(
     name="tree",
     source="synthesized",
     roles=(
-        Role(policy.ROLE, policy.PROMPTS, lambda g: g.step(max(g.temperature, 0.7))),
-        Role(critique.ROLE, critique.PROMPTS, lambda g: g.step(0.3), replaced_by=prm.ROLE),
-        Role(rewriter.ROLE, rewriter.FLUENTS, lambda g: g.long(0.3)),
+        Role(
+            policy.ROLE,
+            policy.PROMPTS,
+            lambda g: g.step(max(g.temperature, 0.7)),
+            help="samples each node's candidate next steps",
+        ),
+        Role(
+            critique.ROLE,
+            critique.PROMPTS,
+            lambda g: g.step(0.3),
+            replaced_by=prm.ROLE,
+            help="judges each candidate step (not with --prm)",
+        ),
+        Role(rewriter.ROLE, rewriter.FLUENTS, lambda g: g.long(0.3), help="writes the walk as one long thought"),
         # --prm: a process reward model judges the steps instead of the critic (vLLM's pooling API)
-        Role(prm.ROLE, None, lambda g: Sampling(temperature=0.0, max_tokens=1), required=False, served_only=True),
+        Role(
+            prm.ROLE,
+            None,
+            lambda g: Sampling(temperature=0.0, max_tokens=1),
+            required=False,
+            served_only=True,
+            help="a process reward model judges the steps instead of the critic: NAME@http://HOST:PORT/v1 of a "
+            "vLLM server in pooling mode (Math-Shepherd style; see agents/prm.py)",
+        ),
     ),
+    description="beam search over policy steps judged by the critic, walked depth first into a long thought, rewritten",
     options=TreeOptions,
     build=build,
     context=context,

@@ -1,4 +1,5 @@
-"""Adding a method is one file and one registry line: a tiny method defined here runs through `journey synth`."""
+"""Adding a method is one file and one registry line: a tiny method defined here, with an option and a
+role of its own, gets its flags in `journey synth --help` and runs through `journey synth`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from agents.structured import AgentContext, Prompt, solve_once
 from graphs.common import SampleState, VerifyContext, sample_state, verify_sample
-from graphs.method import Method, OptionError, Role
+from graphs.method import Method, OptionError, Role, option
 from graphs.registry import METHODS
 from tests.openai_server import OpenAIServer, last_user
 
@@ -26,14 +27,22 @@ GUESS = Prompt(system="Answer with a boxed number.", shots=(("What is 1 + 1?", "
 @dataclass(frozen=True)
 class GuessOptions:
     max_tokens: int = 100  # a shared flag this method also takes
+    tries: int = option(1, "Guesses per problem before the last one is verified.", min=1)  # an option of its own
 
 
-async def guess(state: dict[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    return await solve_once(runtime.context.models["guesser"], "guesser", GUESS, state["problem"]["question"])
+@dataclass
+class GuessContext(VerifyContext):
+    tries: int = 1
+
+
+async def guess(state: dict[str, Any], runtime: Runtime[GuessContext]) -> dict[str, Any]:
+    for _ in range(runtime.context.tries):
+        out = await solve_once(runtime.context.models["guesser"], "guesser", GUESS, state["problem"]["question"])
+    return out
 
 
 def build():
-    graph = StateGraph(SampleState, context_schema=VerifyContext)
+    graph = StateGraph(SampleState, context_schema=GuessContext)
     graph.add_node("guess", guess)
     graph.add_node("verify", verify_sample)
     graph.add_edge(START, "guess")
@@ -45,10 +54,10 @@ def build():
 TINY = Method(
     name="guess",
     source="synthesized",
-    roles=(Role("policy", GUESS, lambda g: g.long(0.0)),),
+    roles=(Role("guesser", GUESS, lambda g: g.long(0.0), help="guesses the answer"),),  # a role of its own
     options=GuessOptions,
     build=build,
-    context=lambda models, cfg, verifier: VerifyContext(models={"guesser": models["policy"]}, verifier=verifier),
+    context=lambda models, cfg, verifier: GuessContext(models=models, verifier=verifier, tries=cfg.options.tries),
     limit=lambda cfg: 5,
     initial_state=sample_state,
     results=lambda final, sample: [s | {"sample": sample, "kept": s["verified"]} for s in final["samples"]],
@@ -64,6 +73,9 @@ def test_a_method_defined_in_a_test_file_runs_through_journey_synth(tmp_path, mo
     from cli import app
 
     monkeypatch.setitem(METHODS, TINY.name, TINY)  # the one registry line
+    shown = CliRunner().invoke(app, ["synth", "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "--guesser" in shown.output and "guess: guesses the answer" in shown.output
+    assert "--tries" in shown.output and "Guesses per problem" in shown.output and "guess:" in shown.output
     problems = tmp_path / "p.jsonl"
     problems.write_text(
         "".join(
@@ -73,7 +85,7 @@ def test_a_method_defined_in_a_test_file_runs_through_journey_synth(tmp_path, mo
     out = tmp_path / "corpus"
     with OpenAIServer(adder) as server:
         args = ["synth", "--method", "guess", "--problems", str(problems), "--out", str(out), "--workers", "1"]
-        args += ["--policy", f"m@{server.base_url}", "--max-tokens", "50"]
+        args += ["--guesser", f"m@{server.base_url}", "--max-tokens", "50", "--tries", "2"]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
         kept = [json.loads(line) for line in (out / "traces.jsonl").read_text().splitlines()]
@@ -84,7 +96,8 @@ def test_a_method_defined_in_a_test_file_runs_through_journey_synth(tmp_path, mo
         ]
         assert all(t["method"] == "guess" and t["verified"] for t in kept)
         manifest = json.loads((out / "manifest.json").read_text())
-        assert manifest["config"]["options"] == {"max_tokens": 50} and manifest["corpus"]["traces"] == 2
+        assert manifest["config"]["options"] == {"max_tokens": 50, "tries": 2} and manifest["corpus"]["traces"] == 2
+        assert len(server.requests) == 8  # two tries for each of four problems
         # a resume draws nothing again: rejected samples are outcomes too
         calls = len(server.requests)
         again = CliRunner().invoke(app, [*args, "--resume"])

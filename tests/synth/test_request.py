@@ -71,7 +71,7 @@ def test_bad_settings_are_one_line(tmp_path):
     config.write_text("method: distill\nproblems: demo\nout: x\n")
     result = journey("synth", "--config", str(config), "--set", "limit")
     assert result.returncode == 2 and "KEY=VALUE" in result.stderr
-    with pytest.raises(RequestError, match="limit must be a whole number of at least 1"):
+    with pytest.raises(RequestError, match="limit must be at least 1, not -1"):
         settings({"problems": "demo", "out": "x", "limit": -1})
     with pytest.raises(RequestError, match="out: name the corpus directory"):
         settings({"problems": "demo"})
