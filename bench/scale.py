@@ -86,9 +86,7 @@ def resume_start(problems: Path, out: Path, spec: str, args) -> float:
         specs={"teacher": spec},
         generation=Generation(),
         options={},
-        concurrency=args.concurrency,
-        workers=args.workers,
-        batch=args.batch,
+        scale=setup.Scale(concurrency=args.concurrency, workers=args.workers, batch=args.batch),
     )
     start = time.perf_counter()
     loaded = load_problems(str(problems))

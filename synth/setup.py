@@ -9,6 +9,7 @@ Errors a user can fix are ``SetupError``: one line, no traceback.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +26,32 @@ class SetupError(ValueError):
     """A run that cannot start as asked; ``str()`` is one line saying why."""
 
 
+@dataclass(frozen=True)
+class Scale:
+    """How much a run does and over what: samples per problem, problems at once, processes, batch
+    size, Ray, and the run's budgets (USD from ``prices``, tokens)."""
+
+    samples: int = 1
+    concurrency: int = 8
+    workers: int | None = None
+    batch: int = 1
+    ray: bool = False
+    max_cost: float | None = None
+    max_total_tokens: int | None = None
+    prices: str | None = None
+
+
 def configure(
     method: str,
     *,
     specs: dict[str, str | None],
     generation: Generation,
     options: dict[str, Any],
-    samples: int = 1,
-    concurrency: int = 8,
-    workers: int | None = None,
-    batch: int = 1,
-    ray: bool = False,
-    max_cost: float | None = None,
-    max_total_tokens: int | None = None,
-    prices: str | None = None,
+    scale: Scale = Scale(),
     prompts: str = "auto",
 ) -> SynthConfig:
     """The config of a run. ``specs`` and ``options`` hold what the user gave (``None``: not given)."""
+    samples, batch = scale.samples, scale.batch
     if method not in METHODS:
         raise SetupError(f"unknown --method {method!r}; available: {', '.join(METHODS)}")
     definition = METHODS[method]
@@ -63,13 +73,13 @@ def configure(
             prompts=chosen,
             options=method_options,
             samples=samples,
-            concurrency=concurrency,
+            concurrency=scale.concurrency,
             batch=batch,
-            max_cost=max_cost,
-            max_total_tokens=max_total_tokens,
-            prices=load_prices(prices),
+            max_cost=scale.max_cost,
+            max_total_tokens=scale.max_total_tokens,
+            prices=load_prices(scale.prices),
         )
-        cfg.workers = 1 if ray else workers_for(cfg, workers)
+        cfg.workers = 1 if scale.ray else workers_for(cfg, scale.workers)
     except (OptionError, SpecError, PriceError) as e:
         raise SetupError(str(e)) from None
     return cfg

@@ -13,7 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from typer.testing import CliRunner
 
-from agents.structured import AgentContext, Prompt, solve_once
+from agents.structured import Prompt, solve_once
 from graphs.common import SampleState, VerifyContext, sample_state, verify_sample
 from graphs.method import Method, OptionError, Role, option
 from graphs.registry import METHODS
@@ -169,8 +169,7 @@ def test_a_method_that_breaks_the_result_contract_stops_at_its_first_sample(tmp_
             specs={"teacher": f"m@{server.base_url}"},
             generation=Generation(),
             options={},
-            concurrency=1,
-            workers=1,
+            scale=setup.Scale(concurrency=1, workers=1),
         )
         with pytest.raises(ContractError, match=r"method broken: .*SampleResult \(missing path\)"):
             setup.run(problems, cfg, tmp_path / "out")
