@@ -1,11 +1,6 @@
-"""The model layer: one factory from a spec string to a LangChain chat model, and one call helper.
-
-Spec strings (the only way a model is named anywhere in the project):
-
-- ``openai:<model>``            the OpenAI API (``OPENAI_API_KEY``, optional ``OPENAI_BASE_URL``).
-- ``<model>@<base_url>``        any OpenAI-compatible endpoint (vLLM, llama.cpp, ``transformers serve``).
-- ``local`` / ``local:<path>``  the embedded Gemma 3 270M (or an HF dir / .gguf), served on 127.0.0.1
-                                by ``agents/engine.py``, which :class:`ModelHub` starts and stops.
+"""The model layer: one factory from a spec string (``agents.specs``) to a LangChain chat model,
+one call helper (``complete``, retried by ``agents.endpoints``), and ``ModelHub``, which turns role
+specs into models and starts and stops the local servers (``agents.local``) they need.
 
 Every model is reached through ``langchain-openai``. Retries are ours (tenacity), so the SDK's own
 retries are off: stacking them multiplies attempts and hides ``Retry-After``.
@@ -26,180 +21,10 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
-from pydantic import BaseModel, Field
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from agents.urls import URLError, parse_url, public_url, redact_urls, split_pool, url_secrets
-
-LOCAL = "local"
-_O_SERIES = re.compile(r"^o\d")
-
-
-class SpecError(ValueError):
-    """A model spec string that cannot be understood."""
-
-
-class ModelSpec(BaseModel, frozen=True):
-    """A parsed spec string. ``base_url`` is None for the OpenAI API and for local models."""
-
-    kind: str  # "openai" | "endpoint" | "local"
-    model: str
-    # endpoints: one URL, or a pool of URLs joined by commas; never shown whole (credentials)
-    base_url: str | None = Field(default=None, repr=False)
-
-    @property
-    def base_urls(self) -> tuple[str, ...]:
-        return split_pool(self.base_url) if self.base_url else ()
-
-    @property
-    def reasoning_model(self) -> bool:
-        """o-series models take no temperature and count reasoning tokens against the budget."""
-        return _O_SERIES.match(self.model.rsplit("/", 1)[-1]) is not None
-
-    def __str__(self) -> str:
-        if self.kind == "openai":
-            return f"openai:{self.model}"
-        if self.kind == "local":
-            return LOCAL if self.model == LOCAL else f"local:{self.model}"
-        return f"{self.model}@{','.join(public_url(u) for u in self.base_urls)}"
-
-
-def parse_spec(spec: str) -> ModelSpec:
-    spec = spec.strip()
-    if not spec:
-        raise SpecError("empty model spec")
-    if spec == LOCAL:
-        return ModelSpec(kind="local", model=LOCAL)
-    if spec.startswith("local:"):
-        path = spec.removeprefix("local:")
-        if not path:
-            raise SpecError("local: needs a path, e.g. local:runs/model or local:model.gguf")
-        return ModelSpec(kind="local", model=path)
-    if spec.startswith("openai:"):
-        model = spec.removeprefix("openai:")
-        if not model:
-            raise SpecError("openai: needs a model name, e.g. openai:o3-mini")
-        return ModelSpec(kind="openai", model=model)
-    if "@" in spec:
-        # split at the '@' before the first scheme, so userinfo in the URL (http://user:pw@host) stays in it
-        found = _ENDPOINT.match(spec)
-        model, base_url = (found.group(1), found.group(2)) if found else ("", spec)
-        urls = [u.strip().rstrip("/") for u in split_pool(base_url)]
-        shown = ",".join(public_url(u) for u in urls)
-        try:
-            parsed = [parse_url(u) for u in urls]
-        except URLError as e:
-            raise SpecError(f"{model or 'endpoint'} spec: {e}") from None
-        if not model or not all(p.scheme in ("http", "https") for p in parsed):
-            raise SpecError(
-                f"endpoint spec must look like MODEL@http://HOST:PORT/v1[,http://HOST2:PORT/v1], got {model}@{shown}"
-            )
-        return ModelSpec(kind="endpoint", model=model, base_url=",".join(urls))
-    raise SpecError(
-        f"unknown model spec {redact_url(spec)!r}: use local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1"
-    )
-
-
-_ENDPOINT = re.compile(r"(?is)^(.*?)@([a-z][a-z0-9+.\-]*://.*)$")
-
-
-def redact_url(url: str) -> str:
-    """Drop user:password and credential query parameters from URLs in text (agents.urls)."""
-    return redact_urls(url)
-
-
-def public_spec(spec: str) -> str:
-    """A spec as it may be written to a trace, a manifest or a log: credentials removed."""
-    try:
-        return str(parse_spec(spec))
-    except SpecError:
-        return redact_url(spec)
-
-
-def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """Remove API keys (the given ones and those in the environment) from text."""
-    candidates = [*secrets, os.environ.get("OPENAI_API_KEY", ""), os.environ.get("O1J_ENDPOINT_API_KEY", "")]
-    for secret in candidates:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    # bearer tokens and sk- keys that were never handed to us directly
-    text = re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
-    text = re.sub(r"\bsk-[A-Za-z0-9_\-]{8,}", "sk-***", text)
-    return redact_url(text)
-
-
-# an endpoint that answers these will answer every request the same way: stop, do not retry
-REFUSED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
-
-
-def refused(exc: BaseException) -> bool:
-    """401, 403 or 404 from an endpoint: a wrong key, a forbidden model, a wrong URL or model name."""
-    return isinstance(exc, REFUSED)
-
-
-def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
-    """A URL without ``user:password@`` (nor its query), and the Basic auth header that carries the
-    credentials instead (the SDK's aiohttp client refuses credentials in a URL beside its own
-    Authorization header); the query goes with each request (``agents.urls``)."""
-    parsed = parse_url(url)
-    return parsed.base, parsed.headers
-
-
-def _models_request(url: str, key: str):
-    """``GET URL/models`` with the key, or with the URL's own credentials when it has some."""
-    import urllib.parse
-    import urllib.request
-
-    parsed = parse_url(url.rstrip("/"))
-    query = f"?{urllib.parse.urlencode(parsed.query)}" if parsed.query else ""
-    return urllib.request.Request(
-        f"{parsed.base}/models{query}", headers={"Authorization": f"Bearer {key}", **parsed.headers}
-    )
-
-
-def preflight(specs: list[str], timeout_s: float = 10.0) -> list[str]:
-    """Check every distinct model before a run writes anything: local paths exist, keys are present,
-    and each endpoint answers ``GET /models`` (one request each). Raises ``SpecError`` (one line) for
-    what stops the run; returns warnings (a pool member that cannot be reached, while others can)."""
-    import urllib.error
-    import urllib.request
-
-    warnings: list[str] = []
-    for spec in dict.fromkeys(specs):
-        parsed = parse_spec(spec)
-        if parsed.kind == "local":
-            if parsed.model != LOCAL and not os.path.exists(os.path.expanduser(parsed.model)):
-                raise SpecError(f"{parsed}: local model not found: {parsed.model}")
-            continue
-        if parsed.kind == "openai":
-            if not os.environ.get("OPENAI_API_KEY"):
-                raise SpecError(f"{parsed} needs OPENAI_API_KEY in the environment")
-            urls = (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",)
-            key = os.environ["OPENAI_API_KEY"]
-        else:
-            urls = parsed.base_urls
-            key = os.environ.get("O1J_ENDPOINT_API_KEY") or "EMPTY"
-        reached, unreachable = 0, []
-        for url in urls:
-            request = _models_request(url, key)
-            try:
-                with urllib.request.urlopen(request, timeout=timeout_s):
-                    reached += 1
-            except urllib.error.HTTPError as e:
-                if e.code in (401, 403):
-                    raise SpecError(f"{public_url(url)} refused the key (HTTP {e.code}): check the API key") from None
-                if e.code == 404:
-                    raise SpecError(
-                        f"{public_url(url)}: GET /models answered HTTP 404: is the base URL right (it ends in /v1)?"
-                    ) from None
-                reached += 1  # it answers; other statuses are for the retries to handle
-            except (urllib.error.URLError, OSError) as e:
-                reason = getattr(e, "reason", e)
-                unreachable.append(f"cannot reach {public_url(url)}: {redact(str(reason), (key, *url_secrets(url)))}")
-        if not reached:
-            raise SpecError(unreachable[0])
-        warnings += unreachable  # a pool member that is down now; the pool routes around it
-    return warnings
+from agents.endpoints import DEFAULT_RETRY, Endpoint, EndpointPool, RetryPolicy, retryable, retrying
+from agents.specs import ModelSpec, SpecError, parse_spec, split_userinfo
+from agents.urls import parse_url
 
 
 class ReasoningChatOpenAI(ChatOpenAI):
@@ -250,55 +75,6 @@ def sent_sampling(spec: ModelSpec, sampling: Sampling) -> dict[str, Any]:
     out = {"temperature": sampling.temperature, "max_tokens": sampling.max_tokens}
     out |= {"seed": sampling.seed} if sampling.seed is not None else {}
     return out | ({"stop": list(sampling.stop)} if sampling.stop else {})
-
-
-# requests in flight per endpoint of a pool; a pool spreads the load over its endpoints
-ENDPOINT_CONCURRENCY = 64
-
-
-@dataclass
-class Endpoint:
-    url: str
-    chat: Any
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(ENDPOINT_CONCURRENCY))
-    failures: int = 0  # consecutive
-    outages: int = 0
-    out_until: float = 0.0
-
-
-@dataclass
-class EndpointPool:
-    """Several base URLs of one model: round robin over those in rotation, each with its own
-    concurrency limit. An endpoint that fails ``max_failures`` times in a row leaves the rotation
-    for a cooldown that doubles with each outage; the first call after it is a retry, and a
-    success puts the endpoint back."""
-
-    endpoints: list[Endpoint]
-    max_failures: int = 3
-    cooldown_s: float = 15.0
-    max_cooldown_s: float = 300.0
-    _next: int = 0
-
-    def pick(self) -> Endpoint:
-        now = time.monotonic()
-        n = len(self.endpoints)
-        for i in range(n):
-            endpoint = self.endpoints[(self._next + i) % n]
-            if endpoint.out_until <= now:
-                self._next = (self._next + i + 1) % n
-                return endpoint
-        return min(self.endpoints, key=lambda e: e.out_until)  # all out: the one back soonest
-
-    def succeeded(self, endpoint: Endpoint) -> None:
-        endpoint.failures = endpoint.outages = 0
-        endpoint.out_until = 0.0
-
-    def failed(self, endpoint: Endpoint) -> None:
-        endpoint.failures += 1
-        if endpoint.failures >= self.max_failures:
-            endpoint.out_until = time.monotonic() + min(self.cooldown_s * 2**endpoint.outages, self.max_cooldown_s)
-            endpoint.outages += 1
-            endpoint.failures = 0
 
 
 @dataclass
@@ -396,56 +172,7 @@ class Reply:
     model: str
 
 
-_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
-
-
-def retryable(exc: BaseException) -> bool:
-    """429, 5xx, timeouts and dropped connections are retried; 400/401/404 are the caller's bug."""
-    if isinstance(exc, openai.APIConnectionError | openai.APITimeoutError):  # timeout subclasses connection
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in _RETRY_STATUS or exc.status_code >= 500
-    return False
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    with contextlib.suppress(ValueError):
-        return min(float(value), 120.0)
-    return None
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    initial_s: float = 0.5
-    max_s: float = 30.0
-
-
-def _wait(policy: RetryPolicy):
-    backoff = wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_s)
-
-    def wait(state) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        hinted = _retry_after(exc) if exc else None
-        return max(hinted or 0.0, backoff(state))
-
-    return wait
-
-
-def retrying(retry: RetryPolicy = RetryPolicy()) -> AsyncRetrying:
-    """The retry loop of every call to an endpoint: retryable errors only, backoff honouring Retry-After."""
-    return AsyncRetrying(
-        stop=stop_after_attempt(retry.attempts), wait=_wait(retry), retry=retry_if_exception(retryable), reraise=True
-    )
-
-
-async def complete(model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = RetryPolicy()) -> Reply:
+async def complete(model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = DEFAULT_RETRY) -> Reply:
     """Call a chat model with bounded retries; record tokens and latency."""
     start = time.perf_counter()
     async for attempt in retrying(retry):

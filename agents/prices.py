@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agents.models import ModelSpec, parse_spec
+from agents.specs import ModelSpec, parse_spec
 
 PRICES: dict[str, tuple[float, float]] = {
     "o1": (15.0, 60.0),

@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from agents.models import ChatModel, retrying
+from agents.endpoints import retrying
+from agents.models import ChatModel
 
 ROLE = "prm"
 STEP_TAG = "ки"  # Math-Shepherd's step tag

@@ -116,5 +116,5 @@ _SECRET_PARAM = re.compile(
 
 def redact_urls(text: str) -> str:
     """Userinfo and credential query values out of any URL in free text (the fallback where the
-    secrets themselves are not known; known ones are replaced by ``agents.models.redact``)."""
+    secrets themselves are not known; known ones are replaced by ``agents.specs.redact``)."""
     return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1***@", text))

@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from agents.local import SERVER_ENV, ManagedProcess, free_port
+from agents.processes import SERVER_ENV, ManagedProcess, free_port
 
 
 class VLLMServer:

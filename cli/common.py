@@ -28,7 +28,7 @@ def fail(message: str) -> None:
 
 
 def check_specs(*specs: str | None) -> None:
-    from agents.models import SpecError, parse_spec
+    from agents.specs import SpecError, parse_spec
 
     try:
         for spec in specs:
@@ -50,8 +50,8 @@ def load(loader, source: str, **kwargs):
 
 def preflight(*specs: str | None) -> None:
     """Every model checked before anything is written: one line, exit 2, when one cannot be used."""
-    from agents.models import SpecError
-    from agents.models import preflight as check
+    from agents.endpoints import preflight as check
+    from agents.specs import SpecError
 
     try:
         for warning in check([s for s in specs if s is not None]):

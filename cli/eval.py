@@ -138,7 +138,7 @@ def run_eval(label: str, out: Path, fn) -> dict:
 
 def prompt_form(form: str, spec: str, forms: tuple[str, ...], *, flag: str) -> str:
     """A judge's prompt: the released one (forms[0]), few-shot, or auto (few-shot for local base models)."""
-    from agents.models import parse_spec
+    from agents.specs import parse_spec
 
     if form == "auto":
         return "fewshot" if parse_spec(spec).kind == "local" else forms[0]
@@ -148,7 +148,7 @@ def prompt_form(form: str, spec: str, forms: tuple[str, ...], *, flag: str) -> s
 
 
 def local_stop(*specs: str) -> tuple[str, ...]:
-    from agents.models import parse_spec
+    from agents.specs import parse_spec
 
     # local models are base models: they answer the one-line few-shot prompts in one line
     return ("\n",) if all(parse_spec(s).kind == "local" for s in specs) else ()

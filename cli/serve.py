@@ -66,7 +66,7 @@ def serve_vllm(
     if not attach and not model:
         fail("name the MODEL to serve, or --attach URL of a running server")
     if attach:
-        from agents.models import redact
+        from agents.specs import redact
         from agents.urls import public_url, url_secrets
 
         try:

@@ -113,7 +113,7 @@ def start_engines_early(args: list[str]) -> None:
     """Start the engines of the local models ``journey synth ARGS`` will likely use, before the
     registry import (seconds) that building its flags takes: a guess from the raw arguments, refined
     once the roles are resolved (``EarlyEngines.keep`` stops the unused ones)."""
-    from agents import local
+    from agents import checkpoints, local
 
     if any(a in ("--help", "-h") for a in args) or any(a == "--ray" or a.startswith("--ray=") for a in args):
         return
@@ -123,9 +123,9 @@ def start_engines_early(args: list[str]) -> None:
         if arg == "--config" and i + 1 < len(args):
             values += _config_values(args[i + 1])
         values.append(value)
-    named = [v for v in values if local.is_local(v)]
+    named = [v for v in values if checkpoints.is_local(v)]
     endpoint = any("@" in v and "://" in v or v.startswith("openai:") for v in values)
-    local.EarlyEngines().start(named + ([] if endpoint else [local.EMBEDDED]), convert=False)
+    local.EarlyEngines().start(named + ([] if endpoint else [checkpoints.EMBEDDED]), convert=False)
 
 
 def _config_values(path: str) -> list[str]:
@@ -150,7 +150,7 @@ def _layers(config: Path | None, sets: list[str]) -> dict:
 
 def _run_with_progress(loaded, cfg, out: Path, **kwargs) -> dict:
     """``synth.setup.run`` behind a progress bar; the errors a user can act on are one line."""
-    from agents.models import SpecError
+    from agents.specs import SpecError
     from corpus.artifacts import ArtifactError
     from corpus.files import CorpusConfigError, CorpusExistsError
     from corpus.jsonl import JsonlError

@@ -117,7 +117,7 @@ def _token_counter(spec: str):
     """(tokens of an assistant turn, the unit's name) under the tokenizer of a local model or directory."""
     from transformers import AutoTokenizer
 
-    from agents.local import checkpoint_digest, checkpoint_dir, is_local
+    from agents.checkpoints import checkpoint_digest, checkpoint_dir, is_local
 
     local = spec if is_local(spec) else f"local:{spec}"
     try:

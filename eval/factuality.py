@@ -197,7 +197,8 @@ def evaluate(
 ) -> dict:
     """The model answers each question; the grader labels each answer against the gold target."""
 
-    from agents.models import Sampling, public_spec
+    from agents.models import Sampling
+    from agents.specs import public_spec
     from eval.generate import Job, run_jobs, write_outputs
 
     check_output(out, "eval")  # never into a corpus, pairs or a model

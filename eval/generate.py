@@ -25,8 +25,9 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agents.local import checkpoint_digest, is_local, served_dtype
-from agents.models import ModelHub, Sampling, complete, drain, parse_spec
+from agents.checkpoints import checkpoint_digest, is_local, served_dtype
+from agents.models import ModelHub, Sampling, complete, drain
+from agents.specs import parse_spec
 from corpus.files import cut_torn_line, read_jsonl, write_atomic, write_rows
 
 

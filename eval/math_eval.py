@@ -13,8 +13,9 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agents.local import is_local
-from agents.models import Sampling, public_spec
+from agents.checkpoints import is_local
+from agents.models import Sampling
+from agents.specs import public_spec
 from answers.extract import answer_section
 from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
@@ -38,7 +39,7 @@ class EvalSetupError(ValueError):
 
 def check_engine(model: str, engine: str, vllm_python: str | None = None) -> str | None:
     """Check that ``model`` can run on ``engine``; return the python of vLLM's environment for ``vllm``."""
-    from agents.models import SpecError, parse_spec
+    from agents.specs import SpecError, parse_spec
     from eval.vllm_offline import VLLMError, model_dir
     from eval.vllm_offline import vllm_python as find_vllm
 

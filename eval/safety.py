@@ -219,7 +219,8 @@ def evaluate(
     models, whose verdict format is one line).
     """
 
-    from agents.models import Sampling, public_spec
+    from agents.models import Sampling
+    from agents.specs import public_spec
     from eval.generate import Job, run_jobs, write_outputs
 
     check_output(out, "eval")  # never into a corpus, pairs or a model

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agents.models import Sampling, public_spec
+from agents.models import Sampling
+from agents.specs import public_spec
 from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
 from eval.generate import Job, run_jobs, write_outputs

@@ -80,7 +80,7 @@ def vllm_python(explicit: str | None, flag: str = "--vllm-python") -> str:
 
 def model_dir(spec: str) -> str:
     """``local`` / ``local:PATH`` become a checkpoint directory; anything else is a name vLLM resolves."""
-    from agents.local import checkpoint_dir, is_local
+    from agents.checkpoints import checkpoint_dir, is_local
 
     if not is_local(spec) and ("@" in spec or spec.startswith("openai:")):
         raise VLLMError(

@@ -232,7 +232,7 @@ class Plan:
             from eval.math_eval import default_stop, evaluate, prompt_format
 
             spec = self.exp.eval
-            from agents.local import is_local
+            from agents.checkpoints import is_local
 
             # the base is the recipe's model (local, local:PATH, or a checkpoint directory), an arm its trained one
             base = str(self.exp.training.get("model", "local"))

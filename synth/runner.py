@@ -30,8 +30,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agents.models import ModelHub, Sampling, drain, public_spec, redact, refused
+from agents.endpoints import refused
+from agents.models import ModelHub, Sampling, drain
 from agents.prices import cost, price_of
+from agents.specs import public_spec, redact
 from answers.verify import Verifier
 from corpus import render
 from corpus.artifacts import check_output, mark

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.models import SpecError, parse_spec
 from agents.prices import PriceError, load_prices
+from agents.specs import SpecError, parse_spec
 from corpus.schema import Problem
 from graphs.method import Generation, OptionError
 from graphs.registry import METHODS

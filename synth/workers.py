@@ -31,8 +31,8 @@ from typing import Any
 
 import uvloop
 
-from agents.local import die_with_parent
-from agents.models import SpecError, parse_spec, redact
+from agents.processes import die_with_parent
+from agents.specs import SpecError, parse_spec, redact
 from corpus.schema import Problem
 from graphs.method import OptionError
 from synth.runner import Counts, Job, Run, SynthConfig, work

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from agents.models import Endpoint, EndpointPool, parse_spec
+from agents.endpoints import Endpoint, EndpointPool
+from agents.specs import parse_spec
 from tests.openai_server import OpenAIServer
 from tests.test_distill_cli import r1_teacher, rows
 from tests.test_synth_cli import KEY, ROOT, problems_file, traces

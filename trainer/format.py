@@ -64,7 +64,7 @@ def training_template(tokenizer) -> str:
         has_generation_markers,
     )
 
-    from agents.local import CHAT_TEMPLATE
+    from agents.checkpoints import CHAT_TEMPLATE
 
     template = tokenizer.chat_template
     if template is None or template == CHAT_TEMPLATE:

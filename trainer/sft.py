@@ -28,7 +28,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from agents.local import checkpoint_dir
+from agents.checkpoints import checkpoint_dir
 from corpus.artifacts import MARKER, ArtifactError, check_output, mark
 from trainer.config import ConfigError, TrainConfig, apply_variant, dpo_args, stage_configs
 from trainer.format import check_labels, token_length, training_template

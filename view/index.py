@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.local import cache_root
+from agents.checkpoints import cache_root
 from corpus.artifacts import Corpus
 from corpus.jsonl import JsonlError
 from trainer.mixture import problem_key

@@ -1,4 +1,4 @@
-"""The GGUF conversion's shared reader (agents.local._one_gguf_reader), on a small GGUF written here,
+"""The GGUF conversion's shared reader (agents.checkpoints._one_gguf_reader), on a small GGUF written here,
 and a cached conversion reused without its GGUF.
 
 The conversion itself runs for real in tests/test_embedded.py."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import local
+from agents import checkpoints
 
 gguf = pytest.importorskip("gguf")
 
@@ -25,7 +25,7 @@ def test_one_reader_a_file_inside_the_block_and_fresh_ones_outside(tmp_path):
     writer.close()
 
     original = gguf.GGUFReader
-    with local._one_gguf_reader():
+    with checkpoints._one_gguf_reader():
         first = gguf.GGUFReader(str(path))
         assert gguf.GGUFReader(path) is first  # transformers' second opening gets the same reader
         assert first.fields["general.name"].contents() == "small"
@@ -39,8 +39,8 @@ def test_a_converted_embedded_model_starts_without_assembling_its_gguf_again(tmp
 
     monkeypatch.setenv("O1J_CACHE", str(tmp_path / "cache"))
     gguf_dir = tmp_path / "cache" / "gguf"
-    target = local.converted_dir(gguf_dir / local.EMBEDDED_GGUF, embedded=True, digest=EXPECTED_SHA256)
+    target = checkpoints.converted_dir(gguf_dir / checkpoints.EMBEDDED_GGUF, embedded=True, digest=EXPECTED_SHA256)
     target.mkdir(parents=True)
-    (target / local.SIDECAR).write_text("{}")
-    assert local.ensure_checkpoint() == target
+    (target / checkpoints.SIDECAR).write_text("{}")
+    assert checkpoints.ensure_checkpoint() == target
     assert not gguf_dir.exists()  # 250 MB neither assembled nor hashed on a cached start

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from agents import local
+from agents import checkpoints, local
 from agents.models import ModelHub, Sampling
 from tests.trainer.tiny import arithmetic, build_tiny_model
 
@@ -63,8 +63,8 @@ def test_a_model_that_cannot_start_early_is_left_to_the_run(tmp_path, cache):
 def test_a_guess_converts_nothing_and_an_unused_engine_stops(tiny, cache, tmp_path):
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"GGUF")  # would need a conversion: a guess leaves it alone
-    assert local.ready_checkpoint("local") is None  # this cache has no converted embedded model
-    assert local.ready_checkpoint(f"local:{tiny}") == tiny
+    assert checkpoints.ready_checkpoint("local") is None  # this cache has no converted embedded model
+    assert checkpoints.ready_checkpoint(f"local:{tiny}") == tiny
     with local.EarlyEngines() as early:
         early.start(["local", f"local:{gguf}", f"local:{tiny}"], convert=False)
         assert list(local._EARLY) == [str(tiny)]

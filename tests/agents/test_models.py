@@ -9,17 +9,9 @@ import pytest
 from langchain_core.messages import HumanMessage
 from tenacity import RetryCallState
 
-from agents.models import (
-    ModelSpec,
-    RetryPolicy,
-    Sampling,
-    SpecError,
-    _wait,
-    build_chat_model,
-    complete,
-    parse_spec,
-    redact,
-)
+from agents.endpoints import RetryPolicy, _wait
+from agents.models import Sampling, build_chat_model, complete
+from agents.specs import ModelSpec, SpecError, parse_spec, redact
 from tests.openai_server import OpenAIServer
 
 FAST = RetryPolicy(attempts=4, initial_s=0.01, max_s=0.05)

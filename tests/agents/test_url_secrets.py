@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.models import parse_spec, public_spec, redact
+from agents.specs import parse_spec, public_spec, redact
 from agents.urls import parse_url
 from tests.openai_server import OpenAIServer
 from tests.test_distill_cli import r1_teacher

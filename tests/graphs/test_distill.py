@@ -11,7 +11,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from agents.models import ChatModel, parse_spec
+from agents.models import ChatModel
+from agents.specs import parse_spec
 from answers.verify import Verifier
 from corpus.schema import Problem
 from graphs import distill

@@ -7,7 +7,7 @@ import pytest
 from transformers import AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
-from agents.local import CHAT_TEMPLATE
+from agents.checkpoints import CHAT_TEMPLATE
 from tests.trainer.tiny import arithmetic
 from trainer.format import (
     GEMMA_TRAINING_TEMPLATE,

@@ -102,7 +102,7 @@ def build_tiny_model(
         PreTrainedTokenizerFast,
     )
 
-    from agents.local import CHAT_TEMPLATE
+    from agents.checkpoints import CHAT_TEMPLATE
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
