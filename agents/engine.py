@@ -1,7 +1,6 @@
 """The embedded model's server: batched generation that reuses prompt prefixes, behind the OpenAI chat API.
 
-    python -m agents.engine CHECKPOINT --port 8000 [--host 127.0.0.1] [--dtype auto|bfloat16|float32]
-                            [--implementation auto|transformers]
+    python -m agents.engine_http CHECKPOINT --port 8000 [--host 127.0.0.1] [--dtype auto|bfloat16|float32]
 
 Why not ``transformers serve``: an agent call sends its role's system text and few-shot turns (about
 250 tokens) before its own 30 or so, and the next call of the same trace sends all of that again plus
@@ -23,24 +22,17 @@ functions apply the window; a prefix reused is the prefix computed, so reuse cha
 (tests/agents/test_engine.py compares the engine with ``generate`` on a model whose window is shorter
 than its prompts).
 
-Served: ``POST /v1/chat/completions`` (``messages``, ``max_tokens`` / ``max_completion_tokens``,
-``min_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop``, ``stream`` with
-``stream_options.include_usage``), ``GET /v1/models``, ``GET /health``. Usage counts are the
-tokenizer's own.
+The HTTP front (the OpenAI chat API) is ``agents/engine_http.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import queue
 import threading
-import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +47,6 @@ PREFIX_TOKENS = 32768
 # how the model runs: "auto" is agents/gemma3.py for the Gemma 3 text checkpoints it covers (no
 # transformers import: a faster start) and transformers for the rest; "transformers" forces it
 IMPLEMENTATIONS = ("auto", "transformers")
-
-# a request body larger than this is refused unread (a prompt of this size is past any context)
-MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 class RequestError(ValueError):
@@ -471,203 +460,3 @@ class Engine:
 
 
 # --- the HTTP side
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
-        return "".join(str(p.get("text", "")) for p in content)
-    raise RequestError("message content must be a string or a list of text parts")
-
-
-def parse_request(engine: Engine, body: dict) -> Job:
-    """A chat completion request as a Job; anything this server does not do is a RequestError."""
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise RequestError("messages must be a non-empty list")
-    chat = []
-    for message in messages:
-        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
-            raise RequestError("each message needs a role of system, user or assistant")
-        chat.append({"role": message["role"], "content": _text(message.get("content", ""))})
-    if body.get("n", 1) != 1:
-        raise RequestError("n must be 1")
-    stop = body.get("stop") or ()
-    stop = (stop,) if isinstance(stop, str) else tuple(stop)
-    if not all(isinstance(s, str) and s for s in stop):
-        raise RequestError("stop must be a string or a list of non-empty strings")
-    limit = body.get("max_tokens") or body.get("max_completion_tokens")
-    try:
-        job = Job(
-            prompt=engine.encode_chat(chat),
-            max_tokens=int(limit) if limit is not None else engine.context,
-            min_tokens=int(body.get("min_tokens") or 0),
-            temperature=float(body["temperature"]) if body.get("temperature") is not None else 1.0,
-            top_p=float(body["top_p"]) if body.get("top_p") is not None else 1.0,
-            stop=stop,
-            seed=int(body["seed"]) if body.get("seed") is not None else None,
-        )
-    except (TypeError, ValueError) as error:
-        raise RequestError(f"bad sampling field: {error}") from error
-    if job.max_tokens < 1 or not 0 < job.top_p <= 1 or job.temperature < 0:
-        raise RequestError("max_tokens must be at least 1, top_p in (0, 1], temperature not negative")
-    return job
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    engine: Engine
-    model_name: str
-
-    def log_message(self, format: str, *args: Any) -> None:  # requests are not logged: prompts stay private
-        pass
-
-    def _json(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(self, status: int, message: str) -> None:
-        self._json(
-            status,
-            {"error": {"message": message, "type": "invalid_request_error" if status == 400 else "server_error"}},
-        )
-
-    def do_GET(self) -> None:
-        if self.path == "/health":
-            self._json(200, {"status": "ok"})
-        elif self.path == "/v1/models":
-            self._json(
-                200, {"object": "list", "data": [{"id": self.model_name, "object": "model", "owned_by": "o1-journey"}]}
-            )
-        else:
-            self._error(404, f"no route {self.path}")
-
-    def do_POST(self) -> None:
-        if self.path != "/v1/chat/completions":
-            self._error(404, f"no route {self.path}")
-            return
-        size = int(self.headers.get("Content-Length") or 0)
-        if size > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._error(413, f"the request body has {size} bytes; at most {MAX_BODY_BYTES} are read")
-            return
-        try:
-            body = json.loads(self.rfile.read(size))
-            if not isinstance(body, dict):
-                raise RequestError("the body must be a JSON object")
-            job = parse_request(self.engine, body)
-            streamed = bool(body.get("stream"))
-            if streamed:
-                job.deltas = queue.Queue()
-            self.engine.submit(job)
-        except (RequestError, json.JSONDecodeError, UnicodeDecodeError) as error:
-            self._error(400, str(error))
-            return
-        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        if streamed:
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(job, ident, created, include_usage)
-            return
-        job.done.wait()
-        if job.error:
-            self._error(500, job.error)
-            return
-        self._json(
-            200,
-            {
-                "id": ident,
-                "object": "chat.completion",
-                "created": created,
-                "model": self.model_name,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": job.text},
-                        "finish_reason": job.finish_reason,
-                    }
-                ],
-                "usage": _usage(job),
-            },
-        )
-
-    def _stream(self, job: Job, ident: str, created: int, include_usage: bool) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        base = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": self.model_name}
-
-        def send(payload: dict | str) -> None:
-            data = payload if isinstance(payload, str) else json.dumps(base | payload)
-            self.wfile.write(f"data: {data}\n\n".encode())
-            self.wfile.flush()
-
-        send({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
-        while (piece := job.deltas.get()) is not None:
-            send({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-        if job.error:
-            send({"error": {"message": job.error, "type": "server_error"}})
-        else:
-            send({"choices": [{"index": 0, "delta": {}, "finish_reason": job.finish_reason}]})
-            if include_usage:
-                send({"choices": [], "usage": _usage(job)})
-        send("[DONE]")
-
-
-def _usage(job: Job) -> dict:
-    return {
-        "prompt_tokens": len(job.prompt),
-        "completion_tokens": len(job.tokens),
-        "total_tokens": len(job.prompt) + len(job.tokens),
-    }
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default backlog of 5 reset connections when 32 requests arrived at once
-    request_queue_size = 256
-
-    def handle_error(self, request, client_address) -> None:
-        import sys
-
-        # a client closing a pooled keep-alive connection is normal; anything else is printed
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-def make_server(engine: Engine, host: str, port: int, model_name: str) -> ThreadingHTTPServer:
-    """The HTTP server in front of ``engine`` (``serve_forever`` to run it)."""
-    handler = type("BoundHandler", (Handler,), {"engine": engine, "model_name": model_name})
-    return _Server((host, port), handler)
-
-
-def serve(checkpoint: str, host: str, port: int, dtype: str, implementation: str = "auto") -> None:
-    engine = Engine(checkpoint, dtype, implementation=implementation)
-    server = make_server(engine, host, port, str(checkpoint))
-    print(
-        f"serving {checkpoint} ({engine.implementation}, {engine.dtype}, {engine.device}) on http://{host}:{port}/v1",
-        flush=True,
-    )
-    server.serve_forever()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--dtype", default="auto", choices=("auto", "bfloat16", "float32"))
-    parser.add_argument("--implementation", default="auto", choices=IMPLEMENTATIONS)
-    args = parser.parse_args()
-    serve(args.checkpoint, args.host, args.port, args.dtype, args.implementation)
-
-
-if __name__ == "__main__":
-    main()

@@ -70,7 +70,7 @@ class LocalServer:
         hub_cache = cache_root() / "hub"
         hub_cache.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **SERVER_ENV, "HF_HUB_CACHE": str(hub_cache)}
-        command = [sys.executable, "-m", "agents.engine", str(self.checkpoint), "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "agents.engine_http", str(self.checkpoint), "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--dtype", self.dtype]
         self.server.spawn(command, env, self.port)
 

@@ -58,7 +58,8 @@ def model_dir(tmp_path_factory):
 @pytest.fixture(scope="module", params=["auto", "transformers"])
 def served(model_dir, request):
     """The engine on agents/gemma3.py ("auto" for this checkpoint) and on transformers."""
-    from agents.engine import Engine, make_server
+    from agents.engine import Engine
+    from agents.engine_http import make_server
 
     engine = Engine(model_dir, "float32", implementation=request.param)
     assert engine.implementation == ("gemma3" if request.param == "auto" else "transformers")
@@ -218,10 +219,10 @@ def test_requests_it_cannot_serve_are_400_with_the_reason(served, body, reason):
 
 
 def test_a_body_past_the_limit_is_refused_unread(served, monkeypatch):
-    from agents import engine
+    from agents import engine_http
 
     _, base_url = served
-    monkeypatch.setattr(engine, "MAX_BODY_BYTES", 1000)
+    monkeypatch.setattr(engine_http, "MAX_BODY_BYTES", 1000)
     data = json.dumps({"model": "tiny", "messages": messages("x" * 2000)}).encode()
     post = urllib.request.Request(f"{base_url}/chat/completions", data=data, method="POST")
     with pytest.raises(urllib.error.HTTPError) as error:
