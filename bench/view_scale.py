@@ -81,7 +81,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     timed(f"write {args.traces:,} traces", lambda: write_corpus(corpus, args.traces))
     print(f"corpus: {(corpus / 'traces.jsonl').stat().st_size / 2**20:,.0f} MiB of traces.jsonl")
-    from view.server import load_sources, make_server
+    from view.queries import load_sources
+    from view.server import make_server
 
     timed("index the corpus (first open only)", lambda: load_sources([corpus]))
     sources = timed("open again (index current: reused)", lambda: load_sources([corpus]))

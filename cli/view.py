@@ -21,7 +21,8 @@ def view(
     who: Annotated[str | None, typer.Option(help="Name written with each label (default: the login name).")] = None,
 ) -> None:
     """Serve a local web app over corpora and eval runs until Ctrl-C: no network, no CDN."""
-    from view.server import ViewError, load_sources, make_server
+    from view.queries import ViewError, load_sources
+    from view.server import make_server
 
     try:
         sources = load_sources(dirs)

@@ -80,7 +80,8 @@ def test_every_stage_reads_what_the_stage_before_wrote(corpora, tiny_model, tmp_
         assert s["wall_s"] == json.loads((corpora[m] / "manifest.json").read_text())["corpus"]["wall_s"]
 
     # -- the viewer's API over every corpus: every page answers, the subject filter matches --------
-    from view.server import load_sources, make_server
+    from view.queries import load_sources
+    from view.server import make_server
 
     server = make_server(load_sources([corpora[m] for m in names]))
     threading.Thread(target=server.serve_forever, daemon=True).start()

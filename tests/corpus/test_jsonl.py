@@ -101,7 +101,7 @@ def test_labels_torn_and_bad(corpora, tmp_path):
     with pytest.raises(jsonl.JsonlError, match=r"labels.jsonl:1: invalid JSON"):
         corpus.labels()
     # the viewer shows the trace with the label error, not a 500
-    from view.server import load_sources, trace
+    from view.queries import load_sources, trace
 
     sources = load_sources([corpus_dir])
     page = trace(sources, 0, 1)

@@ -13,7 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from view.server import load_sources, make_server
+from view.queries import load_sources
+from view.server import make_server
 
 pytestmark = pytest.mark.integration
 

@@ -314,7 +314,8 @@ setTimeout(() => document.getElementById("f").submit(), 300);
 @needs_browser
 def test_the_top_bar_without_eval_runs(browser, corpora, tmp_path, monkeypatch):
     monkeypatch.setenv("O1J_CACHE", str(tmp_path / "cache"))
-    from view.server import load_sources, make_server
+    from view.queries import load_sources
+    from view.server import make_server
 
     server = make_server(load_sources([corpora["journey"]]))
     threading.Thread(target=server.serve_forever, daemon=True).start()
