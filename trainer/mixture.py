@@ -91,9 +91,9 @@ class SourceSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSpec:
-        given = [k for k in ("corpus", "dataset", "jsonl", "pairs") if getattr(self, k)]
+        given = [k for k in SOURCE_KINDS if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("a source names exactly one of corpus, dataset, jsonl, pairs")
+            raise ValueError(f"a source names exactly one of {', '.join(SOURCE_KINDS)}")
         if self.pairs and (shaped := sorted(self.model_fields_set & TRACE_SHAPING)):
             raise ValueError(f"a pairs source is formatted already: {', '.join(shaped)} does not apply")
         return self
@@ -189,31 +189,35 @@ def _check_messages(messages: Any, where: str) -> Messages:
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
+TRACE_KEYS = ("problem_id", "question", "long_thought", "summary", "verified", "method")
+
+
+def _trace_drop(spec: SourceSpec, trace: dict[str, Any], label: str | None) -> str | None:
+    """Why a source's filters leave this trace out (the reason counted), or None to keep it."""
+    if (spec.labels == "drop" and label == "drop") or (spec.labels == "keep" and label != "keep"):
+        return "label"
+    if spec.verified_only and not trace["verified"]:
+        return "unverified"
+    if spec.methods and trace["method"] not in spec.methods:
+        return "method"
+    if spec.models and not set(trace.get("models", {}).values()) & set(spec.models):
+        return "model"
+    return None
+
+
 def _from_corpus(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
     corpus = _open(spec)
     try:
         labels = corpus.labels() if spec.labels else {}
         files = ("traces", "rejected") if spec.include_rejected else ("traces",)
         for which, lineno, trace in ((w, n, t) for w in files for n, t in corpus.numbered(w)):
-            if spec.labels:
-                label = labels.get(str(trace.get("id")), {}).get("label")
-                if (spec.labels == "drop" and label == "drop") or (spec.labels == "keep" and label != "keep"):
-                    dropped["label"] += 1
-                    continue
-            missing = [
-                k for k in ("problem_id", "question", "long_thought", "summary", "verified", "method") if k not in trace
-            ]
-            if missing:
+            if missing := [k for k in TRACE_KEYS if k not in trace]:
                 raise MixtureError(f"{corpus.where(which, lineno)}: not a trace (missing {', '.join(missing)})")
-            if spec.verified_only and not trace["verified"]:
-                dropped["unverified"] += 1
-            elif spec.methods and trace["method"] not in spec.methods:
-                dropped["method"] += 1
-            elif spec.models and not set(trace.get("models", {}).values()) & set(spec.models):
-                dropped["model"] += 1
-            else:
-                messages = trace_messages(trace, thought=spec.thought, think_tags=spec.think_tags)
-                yield Sample(spec.label, str(trace["problem_id"]), trace["question"], messages)
+            if reason := _trace_drop(spec, trace, labels.get(str(trace.get("id")), {}).get("label")):
+                dropped[reason] += 1
+                continue
+            messages = trace_messages(trace, thought=spec.thought, think_tags=spec.think_tags)
+            yield Sample(spec.label, str(trace["problem_id"]), trace["question"], messages)
     except JsonlError as e:
         raise MixtureError(str(e)) from None
 
@@ -272,21 +276,26 @@ def _from_pairs(spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
         yield Sample(spec.label, pid, question, messages, rejected=other)
 
 
-def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
-    if spec.corpus:
-        return list(_from_corpus(spec, dropped))
-    if spec.pairs:
-        return list(_from_pairs(spec, dropped))
-    if spec.jsonl:
-        if not Path(spec.jsonl).exists():
-            raise MixtureError(f"{spec.jsonl}: file not found")
-        return list(_from_chat_rows(spec, _jsonl_rows(Path(spec.jsonl)), dropped))
-    return list(_from_chat_rows(spec, enumerate(_load_dataset(spec), 1), dropped))
+class SourceKind:
+    """One kind of source a recipe can name (its key in the recipe): how its samples are read, and
+    the fingerprint that ties a trained model to the exact data."""
+
+    key: str = ""
+
+    def load(self, spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
+        raise NotImplementedError
+
+    def fingerprint(self, spec: SourceSpec) -> str:
+        raise NotImplementedError
 
 
-def fingerprint(spec: SourceSpec) -> str:
-    """What ties a trained model to the exact data: a hash of the files, or the dataset's fingerprint."""
-    if spec.corpus:
+class CorpusSource(SourceKind):
+    key = "corpus"
+
+    def load(self, spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
+        return _from_corpus(spec, dropped)
+
+    def fingerprint(self, spec: SourceSpec) -> str:
         corpus = _open(spec)
         out = str(corpus.digest("traces"))
         if spec.include_rejected:
@@ -296,16 +305,63 @@ def fingerprint(spec: SourceSpec) -> str:
             text = corpus.file("labels").read_bytes() if corpus.exists("labels") else b""
             out += f"+labels:{spec.labels}:sha256:" + hashlib.sha256(text).hexdigest()
         return out
-    if spec.pairs:
+
+
+class PairsSource(SourceKind):
+    key = "pairs"
+
+    def load(self, spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
+        return _from_pairs(spec, dropped)
+
+    def fingerprint(self, spec: SourceSpec) -> str:
         try:
             return str(open_pairs(spec.pairs).digest())
         except ArtifactError as e:
             raise MixtureError(str(e)) from None
-    if spec.jsonl:
+
+
+class JsonlSource(SourceKind):
+    key = "jsonl"
+
+    def _path(self, spec: SourceSpec) -> Path:
         if not Path(spec.jsonl).exists():
             raise MixtureError(f"{spec.location}: file not found")
-        return str(file_hash(Path(spec.jsonl)))
-    return "datasets:" + _load_dataset(spec)._fingerprint
+        return Path(spec.jsonl)
+
+    def load(self, spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
+        return _from_chat_rows(spec, _jsonl_rows(self._path(spec)), dropped)
+
+    def fingerprint(self, spec: SourceSpec) -> str:
+        return str(file_hash(self._path(spec)))
+
+
+class DatasetSource(SourceKind):
+    key = "dataset"
+
+    def load(self, spec: SourceSpec, dropped: Counter) -> Iterator[Sample]:
+        return _from_chat_rows(spec, enumerate(_load_dataset(spec), 1), dropped)
+
+    def fingerprint(self, spec: SourceSpec) -> str:
+        return "datasets:" + _load_dataset(spec)._fingerprint
+
+
+# the source kinds by their recipe key; a new kind is a class and a line here (and its SourceSpec field)
+SOURCE_KINDS: dict[str, SourceKind] = {
+    k.key: k for k in (CorpusSource(), DatasetSource(), JsonlSource(), PairsSource())
+}
+
+
+def kind_of_source(spec: SourceSpec) -> SourceKind:
+    return SOURCE_KINDS[next(k for k in SOURCE_KINDS if getattr(spec, k))]
+
+
+def load_source(spec: SourceSpec, dropped: Counter) -> list[Sample]:
+    return list(kind_of_source(spec).load(spec, dropped))
+
+
+def fingerprint(spec: SourceSpec) -> str:
+    """What ties a trained model to the exact data: a hash of the files, or the dataset's fingerprint."""
+    return kind_of_source(spec).fingerprint(spec)
 
 
 # -- decontamination -----------------------------------------------------------------------------
@@ -391,6 +447,93 @@ class Mixture:
         (out / "mixture.json").write_text(json.dumps(self.report, indent=2))
 
 
+@dataclass
+class _Pools:
+    """The samples each source still has, and what each step dropped from it."""
+
+    specs: list[SourceSpec]
+    pools: dict[str, list[Sample]] = field(default_factory=dict)
+    per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def drop(self, spec: SourceSpec, reason: str, keep: list[Sample]) -> None:
+        self.per_source[spec.label]["dropped"][reason] += len(self.pools[spec.label]) - len(keep)
+        self.pools[spec.label] = keep
+
+
+def _load_all(specs: list[SourceSpec], length: Callable[[Messages], int], max_length: int | None) -> _Pools:
+    """Step 1 and 2: each source loaded and filtered, then samples over the token limit dropped."""
+    state = _Pools(specs)
+    for spec in specs:
+        dropped: Counter = Counter()
+        loaded = load_source(spec, dropped)
+        read = len(loaded) + sum(dropped.values())
+        state.per_source[spec.label] = {
+            "location": spec.location,
+            "weight": spec.weight,
+            "read": read,
+            "dropped": dropped,
+        }
+        state.pools[spec.label] = loaded
+        limits = [x for x in (spec.max_tokens, max_length) if x is not None]
+        for s in loaded:
+            s.tokens = max(length(c) for c in s.conversations())
+        state.drop(spec, "too_long", [s for s in loaded if not (limits and s.tokens > min(limits))])
+    return state
+
+
+def _dedup(state: _Pools) -> None:
+    """Step 3: a problem belongs to the highest-weight source that has it; ties to the one listed first."""
+    owner: dict[str, str] = {}
+    for spec in sorted(state.specs, key=lambda s: -s.weight):  # sorted() is stable: listing order breaks ties
+        for s in state.pools[spec.label]:
+            owner.setdefault(s.key, spec.label)
+    for spec in state.specs:
+        state.drop(spec, "duplicate", [s for s in state.pools[spec.label] if owner[s.key] == spec.label])
+
+
+def _decontaminate(state: _Pools, decontaminator: Decontaminator | None) -> list[dict[str, Any]]:
+    """Step 4: problems overlapping an evaluation set dropped; the list of what was dropped and why."""
+    contaminated: list[dict[str, Any]] = []
+    if decontaminator is None:
+        return contaminated
+    for spec in state.specs:
+        keep = []
+        for s in state.pools[spec.label]:
+            overlap, hit = decontaminator.check(s.question)
+            if hit is None or overlap < decontaminator.threshold:
+                keep.append(s)
+                continue
+            row = {"source": spec.label, "problem_id": s.problem_id, "overlap": round(overlap, 3)}
+            contaminated.append(row | {"eval_set": hit[0], "eval_id": hit[1]})
+        state.drop(spec, "contaminated", keep)
+    return contaminated
+
+
+def _select(state: _Pools, size: int | None, upsample: bool, rng: random.Random) -> list[Sample]:
+    """Step 5: each source capped, then the share its weight asks for taken from it."""
+    specs, pools = state.specs, state.pools
+    for spec in specs:
+        if spec.cap is not None and len(pools[spec.label]) > spec.cap:
+            state.drop(spec, "cap", rng.sample(pools[spec.label], spec.cap))
+    available = [len(pools[s.label]) for s in specs]
+    if empty := [s.label for s, n in zip(specs, available, strict=True) if n == 0]:
+        raise MixtureError(
+            f"no samples left in {', '.join(empty)} after filtering: "
+            + json.dumps({k: {r: n for r, n in state.per_source[k]["dropped"].items() if n} for k in empty})
+        )
+    counts = allocate(available, [s.weight for s in specs], size, upsample=upsample)
+    samples: list[Sample] = []
+    for spec, n, want in zip(specs, available, counts, strict=True):
+        if want > n and not upsample:
+            raise MixtureError(
+                f"{spec.label} has {n} samples but the mixture needs {want}: lower the mixture size or set upsample"
+            )
+        samples.extend(pools[spec.label] * (want // n) + rng.sample(pools[spec.label], want % n))
+        state.per_source[spec.label] |= {"available": n, "selected": want, "repeated": max(0, want - n)}
+    rng.shuffle(samples)
+    return samples
+
+
 def build_mixture(
     specs: list[SourceSpec],
     *,
@@ -401,88 +544,20 @@ def build_mixture(
     upsample: bool = False,
     seed: int = 0,
 ) -> Mixture:
-    per_source: dict[str, dict[str, Any]] = {}
-    pools: dict[str, list[Sample]] = {}
-    for spec in specs:
-        dropped: Counter = Counter()
-        loaded = load_source(spec, dropped)
-        read = len(loaded) + sum(dropped.values())
-        limits = [x for x in (spec.max_tokens, max_length) if x is not None]
-        kept = []
-        for s in loaded:
-            s.tokens = max(length(c) for c in s.conversations())
-            if limits and s.tokens > min(limits):
-                dropped["too_long"] += 1
-            else:
-                kept.append(s)
-        pools[spec.label] = kept
-        per_source[spec.label] = {"location": spec.location, "weight": spec.weight, "read": read, "dropped": dropped}
-
-    # dedup: a problem belongs to the highest-weight source that has it; ties to the one listed first
-    owner: dict[str, str] = {}
-    for spec in sorted(specs, key=lambda s: -s.weight):  # sorted() is stable: listing order breaks ties
-        for s in pools[spec.label]:
-            owner.setdefault(s.key, spec.label)
-    for spec in specs:
-        keep = [s for s in pools[spec.label] if owner[s.key] == spec.label]
-        per_source[spec.label]["dropped"]["duplicate"] += len(pools[spec.label]) - len(keep)
-        pools[spec.label] = keep
-
-    contaminated: list[dict[str, Any]] = []
-    if decontaminator is not None:
-        for spec in specs:
-            keep = []
-            for s in pools[spec.label]:
-                overlap, hit = decontaminator.check(s.question)
-                if hit is not None and overlap >= decontaminator.threshold:
-                    contaminated.append(
-                        {
-                            "source": spec.label,
-                            "problem_id": s.problem_id,
-                            "overlap": round(overlap, 3),
-                            "eval_set": hit[0],
-                            "eval_id": hit[1],
-                        }
-                    )
-                    per_source[spec.label]["dropped"]["contaminated"] += 1
-                else:
-                    keep.append(s)
-            pools[spec.label] = keep
-
-    rng = random.Random(seed)
-    for spec in specs:
-        if spec.cap is not None and len(pools[spec.label]) > spec.cap:
-            per_source[spec.label]["dropped"]["cap"] += len(pools[spec.label]) - spec.cap
-            pools[spec.label] = rng.sample(pools[spec.label], spec.cap)
-
-    available = [len(pools[s.label]) for s in specs]
-    if empty := [s.label for s, n in zip(specs, available, strict=True) if n == 0]:
-        raise MixtureError(
-            f"no samples left in {', '.join(empty)} after filtering: "
-            + json.dumps({k: {r: n for r, n in per_source[k]["dropped"].items() if n} for k in empty})
-        )
-    counts = allocate(available, [s.weight for s in specs], size, upsample=upsample)
-    samples: list[Sample] = []
-    for spec, n, want in zip(specs, available, counts, strict=True):
-        pool = pools[spec.label]
-        if want > n and not upsample:
-            raise MixtureError(
-                f"{spec.label} has {n} samples but the mixture needs {want}: lower the mixture size or set upsample"
-            )
-        picked = pool * (want // n) + rng.sample(pool, want % n)
-        samples.extend(picked)
-        per_source[spec.label] |= {"available": n, "selected": want, "repeated": max(0, want - n)}
-    rng.shuffle(samples)
-    total = len(samples)
+    """The mixture of these sources, in the steps the module's docstring lists, with its report."""
+    state = _load_all(specs, length, max_length)
+    _dedup(state)
+    contaminated = _decontaminate(state, decontaminator)
+    samples = _select(state, size, upsample, random.Random(seed))
     weight_sum = sum(s.weight for s in specs)
     for spec in specs:
-        row = per_source[spec.label]
+        row = state.per_source[spec.label]
         row["dropped"] = {k: v for k, v in row["dropped"].items() if v}
         row["share_target"] = round(spec.weight / weight_sum, 4)
-        row["share"] = round(row["selected"] / total, 4) if total else 0.0
+        row["share"] = round(row["selected"] / len(samples), 4) if samples else 0.0
     report = {
-        "sources": per_source,
-        "total": total,
+        "sources": state.per_source,
+        "total": len(samples),
         "dedup_rule": "a problem stays with the highest-weight source that has it; ties go to the source listed first",
         "decontamination": None
         if decontaminator is None
