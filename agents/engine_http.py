@@ -34,9 +34,7 @@ def _text(content: Any) -> str:
     raise RequestError("message content must be a string or a list of text parts")
 
 
-def parse_request(engine: Engine, body: dict) -> Job:
-    """A chat completion request as a Job; anything this server does not do is a RequestError."""
-    messages = body.get("messages")
+def _chat(messages: Any) -> list[dict[str, str]]:
     if not isinstance(messages, list) or not messages:
         raise RequestError("messages must be a non-empty list")
     chat = []
@@ -44,22 +42,37 @@ def parse_request(engine: Engine, body: dict) -> Job:
         if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
             raise RequestError("each message needs a role of system, user or assistant")
         chat.append({"role": message["role"], "content": _text(message.get("content", ""))})
-    if body.get("n", 1) != 1:
-        raise RequestError("n must be 1")
+    return chat
+
+
+def _stops(body: dict) -> tuple[str, ...]:
     stop = body.get("stop") or ()
     stop = (stop,) if isinstance(stop, str) else tuple(stop)
     if not all(isinstance(s, str) and s for s in stop):
         raise RequestError("stop must be a string or a list of non-empty strings")
+    return stop
+
+
+def _given(body: dict, key: str, kind: type, default: Any) -> Any:
+    return kind(body[key]) if body.get(key) is not None else default
+
+
+def parse_request(engine: Engine, body: dict) -> Job:
+    """A chat completion request as a Job; anything this server does not do is a RequestError."""
+    chat = _chat(body.get("messages"))
+    if body.get("n", 1) != 1:
+        raise RequestError("n must be 1")
+    stop = _stops(body)
     limit = body.get("max_tokens") or body.get("max_completion_tokens")
     try:
         job = Job(
             prompt=engine.encode_chat(chat),
             max_tokens=int(limit) if limit is not None else engine.context,
             min_tokens=int(body.get("min_tokens") or 0),
-            temperature=float(body["temperature"]) if body.get("temperature") is not None else 1.0,
-            top_p=float(body["top_p"]) if body.get("top_p") is not None else 1.0,
+            temperature=_given(body, "temperature", float, 1.0),
+            top_p=_given(body, "top_p", float, 1.0),
             stop=stop,
-            seed=int(body["seed"]) if body.get("seed") is not None else None,
+            seed=_given(body, "seed", int, None),
         )
     except (TypeError, ValueError) as error:
         raise RequestError(f"bad sampling field: {error}") from error

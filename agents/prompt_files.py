@@ -70,16 +70,19 @@ def _block(lines: list[str]) -> str:
     return "\n".join(lines).strip("\n").rstrip()
 
 
-def load_prompt(path: Path) -> tuple[Prompt, str]:
-    """A prompt file back as (Prompt, profile); a malformed file raises ``PromptFileError``."""
+def _read(path: Path) -> str:
     try:
         if path.stat().st_size > MAX_PROMPT_FILE_BYTES:
             raise PromptFileError(f"{path}: larger than {MAX_PROMPT_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise PromptFileError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
         raise PromptFileError(f"{path}: {e.strerror}") from None
+
+
+def _sections(path: Path, text: str) -> tuple[str, list[tuple[str, int, list[str]]]]:
+    """The file's profile and its sections: (name, line, body lines)."""
     profile: str | None = None
     sections: list[tuple[str, int, list[str]]] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -100,21 +103,15 @@ def load_prompt(path: Path) -> tuple[Prompt, str]:
             raise PromptFileError(f"{path}:{number}: text before the first section (start one with '### system')")
     if profile is None:
         raise PromptFileError(f"{path}:1: no 'profile: compact|full' line before the sections")
-    system = strict = None
+    return profile, sections
+
+
+def _shots(path: Path, turns: list[tuple[str, int, str]]) -> list[tuple[str, str]]:
+    """The few-shot pairs of the user and assistant sections, in order, each user answered once."""
     shots: list[tuple[str, str]] = []
     pending_user: tuple[int, str] | None = None
-    for name, number, body in sections:
-        content = _block(body)
-        if not content:
-            raise PromptFileError(f"{path}:{number}: section '{name}' is empty")
-        if name in ("system", "strict"):
-            if (system if name == "system" else strict) is not None:
-                raise PromptFileError(f"{path}:{number}: a second '{name}' section")
-            if name == "system":
-                system = content
-            else:
-                strict = content
-        elif name == "user":
+    for name, number, content in turns:
+        if name == "user":
             if pending_user is not None:
                 raise PromptFileError(
                     f"{path}:{number}: 'user' follows 'user' (line {pending_user[0]}) with no 'assistant'"
@@ -127,8 +124,26 @@ def load_prompt(path: Path) -> tuple[Prompt, str]:
             pending_user = None
     if pending_user is not None:
         raise PromptFileError(f"{path}:{pending_user[0]}: 'user' turn with no 'assistant' reply after it")
-    if system is None:
-        raise PromptFileError(f"{path}:1: no '### system' section")
-    if strict is None:
-        raise PromptFileError(f"{path}:1: no '### strict' section")
-    return Prompt(system=system, shots=tuple(shots), strict=strict), profile
+    return shots
+
+
+def load_prompt(path: Path) -> tuple[Prompt, str]:
+    """A prompt file back as (Prompt, profile); a malformed file raises ``PromptFileError``."""
+    profile, sections = _sections(path, _read(path))
+    single: dict[str, str] = {}
+    turns: list[tuple[str, int, str]] = []
+    for name, number, body in sections:
+        content = _block(body)
+        if not content:
+            raise PromptFileError(f"{path}:{number}: section '{name}' is empty")
+        if name in ("system", "strict"):
+            if name in single:
+                raise PromptFileError(f"{path}:{number}: a second '{name}' section")
+            single[name] = content
+        else:
+            turns.append((name, number, content))
+    shots = _shots(path, turns)
+    for name in ("system", "strict"):
+        if name not in single:
+            raise PromptFileError(f"{path}:1: no '### {name}' section")
+    return Prompt(system=single["system"], shots=tuple(shots), strict=single["strict"]), profile

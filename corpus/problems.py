@@ -159,49 +159,56 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
                 ) from None
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line or record number, row) of a JSONL / JSON / CSV / Parquet file; bad input raises ProblemFileError."""
-    suffix = path.suffix.lower()
-    name = str(path)
-    if suffix == ".jsonl":
-        for lineno, text in _text_lines(path):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ProblemFileError(name, lineno, f"invalid JSON: {e.msg}") from None
-            if not isinstance(row, dict):
-                raise ProblemFileError(name, lineno, "expected a JSON object")
-            yield lineno, row
-    elif suffix == ".json":
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    for lineno, text in _text_lines(path):
+        if not text.strip():
+            continue
         try:
-            data = json.loads("".join(text for _, text in _text_lines(path)))
+            row = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ProblemFileError(name, e.lineno, f"invalid JSON: {e.msg}") from None
-        if isinstance(data, dict):
-            data = next((v for v in data.values() if isinstance(v, list)), None)
-        if not isinstance(data, list):
-            raise ProblemFileError(name, None, "expected a JSON array of objects")
-        for i, row in enumerate(data, 1):
-            if not isinstance(row, dict):
-                raise ProblemFileError(name, None, f"record {i} is not a JSON object")
-            yield i, row
-    elif suffix == ".csv":
-        reader = csv.DictReader(text for _, text in _text_lines(path))
-        for row in reader:
-            yield reader.line_num, dict(row)
-    elif suffix == ".md":
-        yield from _read_markdown(path)
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
+            raise ProblemFileError(str(path), lineno, f"invalid JSON: {e.msg}") from None
+        if not isinstance(row, dict):
+            raise ProblemFileError(str(path), lineno, "expected a JSON object")
+        yield lineno, row
 
-        for i, row in enumerate(pq.read_table(path).to_pylist(), 1):
-            yield i, row
-    else:
+
+def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        data = json.loads("".join(text for _, text in _text_lines(path)))
+    except json.JSONDecodeError as e:
+        raise ProblemFileError(str(path), e.lineno, f"invalid JSON: {e.msg}") from None
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(data, list):
+        raise ProblemFileError(str(path), None, "expected a JSON array of objects")
+    for i, row in enumerate(data, 1):
+        if not isinstance(row, dict):
+            raise ProblemFileError(str(path), None, f"record {i} is not a JSON object")
+        yield i, row
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(text for _, text in _text_lines(path))
+    for row in reader:
+        yield reader.line_num, dict(row)
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow.parquet as pq
+
+    yield from enumerate(pq.read_table(path).to_pylist(), 1)
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or record number, row) of a JSONL / JSON / CSV / Parquet / Markdown file; bad input
+    raises ProblemFileError."""
+    readers = {".jsonl": _read_jsonl, ".json": _read_json, ".csv": _read_csv, ".md": _read_markdown}
+    reader = (readers | {".parquet": _read_parquet}).get(path.suffix.lower())
+    if reader is None:
         raise ProblemFileError(
-            name, None, f"unsupported file type {suffix!r} (use .jsonl, .json, .csv, .parquet or .md)"
+            str(path), None, f"unsupported file type {path.suffix.lower()!r} (use .jsonl, .json, .csv, .parquet or .md)"
         )
+    yield from reader(path)
 
 
 _MD_PROBLEM = re.compile(r"^#\s+Problem(?::\s*(.*))?\s*$")

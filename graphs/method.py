@@ -284,28 +284,31 @@ class Method:
             )
         out = {}
         for role in self.roles:
-            spec = specs.get(role.name)
-            if role.enabled_by is not None:
-                flag = "--" + role.enabled_by.replace("_", "-")
-                if not getattr(options, role.enabled_by, False):
-                    if spec is not None:
-                        raise OptionError(f"--{role.name}: the {self.name} method uses it with {flag} only")
-                    continue
-                spec = spec or specs.get("policy") or "local"
-            if role.replaced_by is not None and specs.get(role.replaced_by) is not None:
-                if spec is not None:
-                    raise OptionError(f"--{role.name}: not used with --{role.replaced_by}, which does its job")
-                continue
-            if spec is None and role.required:
-                spec = "local"
-            if role.served_only and spec is not None and default_profile(spec) == "compact":
-                raise OptionError(
-                    f"--{role.name} {spec}: needs an endpoint (NAME@http://HOST:PORT/v1), not a local model"
-                )
+            spec = self._role_spec(role, specs, options)
             if spec is not None:
                 profile = (profiles or {}).get(role.name) or default_profile(spec)
                 out[role.name] = (spec, role.sampling(dataclasses.replace(gen, profile=profile)))
         return out
+
+    def _role_spec(self, role: Role, specs: dict[str, str | None], options: Any) -> str | None:
+        """The model spec ``role`` runs, or None when it takes no part in this run."""
+        spec = specs.get(role.name)
+        if role.enabled_by is not None:
+            flag = "--" + role.enabled_by.replace("_", "-")
+            if not getattr(options, role.enabled_by, False):
+                if spec is not None:
+                    raise OptionError(f"--{role.name}: the {self.name} method uses it with {flag} only")
+                return None
+            spec = spec or specs.get("policy") or "local"
+        if role.replaced_by is not None and specs.get(role.replaced_by) is not None:
+            if spec is not None:
+                raise OptionError(f"--{role.name}: not used with --{role.replaced_by}, which does its job")
+            return None
+        if spec is None and role.required:
+            spec = "local"
+        if role.served_only and spec is not None and default_profile(spec) == "compact":
+            raise OptionError(f"--{role.name} {spec}: needs an endpoint (NAME@http://HOST:PORT/v1), not a local model")
+        return spec
 
     def prompts(self, roles: dict[str, Any], chosen: dict[str, RolePrompt] | None = None) -> list[str]:
         """The text of every prompt the run uses, in the method's role order (part of the config hash)."""

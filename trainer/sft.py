@@ -168,27 +168,23 @@ def _preference_figures(history: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -> dict[str, Any]:
-    import datasets
-    from transformers import AutoTokenizer
-    from transformers.trainer_utils import get_last_checkpoint
-
-    out = Path(config.output_dir)
-    specs = parse_sources(config.sources)
-    _check_source_kinds(name, config, specs)
-    fingerprints = {s.label: fingerprint(s) for s in specs}
-    stage_hash = _stage_hash(config, model_path, fingerprints)
+def _finished(name: str, out: Path, stage_hash: str) -> dict[str, Any] | None:
+    """The record of this stage when it finished already with the same hash; another hash is refused."""
     done = out / STAGE_DONE
-    if done.exists():
-        record = json.loads(done.read_text())
-        if record["hash"] == stage_hash:
-            print(f"stage {name}: done already ({out}), skipped")
-            return record
+    if not done.exists():
+        return None
+    record = json.loads(done.read_text())
+    if record["hash"] != stage_hash:
         raise FileExistsError(f"{out} holds a stage trained with another config or data; choose another output_dir")
+    print(f"stage {name}: done already ({out}), skipped")
+    return record
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+
+def _stage_data(config: TrainConfig, specs, tokenizer, data_dir: Path):
+    """The stage's mixture (written to ``data_dir`` by the first process) and its dataset; the
+    tokenizer gets the training chat template, checked for assistant-only labels."""
+    import datasets
+
     template = (
         Path(config.chat_template_path).read_text() if config.chat_template_path else training_template(tokenizer)
     )
@@ -210,35 +206,26 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
         conversations = [c for s in mixture.samples[: config.label_check_samples] for c in s.conversations()]
         check_labels(tokenizer, template, conversations)
     tokenizer.chat_template = template
-    dataset = datasets.Dataset.from_list([s.row() for s in mixture.samples])
+    return mixture, datasets.Dataset.from_list([s.row() for s in mixture.samples])
 
-    peft_config = None
-    if config.use_lora:
-        from peft import LoraConfig
 
-        target = config.lora_target_modules
-        peft_config = LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules=target[0] if target == ["all-linear"] else target,
-            task_type="CAUSAL_LM",
-        )
-    attention = (config.model_init_kwargs or {}).get("attn_implementation", "")
-    if config.type == "sft" and config.packing and "flash" not in attention:
-        # packed sequences attend across their boundaries unless the kernel knows where they start
-        print(
-            f"warning: packing without FlashAttention (attn_implementation={attention or 'default'}) lets samples attend to each other"
-        )
-    meter = Meter()
-    figures = Figures(meter)
-    trainer = _make_trainer(config, model_path, dataset, tokenizer, peft_config, [figures])
-    trainer.data_collator = meter.wrap(trainer.data_collator)
-    last = get_last_checkpoint(str(out)) if out.exists() else None
-    started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=last)
-    wall_s = time.perf_counter() - started
+def _peft_config(config: TrainConfig):
+    if not config.use_lora:
+        return None
+    from peft import LoraConfig
 
+    target = config.lora_target_modules
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=target[0] if target == ["all-linear"] else target,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _save(trainer, config: TrainConfig, out: Path, model_path: str, tokenizer) -> None:
+    """The trained model (LoRA merged), with the base model's sidecar saying where it came from."""
     if config.use_lora:
         merged = trainer.model.merge_and_unload()
         if trainer.is_world_process_zero():
@@ -251,6 +238,39 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
         if base_sidecar.exists():
             sidecar = json.loads(base_sidecar.read_text()) | {"fine_tuned_from": model_path}
             (out / SIDECAR).write_text(json.dumps(sidecar, indent=2))
+
+
+def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -> dict[str, Any]:
+    from transformers import AutoTokenizer
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = Path(config.output_dir)
+    specs = parse_sources(config.sources)
+    _check_source_kinds(name, config, specs)
+    fingerprints = {s.label: fingerprint(s) for s in specs}
+    stage_hash = _stage_hash(config, model_path, fingerprints)
+    if (record := _finished(name, out, stage_hash)) is not None:
+        return record
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    mixture, dataset = _stage_data(config, specs, tokenizer, data_dir)
+    attention = (config.model_init_kwargs or {}).get("attn_implementation", "")
+    if config.type == "sft" and config.packing and "flash" not in attention:
+        # packed sequences attend across their boundaries unless the kernel knows where they start
+        print(
+            f"warning: packing without FlashAttention (attn_implementation={attention or 'default'}) lets samples attend to each other"
+        )
+    meter = Meter()
+    figures = Figures(meter)
+    trainer = _make_trainer(config, model_path, dataset, tokenizer, _peft_config(config), [figures])
+    trainer.data_collator = meter.wrap(trainer.data_collator)
+    last = get_last_checkpoint(str(out)) if out.exists() else None
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last)
+    wall_s = time.perf_counter() - started
+    _save(trainer, config, out, model_path, tokenizer)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     record = {
         "name": name,
@@ -269,7 +289,7 @@ def run_stage(name: str, config: TrainConfig, model_path: str, data_dir: Path) -
     }
     if trainer.is_world_process_zero():
         # written after the model: its existence means the stage finished
-        done.write_text(json.dumps(record, indent=2, default=str))
+        (out / STAGE_DONE).write_text(json.dumps(record, indent=2, default=str))
     return record
 
 
