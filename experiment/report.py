@@ -25,45 +25,55 @@ def _cell(b: dict[str, Any]) -> str:
     return f"{b['mean']:.3f} [{b['lo']:.3f}, {b['hi']:.3f}]"
 
 
+def _arm_rows(plan: Plan, arm: str, name: str, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
+    """One arm's rows on one held-out set (a row per seed that finished) and its per-problem scores."""
+    rows, runs = [], []
+    for s in [None] if arm == "base" else plan.exp.seeds:
+        step = plan.steps[f"eval:base:{name}" if arm == "base" else f"eval:{arm}:{s}:{name}"]
+        if not step.done:
+            continue
+        scores, summary = _scores(step.dir / "eval")
+        b = bootstrap([scores[p] for p in sorted(scores)], seed=seed)  # in problem order: reproducible
+        runs.append(scores)
+        rows.append(
+            {
+                "arm": arm,
+                "seed": s,
+                "pass@1": b,
+                "maj@k": summary["maj@k"],
+                "samples": summary["samples_per_problem"],
+                "tokens_out_mean": summary["tokens_out_mean"],
+                "problems": summary["problems"],
+            }
+        )
+    return rows, runs
+
+
+def _heldout_set(plan: Plan, name: str, seed: int) -> dict[str, Any]:
+    """Every arm's rows on one held-out set, with the arms' seed means and their paired differences."""
+    per_arm: dict[str, dict[str, float]] = {}
+    rows = []
+    for arm in ["base", *plan.exp.arms]:
+        arm_rows, runs = _arm_rows(plan, arm, name, seed)
+        rows += arm_rows
+        if runs:  # the arm's per-problem score, averaged over its seeds
+            common = set.intersection(*(set(r) for r in runs))
+            per_arm[arm] = {p: statistics.fmean(r[p] for r in runs) for p in sorted(common)}
+            rows.append({"arm": arm, "seed": "mean", "pass@1": bootstrap(list(per_arm[arm].values()), seed=seed)})
+    names = list(per_arm)
+    diffs = [
+        {"a": b, "b": a, **paired(per_arm[b], per_arm[a], seed=seed)}
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    ]
+    return {"rows": rows, "differences": diffs}
+
+
 def summarize(plan: Plan, *, seed: int = 0) -> dict[str, Any]:
     exp = plan.exp
-    arms = ["base", *exp.arms]
     out: dict[str, Any] = {"experiment": exp.name, "bootstrap_seed": seed, "sets": {}, "arms": {}, "chain": {}}
     for name in plan.heldout():
-        per_arm: dict[str, dict[str, float]] = {}
-        rows = []
-        for arm in arms:
-            seeds = [None] if arm == "base" else exp.seeds
-            runs = []
-            for s in seeds:
-                step = plan.steps[f"eval:base:{name}" if arm == "base" else f"eval:{arm}:{s}:{name}"]
-                if not step.done:
-                    continue
-                scores, summary = _scores(step.dir / "eval")
-                b = bootstrap([scores[p] for p in sorted(scores)], seed=seed)  # in problem order: reproducible
-                runs.append(scores)
-                rows.append(
-                    {
-                        "arm": arm,
-                        "seed": s,
-                        "pass@1": b,
-                        "maj@k": summary["maj@k"],
-                        "samples": summary["samples_per_problem"],
-                        "tokens_out_mean": summary["tokens_out_mean"],
-                        "problems": summary["problems"],
-                    }
-                )
-            if runs:  # the arm's per-problem score, averaged over its seeds
-                common = set.intersection(*(set(r) for r in runs))
-                per_arm[arm] = {p: statistics.fmean(r[p] for r in runs) for p in sorted(common)}
-                rows.append({"arm": arm, "seed": "mean", "pass@1": bootstrap(list(per_arm[arm].values()), seed=seed)})
-        diffs = []
-        names = list(per_arm)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                d = paired(per_arm[b], per_arm[a], seed=seed)
-                diffs.append({"a": b, "b": a, **d})
-        out["sets"][name] = {"rows": rows, "differences": diffs}
+        out["sets"][name] = _heldout_set(plan, name, seed)
     for arm in exp.arms:
         for s in exp.seeds:
             step = plan.steps[f"train:{arm}:{s}"]

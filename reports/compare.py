@@ -318,14 +318,8 @@ def compare(dirs: list[Path], out: Path) -> dict[str, Any]:
         raise CompareError(str(e)) from None
 
 
-def _compare(corpora: list[Corpus], out: Path) -> dict[str, Any]:
-    if len(corpora) < 2:
-        raise CompareError("compare needs at least two corpora (or one directory holding two configs)")
-    names = [c.name for c in corpora]
-    if len(set(names)) != len(names):
-        corpora = [Corpus(c.source.name, c.source, c.traces, c.rejected, c.failures) for c in corpora]
-        names = [c.name for c in corpora]
-    summary = {
+def _summary(corpora: list[Corpus]) -> dict[str, Any]:
+    return {
         "corpora": {c.name: stats(c) for c in corpora},
         "solved_overlap": {a.name: {b.name: len(a.solved & b.solved) for b in corpora} for a in corpora},
         "solved_by_all": len(set.intersection(*(c.solved for c in corpora))),
@@ -333,38 +327,47 @@ def _compare(corpora: list[Corpus], out: Path) -> dict[str, Any]:
         "shapes": {c.name: shapes(c) for c in corpora},
         "warnings": warnings(corpora),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    rows = table_rows(summary)
+
+
+def _card(summary: dict[str, Any], names: list[str]) -> list[list[str]]:
+    card = summary["transparency"]
+    checks = list(next(iter(card.values()))["checks"])
+    rows = [[check, *("yes" if card[n]["checks"][check] else "no" for n in names)] for check in checks]
+    return [*rows, ["score", *(f"{card[n]['score']:.2f}" for n in names)]]
+
+
+def _sections(summary: dict[str, Any], names: list[str]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """The report's tables: (heading, columns, rows, html id), the methods table first (no heading)."""
     overlap_rows = [[a, *(str(summary["solved_overlap"][a][b]) for b in names)] for a in names]
-    card_columns = ["check", *names]
-    checks = list(next(iter(summary["transparency"].values()))["checks"])
-    card_rows = [
-        [check, *("yes" if summary["transparency"][n]["checks"][check] else "no" for n in names)] for check in checks
-    ]
-    card_rows.append(["score", *(f"{summary['transparency'][n]['score']:.2f}" for n in names)])
     shape_columns, shape_rows = shape_table(summary)
-    md = [
-        "# Synthesis methods compared\n",
-        *(f"> warning: {w}\n" for w in summary["warnings"]),
-        markdown_table(COLUMNS, rows),
-        "\n## Problems solved by both (overlap)\n",
-        markdown_table(["", *names], overlap_rows),
-        "\n## Shape of the long thoughts (mean · median · p90 per sample)\n",
-        markdown_table(shape_columns, shape_rows),
-        "\n## Transparency card\n",
-        markdown_table(card_columns, card_rows),
+    return [
+        ("", COLUMNS, table_rows(summary), "methods"),
+        ("Problems solved by both (overlap)", ["", *names], overlap_rows, "overlap"),
+        ("Shape of the long thoughts (mean · median · p90 per sample)", shape_columns, shape_rows, "shapes"),
+        ("Transparency card", ["check", *names], _card(summary, names), "transparency"),
     ]
-    (out / "report.md").write_text("\n".join(md))
+
+
+def _compare(corpora: list[Corpus], out: Path) -> dict[str, Any]:
     import html
 
+    if len(corpora) < 2:
+        raise CompareError("compare needs at least two corpora (or one directory holding two configs)")
+    names = [c.name for c in corpora]
+    if len(set(names)) != len(names):
+        corpora = [Corpus(c.source.name, c.source, c.traces, c.rejected, c.failures) for c in corpora]
+        names = [c.name for c in corpora]
+    summary = _summary(corpora)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    sections = _sections(summary, names)
+    md = ["# Synthesis methods compared\n", *(f"> warning: {w}\n" for w in summary["warnings"])]
     body = "".join(f"<p class='warn'>warning: {html.escape(w)}</p>" for w in summary["warnings"])
-    body += html_table(COLUMNS, rows, table_id="methods")
-    body += "<h2>Problems solved by both (overlap)</h2>" + html_table(["", *names], overlap_rows, table_id="overlap")
-    body += "<h2>Shape of the long thoughts (mean · median · p90 per sample)</h2>" + html_table(
-        shape_columns, shape_rows, table_id="shapes"
-    )
-    body += "<h2>Transparency card</h2>" + html_table(card_columns, card_rows, table_id="transparency")
+    for heading, columns, rows, table_id in sections:
+        md += [f"\n## {heading}\n"] if heading else []
+        md.append(markdown_table(columns, rows))
+        body += (f"<h2>{heading}</h2>" if heading else "") + html_table(columns, rows, table_id=table_id)
+    (out / "report.md").write_text("\n".join(md))
     body += "".join(figure(title, png) for title, png in _plots(corpora, summary, out))
     (out / "report.html").write_text(page("Synthesis methods compared", body))
     return summary

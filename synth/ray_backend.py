@@ -142,6 +142,44 @@ def shard_config(cfg: SynthConfig, n: int) -> SynthConfig:
     )
 
 
+def _summed_usage(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    usage: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        for role, u in r["usage"].items():
+            into = usage.setdefault(
+                role, {"model": u["model"], "calls": 0, "tokens_in": 0, "tokens_out": 0, "latency_s": 0.0}
+            )
+            for key in ("calls", "tokens_in", "tokens_out", "latency_s"):
+                into[key] += u[key]
+    return usage
+
+
+def _merged_run(runs: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
+    """The shards' ``this_run`` summed: counts, usage and costs; the merged run's own wall time."""
+    summed = ("attempted", "verified", "rejected", "failed", "skipped_done", "not_started")
+    return {k: sum(r[k] for r in runs) for k in summed} | {
+        "stopped_by": next((r["stopped_by"] for r in runs if r["stopped_by"]), None),
+        "wall_s": round(wall_s, 3),
+        "job_unit": runs[0]["job_unit"],
+        "usage": _summed_usage(runs),
+        "cost_usd": rounded_costs(sum_costs((role, c) for r in runs for role, c in r["cost_usd"]["by_role"].items())),
+    }
+
+
+def _merged_corpus(corpora: list[dict[str, Any]], runs: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
+    """The shards' ``corpus`` summed (the shards ran side by side: the corpus took the merged run's
+    wall time, each earlier resume added its own)."""
+    counts = ("traces", "verified", "failures", "rejected", "tokens", "backtracks")
+    earlier = max(c.get("wall_s", 0.0) - r["wall_s"] for c, r in zip(corpora, runs, strict=True))
+    return {k: sum(c[k] for c in corpora) for k in counts} | {
+        "cost_usd": rounded_costs(
+            sum_costs((role, v) for c in corpora for role, v in c["cost_usd"]["by_role"].items())
+        ),
+        "runs": max(c.get("runs", 1) for c in corpora),
+        "wall_s": round(earlier + wall_s, 3),
+    }
+
+
 def _merge(
     out: Path, manifests: list[dict[str, Any]], n: int, address: str, wall_s: float, cfg: SynthConfig
 ) -> dict[str, Any]:
@@ -151,42 +189,10 @@ def _merge(
         write_rows(corpus_file(out, name), [row for d in shard_dirs for row in read_jsonl(corpus_file(d, name))])
     first = manifests[0]
     runs = [m["this_run"] for m in manifests]
-    corpora = [m["corpus"] for m in manifests]
-    summed = ("attempted", "verified", "rejected", "failed", "skipped_done", "not_started")
-    usage: dict[str, dict[str, Any]] = {}
-    for r in runs:
-        for role, u in r["usage"].items():
-            into = usage.setdefault(
-                role, {"model": u["model"], "calls": 0, "tokens_in": 0, "tokens_out": 0, "latency_s": 0.0}
-            )
-            for key in ("calls", "tokens_in", "tokens_out", "latency_s"):
-                into[key] += u[key]
     manifest = first | {
         "config": cfg.public(),  # the run's, not a shard's share of the budgets
-        "this_run": {k: sum(r[k] for r in runs) for k in summed}
-        | {
-            "stopped_by": next((r["stopped_by"] for r in runs if r["stopped_by"]), None),
-            "wall_s": round(wall_s, 3),
-            "job_unit": runs[0]["job_unit"],
-            "usage": usage,
-            "cost_usd": rounded_costs(
-                sum_costs((role, c) for r in runs for role, c in r["cost_usd"]["by_role"].items())
-            ),
-        },
-        "corpus": {
-            k: sum(c[k] for c in corpora)
-            for k in ("traces", "verified", "failures", "rejected", "tokens", "backtracks")
-        }
-        | {
-            "cost_usd": rounded_costs(
-                sum_costs((role, v) for c in corpora for role, v in c["cost_usd"]["by_role"].items())
-            ),
-            # the shards ran side by side: the corpus took the merged run's wall time, each resume added
-            "runs": max(c.get("runs", 1) for c in corpora),
-            "wall_s": round(
-                max(c.get("wall_s", 0.0) - r["wall_s"] for c, r in zip(corpora, runs, strict=True)) + wall_s, 3
-            ),
-        },
+        "this_run": _merged_run(runs, wall_s),
+        "corpus": _merged_corpus([m["corpus"] for m in manifests], runs, wall_s),
         "problems": {"source": first["problems"]["source"], "count": sum(m["problems"]["count"] for m in manifests)},
         "ray": {"address": address, "shards": n},
     }

@@ -125,6 +125,20 @@ def _side(messages: Messages) -> tuple[Messages, Messages]:
 
 
 @dataclass
+def _tree_links(tree: Any, where: str) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
+    """A saved search tree (networkx node-link JSON) as (nodes by id, children, parent)."""
+    try:
+        nodes = {str(n["id"]): n for n in tree["nodes"]}
+        children: dict[str, list[str]] = defaultdict(list)
+        parent: dict[str, str] = {}
+        for e in tree["edges"]:
+            children[str(e["source"])].append(str(e["target"]))
+            parent[str(e["target"])] = str(e["source"])
+    except (KeyError, TypeError):
+        raise PairsError(f"{where}: the saved tree is not networkx node-link JSON") from None
+    return nodes, children, parent
+
+
 class Builder:
     refs: list[Corpus]
     options: PairOptions
@@ -242,31 +256,28 @@ class Builder:
                 continue
             yield from self._tree_pairs(row, self.refs[where.source].where(where.file, where.line))
 
+    def _judged_children(self, nodes: dict[str, Any], children: list[str]) -> tuple[list[Any], list[Any]]:
+        """A node's children a judge could read, as (right best first, wrong worst first); the
+        unreadable ones are counted as dropped."""
+        kids = [nodes[c] for c in children if c in nodes]
+        usable = [
+            k
+            for k in kids
+            if k.get("reason") not in (UNPARSEABLE, UNJUDGED)
+            and k.get("correct") is not None
+            and str(k.get("text", "")).strip()
+        ]
+        self.dropped["unparseable reply"] += len(kids) - len(usable)
+        right = sorted((k for k in usable if k.get("correct")), key=lambda k: (-score(k), _node_order(k["id"])))
+        wrong = sorted((k for k in usable if not k.get("correct")), key=lambda k: (score(k), _node_order(k["id"])))
+        return right, wrong
+
     def _tree_pairs(self, row: dict[str, Any], where: str) -> Iterator[dict[str, Any]]:
-        tree = row["tree"]
-        try:
-            nodes = {str(n["id"]): n for n in tree["nodes"]}
-            children: dict[str, list[str]] = defaultdict(list)
-            parent: dict[str, str] = {}
-            for e in tree["edges"]:
-                children[str(e["source"])].append(str(e["target"]))
-                parent[str(e["target"])] = str(e["source"])
-        except (KeyError, TypeError):
-            raise PairsError(f"{where}: the saved tree is not networkx node-link JSON") from None
+        nodes, children, parent = _tree_links(row["tree"], where)
         prompt = [{"role": "user", "content": row["question"].strip()}]
         key = problem_key(row["question"])
         for node_id in sorted(children, key=_node_order):
-            kids = [nodes[c] for c in children[node_id] if c in nodes]
-            usable = [
-                k
-                for k in kids
-                if k.get("reason") not in (UNPARSEABLE, UNJUDGED)
-                and k.get("correct") is not None
-                and str(k.get("text", "")).strip()
-            ]
-            self.dropped["unparseable reply"] += len(kids) - len(usable)
-            right = sorted((k for k in usable if k.get("correct")), key=lambda k: (-score(k), _node_order(k["id"])))
-            wrong = sorted((k for k in usable if not k.get("correct")), key=lambda k: (score(k), _node_order(k["id"])))
+            right, wrong = self._judged_children(nodes, children[node_id])
             if not right or not wrong:
                 continue
             path: list[str] = []
