@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
@@ -120,3 +121,23 @@ def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
     Authorization header); the query goes with each request (``agents.urls``)."""
     parsed = parse_url(url)
     return parsed.base, parsed.headers
+
+
+@dataclass(frozen=True)
+class PromptStyle:
+    """How a model is prompted: ``compact`` (one-line few-shot turns, for the small base models this
+    machine runs) or ``full`` (instructions and turns as long as they need), and the stop that goes
+    with it (a newline for compact: a base model cannot end its turn reliably, so it answers the
+    one-line prompt in one line)."""
+
+    profile: str
+    stop: tuple[str, ...]
+
+
+def prompt_style(*specs: str) -> PromptStyle:
+    """The one rule, used by synthesis and eval: local models get the compact style, endpoints and
+    APIs the full one; several models that must share a prompt (a model and its judge) get compact
+    only when all of them are local."""
+    if specs and all(s == LOCAL or s.startswith(LOCAL + ":") for s in specs):
+        return PromptStyle("compact", ("\n",))
+    return PromptStyle("full", ())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -58,3 +61,23 @@ def preflight(*specs: str | None) -> None:
             err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     except SpecError as e:
         fail(str(e))
+
+
+def flag(name: str, kind: Any, default: Any, option: Any) -> inspect.Parameter:
+    """One option of a command built by :func:`command`: its name (the parameter's), type, default
+    and ``typer.Option``."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])
+
+
+def command(body: Callable[..., None], flags: list[inspect.Parameter], doc: str | None = None) -> Callable[..., None]:
+    """A Typer command that calls ``body(**values)`` with the values of ``flags`` (a command with
+    more options than a function should take, or options generated from declarations)."""
+
+    def run(**values: Any) -> None:
+        body(**values)
+
+    run.__signature__ = inspect.Signature(flags)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in flags}
+    run.__doc__ = doc or body.__doc__
+    run.__name__ = body.__name__
+    return run

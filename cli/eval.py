@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import check_specs, err, fail, interrupt_on_sigterm, load, preflight
+from cli.common import check_specs, command, err, fail, flag, interrupt_on_sigterm, load, preflight
 
 app = typer.Typer(no_args_is_help=True, help="Evaluate models: math, safety, factuality, sycophancy.")
 
@@ -17,64 +18,88 @@ Split = Annotated[
 ]
 
 
-@app.command("math")
-def eval_math(
-    model: Annotated[
-        str, typer.Option(help="Model spec: local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1.")
-    ],
-    dataset: Annotated[
+MATH_FLAGS = [
+    flag(
+        "model",
         str,
+        inspect.Parameter.empty,
+        typer.Option(help="Model spec: local, local:PATH, openai:MODEL or MODEL@http://HOST:PORT/v1."),
+    ),
+    flag(
+        "dataset",
+        str,
+        inspect.Parameter.empty,
         typer.Option(
             help="MATH-500 / AIME / MATH2024 / GSM8K file, any JSONL with question and answer, or a Hugging Face name."
         ),
-    ],
-    out: Annotated[
+    ),
+    flag(
+        "out",
         Path,
+        inspect.Parameter.empty,
         typer.Option(help="Output directory: generations.jsonl, samples.jsonl, summary.json, accuracy_vs_tokens.png."),
-    ],
-    samples: Annotated[int, typer.Option(min=1, help="Samples per problem (K) for pass@k and maj@k.")] = 1,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Max output tokens per sample.")] = 1024,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.0,
-    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N problems.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
-    split: Split = None,
-    stop: Annotated[
+    ),
+    flag("samples", int, 1, typer.Option(min=1, help="Samples per problem (K) for pass@k and maj@k.")),
+    flag("max_tokens", int, 1024, typer.Option(min=1, help="Max output tokens per sample.")),
+    flag("temperature", float, 0.0, typer.Option(min=0.0, help="Sampling temperature.")),
+    flag("limit", int | None, None, typer.Option(min=1, help="Use only the first N problems.")),
+    flag("concurrency", int, 8, typer.Option(min=1, help="Requests at once.")),
+    flag(
+        "split",
+        str | None,
+        None,
+        typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split)."),
+    ),
+    flag(
+        "stop",
         list[str] | None,
+        None,
         typer.Option(
             help="Stop string (repeatable). Default: none, except a newline for local models, which are base models "
             "that cannot end their turn reliably and answer the one-line few-shot prompt in one line."
         ),
-    ] = None,
-    prompt: Annotated[
+    ),
+    flag(
+        "prompt",
         str,
+        "auto",
         typer.Option(
             help="chat (the question as one user turn, as journey train formats samples), fewshot "
             "('Problem: ... Solution:' with two examples), or auto: chat for a journey train output, fewshot otherwise."
         ),
-    ] = "auto",
-    engine: Annotated[
+    ),
+    flag(
+        "engine",
         str,
+        "endpoint",
         typer.Option(
             help="endpoint (the model spec, served) or vllm (vLLM's offline engine, for bulk generation on a GPU)."
         ),
-    ] = "endpoint",
-    vllm_python: Annotated[
-        str | None, typer.Option(help="--engine vllm: the python of vLLM's own virtualenv (or O1J_VLLM_PYTHON).")
-    ] = None,
-) -> None:
+    ),
+    flag(
+        "vllm_python",
+        str | None,
+        None,
+        typer.Option(help="--engine vllm: the python of vLLM's own virtualenv (or O1J_VLLM_PYTHON)."),
+    ),
+]
+
+
+def eval_math(**o: Any) -> None:
     """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
     from corpus.problems import ProblemFileError, load_problems
     from eval.generate import CacheMismatchError
-    from eval.math_eval import EvalSetupError, check_engine, default_stop, evaluate, prompt_format
+    from eval.math_eval import Decoding, EvalSetupError, check_engine, default_stop, evaluate, prompt_format
     from eval.vllm_offline import VLLMError
 
+    model, dataset, out, samples = o["model"], o["dataset"], o["out"], o["samples"]
     try:
-        vllm_python = check_engine(model, engine, vllm_python)
-        prompt = prompt_format(model, prompt)
-        problems = load_problems(dataset, split=split, limit=limit)
+        vllm_python = check_engine(model, o["engine"], o["vllm_python"])
+        prompt = prompt_format(model, o["prompt"])
+        problems = load_problems(dataset, split=o["split"], limit=o["limit"])
     except (EvalSetupError, ProblemFileError) as e:
         fail(str(e))
-    if engine == "endpoint":
+    if o["engine"] == "endpoint":
         preflight(model)
     interrupt_on_sigterm()
     with Progress(
@@ -86,15 +111,17 @@ def eval_math(
                 problems,
                 spec=model,
                 out=out,
-                samples=samples,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                concurrency=concurrency,
+                decoding=Decoding(
+                    samples,
+                    o["max_tokens"],
+                    o["temperature"],
+                    tuple(o["stop"]) if o["stop"] is not None else default_stop(model, prompt),
+                ),
+                concurrency=o["concurrency"],
                 dataset=dataset,
-                stop=tuple(stop) if stop is not None else default_stop(model, prompt),
                 prompt=prompt,
                 on_sample=lambda done, total: progress.update(task, completed=done, total=total),
-                engine=engine,
+                engine=o["engine"],
                 vllm_python=vllm_python,
             )
         except (VLLMError, CacheMismatchError) as e:
@@ -108,6 +135,9 @@ def eval_math(
         f"maj@k {summary['maj@k']:.3f}, {summary['tokens_out_mean']:.0f} output tokens on average; {out}/summary.json",
         highlight=False,
     )
+
+
+app.command("math")(command(eval_math, MATH_FLAGS))
 
 
 def run_eval(label: str, out: Path, fn) -> dict:
@@ -138,20 +168,19 @@ def run_eval(label: str, out: Path, fn) -> dict:
 
 def prompt_form(form: str, spec: str, forms: tuple[str, ...], *, flag: str) -> str:
     """A judge's prompt: the released one (forms[0]), few-shot, or auto (few-shot for local base models)."""
-    from agents.specs import parse_spec
+    from agents.specs import prompt_style
 
     if form == "auto":
-        return "fewshot" if parse_spec(spec).kind == "local" else forms[0]
+        return "fewshot" if prompt_style(spec).profile == "compact" else forms[0]
     if form not in forms:
         fail(f"{flag} must be auto, {' or '.join(forms)}, not {form!r}")
     return form
 
 
 def local_stop(*specs: str) -> tuple[str, ...]:
-    from agents.specs import parse_spec
+    from agents.specs import prompt_style
 
-    # local models are base models: they answer the one-line few-shot prompts in one line
-    return ("\n",) if all(parse_spec(s).kind == "local" for s in specs) else ()
+    return prompt_style(*specs).stop
 
 
 @app.command("safety")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import err, fail, interrupt_on_sigterm, preflight
+from cli.common import command, err, fail, flag, interrupt_on_sigterm, preflight
 
 
 def synth(ctx: typer.Context, config: Path | None, set_: list[str] | None, **flags) -> None:
@@ -73,8 +73,8 @@ def synth_command(name: str = "synth") -> typer.Typer:
 
     params = [
         inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
-        _parameter("config", Path | None, None, typer.Option(help=CONFIG_HELP, rich_help_panel=IO)),
-        _parameter(
+        flag("config", Path | None, None, typer.Option(help=CONFIG_HELP, rich_help_panel=IO)),
+        flag(
             "set_",
             list[str] | None,
             None,
@@ -83,30 +83,21 @@ def synth_command(name: str = "synth") -> typer.Typer:
             ),
         ),
     ]
-    for flag in flags():
-        dashed = "--" + flag.name.replace("_", "-")
-        bounds = {} if flag.min is None or flag.type is bool else {"min": flag.min}
-        decls = [f"{dashed}/--no-{dashed[2:]}"] if flag.type is bool else [dashed]
-        option = typer.Option(*decls, help=flag.help, rich_help_panel=flag.panel, **bounds)
-        kind = flag.type if flag.default is not None else flag.type | None
-        params.append(_parameter(flag.name, kind, flag.default, option))
+    for setting in flags():
+        dashed = "--" + setting.name.replace("_", "-")
+        bounds = {} if setting.min is None or setting.type is bool else {"min": setting.min}
+        decls = [f"{dashed}/--no-{dashed[2:]}"] if setting.type is bool else [dashed]
+        option = typer.Option(*decls, help=setting.help, rich_help_panel=setting.panel, **bounds)
+        kind = setting.type if setting.default is not None else setting.type | None
+        params.append(flag(setting.name, kind, setting.default, option))
 
-    def command(**kwargs) -> None:
-        synth(kwargs.pop("ctx"), kwargs.pop("config"), kwargs.pop("set_"), **kwargs)
+    def run(ctx: typer.Context, config: Path | None, set_: list[str] | None, **given) -> None:
+        synth(ctx, config, set_, **given)
 
     methods = "\n\n".join(f"{m.name}: {m.description}" for m in METHODS.values())
-    command.__doc__ = f"{synth.__doc__}\n\nMethods (--method):\n\n{methods}"
-    command.__signature__ = inspect.Signature(params)
-    command.__annotations__ = {p.name: p.annotation for p in params}
     app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
-    app.command(name)(command)
+    app.command(name)(command(run, params, f"{synth.__doc__}\n\nMethods (--method):\n\n{methods}"))
     return app
-
-
-def _parameter(name: str, kind, default, option):
-    import inspect
-
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option])
 
 
 def start_engines_early(args: list[str]) -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agents.checkpoints import is_local
 from agents.models import Sampling
-from agents.specs import public_spec
+from agents.specs import prompt_style, public_spec
 from answers.extract import answer_section
 from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
@@ -90,7 +92,7 @@ def default_stop(model: str, prompt: str = "fewshot") -> tuple[str, ...]:
     """A newline for local models prompted few-shot: base models that cannot end their turn reliably
     answer the one-line prompt in one line. Nothing for the rest, nor for a chat-prompted model,
     which thinks over many lines (a trained model's "<think>\\n" would otherwise end at once)."""
-    return ("\n",) if is_local(model) and prompt == "fewshot" else ()
+    return prompt_style(model).stop if prompt == "fewshot" else ()
 
 
 def _turn(question: str) -> str:
@@ -112,18 +114,51 @@ def fewshot_messages(problem: Problem) -> list[BaseMessage]:
     return out
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How each problem is sampled: K samples of at most ``max_tokens`` at ``temperature``, with these stops."""
+
+    samples: int = 1
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ()
+
+    def sampling(self) -> Sampling:
+        return Sampling(temperature=self.temperature, max_tokens=self.max_tokens, stop=self.stop)
+
+    def record(self) -> dict[str, Any]:
+        return {"samples": self.samples, "max_tokens": self.max_tokens, "temperature": self.temperature} | {
+            "stop": list(self.stop)
+        }
+
+
+def _grade(rows: list[dict]) -> list[dict]:
+    """Each generation graded (extracted answer, correct, truncated thinking) and its maj@k vote."""
+    with Grader(GradeConfig()) as grader:
+        found = grader.grade_outputs([r["answer"] for r in rows], [r["output"] for r in rows])
+        graded = [
+            r | {"extracted": a, "correct": ok, "truncated": answer_section(r["output"]) is None}
+            for r, (a, ok) in zip(rows, found, strict=True)
+        ]
+        by_problem: dict[str, list[dict]] = {}
+        for row in graded:
+            by_problem.setdefault(row["problem_id"], []).append(row)
+        for group in by_problem.values():  # maj@k votes by equivalence, judged by the same verifier
+            votes = metrics.vote_groups([r["extracted"] for r in group], [r["correct"] for r in group], grader.same)
+            for row, vote in zip(group, votes, strict=True):
+                row["vote"] = vote
+    return graded
+
+
 def evaluate(
     problems: list[Problem],
     *,
     spec: str,
     out: Path,
-    samples: int = 1,
-    max_tokens: int = 1024,
-    temperature: float = 0.0,
-    concurrency: int = 8,
+    decoding: Decoding = Decoding(),
     dataset: str = "",
-    stop: tuple[str, ...] = (),
     prompt: str = "fewshot",
+    concurrency: int = 8,
     on_sample=None,
     engine: str = "endpoint",
     vllm_python: str | None = None,
@@ -131,7 +166,7 @@ def evaluate(
     check_output(out, "eval")  # never into a corpus, pairs or a model
     mark(out, "eval")
     start = time.perf_counter()
-    sampling = Sampling(temperature=temperature, max_tokens=max_tokens, stop=stop)
+    sampling = decoding.sampling()
     jobs = [
         Job(
             id=p.id,
@@ -141,7 +176,7 @@ def evaluate(
             | {k: p.meta[k] for k in ("subject", "level") if k in p.meta},
         )
         for p in problems
-        for s in range(samples)
+        for s in range(decoding.samples)
     ]
     if engine == "vllm":  # vLLM's offline engine, in its own environment, for bulk generation
         from eval.vllm_offline import generate_offline
@@ -156,19 +191,7 @@ def evaluate(
             concurrency=concurrency,
             on_done=on_sample,
         )
-    with Grader(GradeConfig()) as grader:
-        found = grader.grade_outputs([r["answer"] for r in rows], [r["output"] for r in rows])
-        graded = [
-            r | {"extracted": a, "correct": ok, "truncated": answer_section(r["output"]) is None}
-            for r, (a, ok) in zip(rows, found, strict=True)
-        ]
-        by_problem: dict[str, list[dict]] = {}
-        for row in graded:
-            by_problem.setdefault(row["problem_id"], []).append(row)
-        for group in by_problem.values():  # maj@k votes by equivalence, judged by the same verifier
-            votes = metrics.vote_groups([r["extracted"] for r in group], [r["correct"] for r in group], grader.same)
-            for row, vote in zip(group, votes, strict=True):
-                row["vote"] = vote
+    graded = _grade(rows)
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in graded:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -182,7 +205,7 @@ def evaluate(
         if prompt == "fewshot"
         else {"format": prompt},
         "grading": "answers/extract.py then math-verify in workers; maj@k by equivalence, ties split",
-        "sampling": {"samples": samples, "max_tokens": max_tokens, "temperature": temperature, "stop": list(stop)},
+        "sampling": decoding.record(),
         "engine": engine,
         **metrics.summarize(graded),
         # pass@1 with its 95% interval over problems (percentile bootstrap, seed stated)

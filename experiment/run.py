@@ -229,7 +229,7 @@ class Plan:
     def _eval(self, arm: str, seed: int | None, name: str) -> Callable[[Path], dict[str, Any]]:
         def run(d: Path) -> dict[str, Any]:
             from corpus.problems import load_problems
-            from eval.math_eval import default_stop, evaluate, prompt_format
+            from eval.math_eval import Decoding, default_stop, evaluate, prompt_format
 
             spec = self.exp.eval
             from agents.checkpoints import is_local
@@ -243,12 +243,14 @@ class Plan:
                 load_problems(str(self.problem_file(name))),
                 spec=model,
                 out=d / "eval",
-                samples=int(spec.get("samples", 1)),
-                max_tokens=int(spec.get("max_tokens", 256)),
-                temperature=float(spec.get("temperature", 0.0)),
+                decoding=Decoding(
+                    int(spec.get("samples", 1)),
+                    int(spec.get("max_tokens", 256)),
+                    float(spec.get("temperature", 0.0)),
+                    default_stop(model, prompt),
+                ),
                 concurrency=int(spec.get("concurrency", 8)),
                 dataset=str(self.problem_file(name)),
-                stop=default_stop(model, prompt),
                 prompt=prompt,
             )
             return {"eval": str(d / "eval"), "pass@1": summary["pass@1"], "maj@k": summary["maj@k"]}

@@ -28,6 +28,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from agents.models import Sampling
 from agents.prompt_files import PromptFileError, load_prompt
+from agents.specs import prompt_style
 from agents.structured import ONE_LINE, PROFILES, Prompt, RolePrompts
 from corpus.events import Event
 from corpus.schema import Problem
@@ -170,8 +171,9 @@ class RolePrompt:
 
 
 def default_profile(spec: str) -> str:
-    """compact for the models this machine runs (small base models), full for endpoints and APIs."""
-    return "compact" if spec == "local" or spec.startswith("local:") else "full"
+    """compact for the models this machine runs (small base models), full for endpoints and APIs
+    (``agents.specs.prompt_style``, the rule eval follows too)."""
+    return prompt_style(spec).profile
 
 
 @dataclass(frozen=True)

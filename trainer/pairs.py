@@ -124,7 +124,6 @@ def _side(messages: Messages) -> tuple[Messages, Messages]:
     return messages[:-1], messages[-1:]
 
 
-@dataclass
 def _tree_links(tree: Any, where: str) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
     """A saved search tree (networkx node-link JSON) as (nodes by id, children, parent)."""
     try:
@@ -139,6 +138,7 @@ def _tree_links(tree: Any, where: str) -> tuple[dict[str, Any], dict[str, list[s
     return nodes, children, parent
 
 
+@dataclass
 class Builder:
     refs: list[Corpus]
     options: PairOptions
