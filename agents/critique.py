@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from agents.structured import AgentContext, ParseError, Prompt, RolePrompts, ask, chosen, event, numbered
+from corpus.events import UNJUDGED
 
 ROLE = "critic"
 
@@ -75,7 +76,7 @@ MAX_FULL_REASON_CHARS = 6000
 
 
 class Verdict(BaseModel):
-    correct: bool
+    correct: bool | None  # None: unjudged (the reply could not be read)
     reason: str
     score: float | None = None  # in [0, 1]; the compact profile maps correct / incorrect to 1 / 0
 
@@ -122,21 +123,27 @@ def query(state: Mapping[str, Any]) -> str:
     )
 
 
-async def critique(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    prompt, profile = chosen(runtime.context, ROLE, PROMPTS)
-    parsed = await ask(runtime.context.models[ROLE], prompt, query(state), PROMPTS.parser(profile))
-    verdict = parsed.value or Verdict(correct=True, reason="")
-    text = parsed.raw if parsed.malformed else verdict.reason
-    ev = event(
-        "critique",
-        ROLE,
-        parsed,
-        text,
-        step=len(state["path"]) + 1,
-        correct=None if parsed.malformed else verdict.correct,
-        score=None if parsed.malformed else verdict.score,
-    )
+async def judge(
+    state: Mapping[str, Any], runtime: Runtime[AgentContext], prompts: RolePrompts, query_text: str, *, debate: bool
+) -> dict[str, Any]:
+    """The critic's verdict on the last step, as an event and the state's ``verdict``. A reply that
+    cannot be read even after the stricter retry leaves the step unjudged (``correct`` None, reason
+    ``UNJUDGED``): never a pass; the routers accept the step unjudged (no evidence it is wrong) and
+    the final answer is still verified; the trace's shape counts it."""
+    prompt, profile = chosen(runtime.context, ROLE, prompts)
+    parsed = await ask(runtime.context.models[ROLE], prompt, query_text, prompts.parser(profile))
+    verdict = parsed.value or Verdict(correct=None, reason=UNJUDGED)
+    if parsed.malformed:
+        text = parsed.raw
+    else:
+        text = "continue" if debate and verdict.correct else verdict.reason
+    extra = {} if debate else {"score": verdict.score}
+    ev = event("critique", ROLE, parsed, text, step=len(state["path"]) + 1, correct=verdict.correct, **extra)
     return {"events": [ev], "verdict": verdict.model_dump(), "tokens": ev.tokens_in + ev.tokens_out}
+
+
+async def critique(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    return await judge(state, runtime, PROMPTS, query(state), debate=False)
 
 
 # -- the debate variant: the critic tells a policy that keeps reasoning to continue or to backtrack --
@@ -218,18 +225,6 @@ DEBATE_PROMPTS = RolePrompts("critic-debate", DEBATE, DEBATE_FULL, parse_debate,
 
 
 async def debate_turn(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """The critic's turn in a debate; unparseable turns count as 'continue' (a backtrack needs a reason)."""
+    """The critic's turn in a debate; an unreadable turn leaves the step unjudged (see :func:`judge`)."""
     debate_query = query(state).removesuffix("Check:") + "Your turn:"
-    prompt, profile = chosen(runtime.context, ROLE, DEBATE_PROMPTS)
-    parsed = await ask(runtime.context.models[ROLE], prompt, debate_query, DEBATE_PROMPTS.parser(profile))
-    verdict = parsed.value or Verdict(correct=True, reason="")
-    text = parsed.raw if parsed.malformed else ("continue" if verdict.correct else verdict.reason)
-    ev = event(
-        "critique",
-        ROLE,
-        parsed,
-        text,
-        step=len(state["path"]) + 1,
-        correct=None if parsed.malformed else verdict.correct,
-    )
-    return {"events": [ev], "verdict": verdict.model_dump(), "tokens": ev.tokens_in + ev.tokens_out}
+    return await judge(state, runtime, DEBATE_PROMPTS, debate_query, debate=True)

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from langgraph.runtime import Runtime
-
-from agents.structured import AgentContext, Prompt, RolePrompts, chosen, solve_once
+from agents.structured import Prompt, RolePrompts, free_text_node
 
 ROLE = "rewriter"
 
@@ -61,12 +59,9 @@ def reformat_query(problem: Mapping[str, Any]) -> str:
     return f"Problem: {problem['question']}\nReference solution: {problem['meta']['solution']}"
 
 
-async def reformat(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    prompt, _ = chosen(runtime.context, ROLE, REFORMATS)
-    return await solve_once(runtime.context.models[ROLE], ROLE, prompt, reformat_query(state["problem"]))
+def fluent_query(state: Mapping[str, Any]) -> str:
+    return f"Problem: {state['problem']['question']}\nDraft:\n{state['draft']}"
 
 
-async def fluent(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    query = f"Problem: {state['problem']['question']}\nDraft:\n{state['draft']}"
-    prompt, _ = chosen(runtime.context, ROLE, FLUENTS)
-    return await solve_once(runtime.context.models[ROLE], ROLE, prompt, query)
+reformat = free_text_node(ROLE, REFORMATS, lambda state: reformat_query(state["problem"]), "reformat")
+fluent = free_text_node(ROLE, FLUENTS, fluent_query, "fluent")

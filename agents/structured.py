@@ -6,11 +6,12 @@ share so the role files stay a prompt, a parser and a node.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 
 from agents.models import ChatModel, Reply, complete
 from answers.extract import last_boxed
@@ -151,3 +152,16 @@ async def solve_once(model: ChatModel, role: str, prompt: Prompt, query: str) ->
     # a reply with no answer is not malformed: it is a sample that fails verification, text kept
     ev = event("attempt", role, Parsed(reply.text, reply.text, [reply]), reply.text, step=1, answer=answer)
     return {"events": [ev], "candidate": {"text": reply.text, "answer": answer}, "tokens": ev.tokens_in + ev.tokens_out}
+
+
+def free_text_node(role: str, prompts: RolePrompts, query: Callable[[Mapping[str, Any]], str], name: str):
+    """The graph node of a role that writes one whole text (a solution, a rewrite): its prompt, the
+    query built from the state, one :func:`solve_once` call. The teacher's solutions and the
+    rewriter's reformats and monologues are this node with their own prompt and query."""
+
+    async def node(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        prompt, _ = chosen(runtime.context, role, prompts)
+        return await solve_once(runtime.context.models[role], role, prompt, query(state))
+
+    node.__name__ = node.__qualname__ = name
+    return node

@@ -16,7 +16,17 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.structured import AgentContext, ParseError, Prompt, RolePrompts, ask, chosen, event, first_line, solve_once
+from agents.structured import (
+    AgentContext,
+    ParseError,
+    Prompt,
+    RolePrompts,
+    ask,
+    chosen,
+    event,
+    first_line,
+    free_text_node,
+)
 
 ROLE = "teacher"
 
@@ -90,10 +100,8 @@ def solve_query(problem: Mapping[str, Any]) -> str:
     return f"Problem: {problem['question']}"
 
 
-async def solve(state: Mapping[str, Any], runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """One distillation sample, one call."""
-    prompt, _ = chosen(runtime.context, ROLE, SOLVES)
-    return await solve_once(runtime.context.models[ROLE], ROLE, prompt, solve_query(state["problem"]))
+# one distillation sample, one call
+solve = free_text_node(ROLE, SOLVES, lambda state: solve_query(state["problem"]), "solve")
 
 
 def hint_query(state: Mapping[str, Any]) -> str:

@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field
 
 # rewrite: a rewriter's fluent version of the whole thought (kept for its text and usage; the trace's
 # long_thought is it, when it was used)
+# the reason a step judge's verdict carries when its reply could not be read, even after the stricter
+# retry: the step is unjudged (``correct`` None), never a pass
+UNJUDGED = "the judge's reply could not be read"
+
 EventKind = Literal["attempt", "critique", "reflection", "backtrack", "answer", "verification", "teacher", "rewrite"]
 
 

@@ -156,5 +156,7 @@ def shape(events: list[Event], long_thought: str, rewrite: str | None = None) ->
         # where the method wrote them, else the cues of a free-form thought
         "backtracks": sum(e.kind == "backtrack" for e in events) or backtracks_in(long_thought),
         "dead_end_depth": max(depths, default=0),
+        # critiques whose verdict could not be read (unjudged steps: accepted without a verdict)
+        "unjudged": sum(e.kind == "critique" and e.malformed for e in events),
         "rewritten": rewritten,
     }

@@ -164,7 +164,9 @@ def judged_routes(retry: str):
     through its backtrack; the return types name the nodes, as LangGraph draws the graph from them."""
 
     def after_judge(state: StepState, runtime: Runtime[StepContext]) -> str:
-        if state["verdict"]["correct"]:
+        # an unjudged step (correct None: the critic's reply could not be read) is not rejected without
+        # a reason; it stands unjudged, its event says so, and a final answer is still verified
+        if state["verdict"]["correct"] is not False:
             return "verify" if state["candidate"]["answer"] is not None else "accept"
         return retry if state["n_backtracks"] < runtime.context.budget.max_backtracks else "finish"
 

@@ -41,7 +41,7 @@ from agents.models import Sampling
 from agents.structured import AgentContext
 from answers.verify import Verifier
 from corpus import render
-from corpus.events import Event
+from corpus.events import UNJUDGED, Event
 from corpus.schema import Problem
 from graphs.common import Budget, rewrite_draft
 from graphs.method import Method, OptionError, Role, option
@@ -116,9 +116,6 @@ def initial_state(problem: Problem) -> TreeState:
 
 def _tree(state: TreeState) -> nx.DiGraph:
     return nx.node_link_graph(state["tree"], edges="edges")
-
-
-UNJUDGED = "the judge's reply could not be read"
 
 
 def path_to(tree: nx.DiGraph, node: str) -> list[str]:

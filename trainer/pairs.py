@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from corpus.artifacts import PAIRS_FILE, ArtifactError, Corpus, open_corpus, output
+from corpus.events import UNJUDGED
 from corpus.files import MANIFEST, file_hash, write_atomic
 from corpus.jsonl import JsonlError
 from trainer.format import THINK_OPEN, Messages, trace_messages
@@ -52,7 +53,6 @@ Kind = Literal["verified-vs-wrong", "short-vs-long", "journey-vs-shortcut", "ste
 KINDS: tuple[str, ...] = ("verified-vs-wrong", "short-vs-long", "journey-vs-shortcut", "step")
 PAIRS = PAIRS_FILE
 UNPARSEABLE = "unparseable step"  # graphs/tree.py's reason for a reply that was not a step
-UNJUDGED = "the judge's reply could not be read"  # graphs/tree.py's: a step whose verdict is unknown
 
 
 class PairsError(ValueError):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
+from agents import critique
 from answers.verify import Verifier
 from corpus import render
 from corpus.schema import Problem
@@ -151,3 +153,26 @@ def test_malformed_policy_output_never_crashes(verifier):
     assert first.malformed and first.calls == 2
     assert final["status"] == "verified"
     assert "banana" not in render.long_thought(final["events"])  # malformed text is not trained on
+
+
+def test_an_unreadable_critique_leaves_the_step_unjudged_never_passed(verifier):
+    """The critic's reply cannot be read, twice (the stricter retry too): the step is accepted
+    without a verdict, recorded as unjudged (correct None), counted in the shape; the final answer
+    is still verified against the reference."""
+    from corpus.events import UNJUDGED
+
+    final = run(
+        verifier,
+        policy=["Step: 2 + 3 = 5.", "Final answer: \\boxed{5}"],
+        critic=["looks fine to me", "I think so", "Verdict: correct. Reason: fine."],
+    )
+    judged = [e for e in final["events"] if e.kind == "critique"]
+    assert judged[0].malformed and judged[0].correct is None and judged[0].calls == 2
+    assert final["verdict"]["correct"] is True  # the second critique, on the answer, was read
+    assert render.shape(final["events"], render.long_thought(final["events"]))["unjudged"] == 1
+    assert final["status"] == "verified"
+    # the first step's verdict, as the state held it, was unknown, never a pass
+    runtime = SimpleNamespace(context=journey.JourneyContext(models={"critic": scripted("no", "still no")}))
+    state = {"problem": PROBLEM.model_dump(), "path": [], "candidate": {"text": "2 + 3 = 6.", "answer": None}}
+    first = asyncio.run(critique.critique(state, runtime))
+    assert first["verdict"] == {"correct": None, "reason": UNJUDGED, "score": None}
