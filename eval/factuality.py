@@ -23,7 +23,6 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from corpus.artifacts import check_output, mark
 from corpus.problems import ProblemFileError, rows_of
 from eval.judge_prompts import CHINESE_SIMPLEQA_GRADER, SIMPLEQA_GRADER
 from eval.safety import item_language, language
@@ -199,37 +198,36 @@ def evaluate(
 
     from agents.models import Sampling
     from agents.specs import public_spec
-    from eval.generate import Job, run_jobs, write_outputs
+    from eval.generate import write_outputs
+    from eval.judged import Speaker, run_judged
 
-    check_output(out, "eval")  # never into a corpus, pairs or a model
-    mark(out, "eval")
-    common = {"concurrency": concurrency, "on_done": on_done}
-    answers = run_jobs(
-        [Job(i.id, answer_messages(i)) for i in items],
-        spec=model,
-        sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
-        path=out / "answers.jsonl",
-        **common,
-    )
-    grades = run_jobs(
-        [Job(i.id, grader_messages(i, a["output"], prompt=grader_prompt)) for i, a in zip(items, answers, strict=True)],
-        spec=grader,
-        sampling=Sampling(temperature=0.0, max_tokens=16, stop=grader_stop),
-        path=out / "grades.jsonl",
-        **common,
+    judged = run_judged(
+        items,
+        out=out,
+        judge=Speaker(
+            grader,
+            Sampling(temperature=0.0, max_tokens=16, stop=grader_stop),
+            "grades.jsonl",
+            lambda i, predicted: grader_messages(i, predicted, prompt=grader_prompt),
+        ),
+        model=Speaker(
+            model, Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop), "answers.jsonl", answer_messages
+        ),
+        concurrency=concurrency,
+        on_done=on_done,
     )
     rows = [
         {
-            "id": i.id,
-            "category": i.category,
-            "question": i.question,
-            "gold": i.answer,
-            "predicted": a["output"],
-            "grader_output": g["output"],
-            "grade": parse_grade(g["output"]),
-            "tokens_out": a["tokens_out"],
+            "id": j.item.id,
+            "category": j.item.category,
+            "question": j.item.question,
+            "gold": j.item.answer,
+            "predicted": j.response,
+            "grader_output": j.judgment["output"],
+            "grade": parse_grade(j.judgment["output"]),
+            "tokens_out": j.answer["tokens_out"],
         }
-        for i, a, g in zip(items, answers, grades, strict=True)
+        for j in judged
     ]
     summary = {
         "kind": "factuality",

@@ -21,7 +21,6 @@ from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from corpus.artifacts import check_output, mark
 from corpus.problems import ProblemFileError, rows_of
 from eval.judge_prompts import SAFETY_J_EN, SAFETY_J_SYSTEM, SAFETY_J_ZH
 
@@ -221,52 +220,47 @@ def evaluate(
 
     from agents.models import Sampling
     from agents.specs import public_spec
-    from eval.generate import Job, run_jobs, write_outputs
+    from eval.generate import write_outputs
+    from eval.judged import Speaker, run_judged
 
-    check_output(out, "eval")  # never into a corpus, pairs or a model
-    mark(out, "eval")
-    need = [i for i in items if i.response is None]
-    responses: dict[str, str] = {}
-    if need:
-        if model is None:
-            raise ValueError(f"{dataset}: {len(need)} items have no response; give --model to answer them")
-        rows = run_jobs(
-            [Job(i.id, answer_messages(i.query)) for i in need],
-            spec=model,
-            sampling=Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
-            path=out / "responses.jsonl",
+    try:
+        judged = run_judged(
+            items,
+            out=out,
+            judge=Speaker(
+                judge,
+                Sampling(temperature=0.0, max_tokens=judge_tokens, stop=judge_stop),
+                "judgments.jsonl",
+                lambda i, response: judge_messages(i.query, response, prompt=judge_prompt, lang=i.lang),
+            ),
+            model=model
+            and Speaker(
+                model,
+                Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
+                "responses.jsonl",
+                lambda i: answer_messages(i.query),
+            ),
+            given=lambda i: i.response,
             concurrency=concurrency,
             on_done=on_done,
         )
-        responses = {r["id"]: r["output"] for r in rows}
-
-    def judged_text(i: SafetyItem) -> str:
-        return i.response if i.response is not None else responses[i.id]
-
-    jobs = [Job(i.id, judge_messages(i.query, judged_text(i), prompt=judge_prompt, lang=i.lang)) for i in items]
-    judged = run_jobs(
-        jobs,
-        spec=judge,
-        sampling=Sampling(temperature=0.0, max_tokens=judge_tokens, stop=judge_stop),
-        path=out / "judgments.jsonl",
-        concurrency=concurrency,
-        on_done=on_done,
-    )
+    except ValueError as e:
+        raise ValueError(f"{dataset}: {e}") from None
     rows = []
-    for item, verdict in zip(items, judged, strict=True):
-        label, analysis = parse_verdict(verdict["output"])
+    for j in judged:
+        label, analysis = parse_verdict(j.judgment["output"])
         rows.append(
             {
-                "id": item.id,
-                "category": item.category,
-                "query": item.query,
-                "response": item.response if item.response is not None else responses[item.id],
-                "response_from": "dataset" if item.response is not None else "model",
-                "judge_output": verdict["output"],
+                "id": j.item.id,
+                "category": j.item.category,
+                "query": j.item.query,
+                "response": j.response,
+                "response_from": j.response_from,
+                "judge_output": j.judgment["output"],
                 "label": label,
                 "analysis": analysis,
-                "human_label": item.human_label,
-                "tokens_out": verdict["tokens_out"],
+                "human_label": j.item.human_label,
+                "tokens_out": j.judgment["tokens_out"],
             }
         )
     summary = {

@@ -1,0 +1,83 @@
+"""The pipeline of a judged evaluation (safety, factuality): a model answers the items that have no
+response, a judge model reads each response, both resumable; each eval then parses the judge's
+replies with its own parser and writes its rows and summary.
+
+    responses (answered by --model, kept in ANSWERS_FILE)  ->  judgments (JUDGMENTS_FILE)  ->  rows
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from agents.models import Sampling
+from corpus.artifacts import check_output, mark
+from eval.generate import Job, run_jobs
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A model of the pipeline: its spec, how it samples, the file its replies are kept in (a
+    rerun resumes from it), and the messages it is sent for an item (and, for the judge, the response)."""
+
+    spec: str
+    sampling: Sampling
+    file: str
+    messages: Callable[..., list[BaseMessage]]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One item through the pipeline: its response, where the response came from (the dataset, or
+    the model), the answering call's row (None for a given response) and the judge's row."""
+
+    item: Any
+    response: str
+    response_from: str
+    answer: dict[str, Any] | None
+    judgment: dict[str, Any]
+
+
+def run_judged(
+    items: Sequence[Any],
+    *,
+    out: Path,
+    judge: Speaker,
+    model: Speaker | None,
+    given: Callable[[Any], str | None] = lambda item: None,
+    concurrency: int = 8,
+    on_done=None,
+) -> list[Judged]:
+    """Answer the items without a ``given`` response with ``model``, then judge every response."""
+    check_output(out, "eval")  # never into a corpus, pairs or a model
+    mark(out, "eval")
+    common = {"concurrency": concurrency, "on_done": on_done}
+    need = [i for i in items if given(i) is None]
+    answers: dict[str, dict[str, Any]] = {}
+    if need:
+        if model is None:
+            raise ValueError(f"{len(need)} items have no response; give --model to answer them")
+        rows = run_jobs(
+            [Job(i.id, model.messages(i)) for i in need],
+            spec=model.spec,
+            sampling=model.sampling,
+            path=out / model.file,
+            **common,
+        )
+        answers = {r["id"]: r for r in rows}
+    responses = [given(i) if given(i) is not None else answers[i.id]["output"] for i in items]
+    judgments = run_jobs(
+        [Job(i.id, judge.messages(i, r)) for i, r in zip(items, responses, strict=True)],
+        spec=judge.spec,
+        sampling=judge.sampling,
+        path=out / judge.file,
+        **common,
+    )
+    return [
+        Judged(i, r, "model" if i.id in answers else "dataset", answers.get(i.id), j)
+        for i, r, j in zip(items, responses, judgments, strict=True)
+    ]
