@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -27,10 +28,14 @@ from agents.processes import SERVER_ENV, ManagedProcess, free_port
 
 
 class LocalServer:
-    """The engine (``agents/engine.py``) on 127.0.0.1 at a free port for one checkpoint."""
+    """The engine (``agents/engine.py``) for one checkpoint, on 127.0.0.1 at a free port unless told
+    another address (``journey serve local --host --port``)."""
 
-    def __init__(self, model: str = EMBEDDED, *, start_timeout_s: float = 600.0):
+    def __init__(
+        self, model: str = EMBEDDED, *, start_timeout_s: float = 600.0, host: str = "127.0.0.1", port: int | None = None
+    ):
         self.model = model
+        self.host, self.wanted_port = host, port
         self.dtype = served_dtype()
         self.server = ManagedProcess("engine", start_timeout_s)
         self.checkpoint: Path | None = None
@@ -39,7 +44,9 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        # bound to every address: others reach it by this machine's name (as journey serve vllm says)
+        address = socket.gethostname() if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{address}:{self.port}/v1"
 
     @property
     def served_model(self) -> str:
@@ -66,11 +73,11 @@ class LocalServer:
         self.checkpoint = ensure_checkpoint(self.model)
         sidecar = self.checkpoint / SIDECAR
         self.sidecar = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-        self.port = free_port()
+        self.port = self.wanted_port or free_port()
         hub_cache = cache_root() / "hub"
         hub_cache.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **SERVER_ENV, "HF_HUB_CACHE": str(hub_cache)}
-        command = [sys.executable, "-m", "agents.engine_http", str(self.checkpoint), "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "agents.engine_http", str(self.checkpoint), "--host", self.host]
         command += ["--port", str(self.port), "--dtype", self.dtype]
         self.server.spawn(command, env, self.port)
 

@@ -29,6 +29,13 @@ def _serve_until_interrupted(server, spec_of) -> None:
         server.stop()
 
 
+Host = Annotated[
+    str,
+    typer.Option(help="Address to bind: 127.0.0.1 (this machine only), or 0.0.0.0 for Ray workers elsewhere."),
+]
+Port = Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default: a free one).")]
+
+
 @app.command("vllm")
 def serve_vllm(
     model: Annotated[
@@ -41,11 +48,8 @@ def serve_vllm(
     python: Annotated[
         str | None, typer.Option(help="The python of vLLM's own virtualenv (or O1J_VLLM_PYTHON).")
     ] = None,
-    host: Annotated[
-        str,
-        typer.Option(help="Address to bind: 127.0.0.1 (this machine only), or 0.0.0.0 for Ray workers elsewhere."),
-    ] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+    host: Host = "127.0.0.1",
+    port: Port = None,
     tensor_parallel_size: Annotated[int, typer.Option(min=1, help="GPUs per model replica.")] = 1,
     data_parallel_size: Annotated[int, typer.Option(min=1, help="Model replicas.")] = 1,
     reasoning_parser: Annotated[
@@ -94,12 +98,14 @@ def serve_vllm(
 @app.command("local")
 def serve_local(
     model: Annotated[str, typer.Argument(help="local (the embedded Gemma 3 270M) or local:PATH.")] = "local",
+    host: Host = "127.0.0.1",
+    port: Port = None,
 ) -> None:
-    """Serve the embedded model (or local:PATH) with the project's engine on 127.0.0.1 until Ctrl-C.
+    """Serve the embedded model (or local:PATH) with the project's engine (127.0.0.1 unless --host) until Ctrl-C.
 
     Other processes reach it as MODEL@URL; synth and eval given `local` start their own server instead.
     """
     from agents.local import LocalServer
 
-    server = LocalServer(model.removeprefix("local:"))
+    server = LocalServer(model.removeprefix("local:"), host=host, port=port)
     _serve_until_interrupted(server, lambda srv: f"{srv.served_model}@{srv.base_url}")

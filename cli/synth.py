@@ -294,7 +294,7 @@ def export_prompts(
         str, typer.Option(help="compact (small base models) or full (instruct and reasoning models).")
     ] = "full",
 ) -> None:
-    """Write every role's prompt (system text, few-shot turns, stricter reminder), to edit and use with --prompts DIR."""
+    """Write every role's prompt (system text, few-shot turns, stricter reminder), to edit and use with journey synth --prompts DIR."""
     from agents.prompt_files import PromptFileError
     from agents.prompt_files import export_prompts as write
     from agents.structured import PROFILES

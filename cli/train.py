@@ -40,7 +40,11 @@ def train(
             f"{stage['mixture']['total']} samples",
             soft_wrap=True,
         )
-    err.print(f"model saved: load it with --model {manifest['load_with']}", soft_wrap=True, highlight=False)
+    err.print(
+        f"model saved: evaluate it with journey eval math --model {manifest['load_with']}",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def pairs(

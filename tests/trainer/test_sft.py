@@ -172,7 +172,7 @@ def test_cli_trains_and_reports_bad_recipes(tiny_model, corpora, tmp_path):
         timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert f"load it with --model local:{out}" in run.stderr
+    assert f"evaluate it with journey eval math --model local:{out}" in run.stderr
     assert json.loads((out / "stage.json").read_text())["figures"]["steps"] == 3
     bad = recipe(
         tmp_path,
