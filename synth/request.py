@@ -144,7 +144,8 @@ def flags() -> list[Flag]:
     hints = typing.get_type_hints(RunSettings)
     for f in dataclasses.fields(RunSettings):
         kind = next((t for t in typing.get_args(hints[f.name]) if t is not type(None)), hints[f.name])
-        out.append(Flag(f.name, kind, f.default, f.metadata["help"], f.metadata["panel"], f.metadata["min"]))
+        text = f.metadata["help"] + (f" One of: {', '.join(METHODS)}." if f.name == "method" else "")
+        out.append(Flag(f.name, kind, f.default, text, f.metadata["panel"], f.metadata["min"]))
     roles: dict[str, dict[str, str]] = {}
     options: dict[str, dict[str, tuple[Any, Any, str, float | None]]] = {}
     for method in METHODS.values():
