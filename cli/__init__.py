@@ -12,8 +12,8 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
+from cli import curate, experiment, graph, reports, serve, synth, train, view
 from cli import eval as eval_cli
-from cli import experiment, graph, reports, serve, synth, train, view
 
 
 class Commands(TyperGroup):
@@ -58,6 +58,7 @@ app.command()(reports.compare)
 app.add_typer(eval_cli.app, name="eval")
 app.command()(reports.report)
 app.command()(reports.export)
+app.command("filter")(curate.filter_command)
 app.command()(view.view)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(train.train)
 app.command()(train.pairs)

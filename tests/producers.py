@@ -98,3 +98,67 @@ def make_corpus(method: str, problems: Path, out: Path) -> Path:
 def make_corpora(root: Path, n: int = 6) -> dict[str, Path]:
     problems = write_problems(root / "problems.jsonl", n)
     return {method: make_corpus(method, problems, root / method) for method in METHODS}
+
+
+# a corpus with traces made to trip each filter of `journey filter`, written by journey synth
+# against a teacher that writes them: problem id -> what its trace is
+PLANTED = {
+    "clean0": "kept",
+    "clean1": "kept",
+    "clean2": "kept",
+    "loop": "repetition",
+    "mixed": "language",
+    "cut": "truncated",
+    "same": "duplicate",  # the same question as clean0, so the same long thought
+    "again": "near_duplicate",  # clean1's question and one more sentence
+    "leaked": "contaminated",
+}
+LEAKED = "What is 41 + 17? Give the sum of these two whole numbers as your final answer."
+
+
+def planted_rows() -> list[dict]:
+    questions = {
+        "clean0": "What is 3 + 4?",
+        "clean1": "What is 12 + 30?",
+        "clean2": "What is 7 + 9?",
+        "loop": "What is 5 + 6?",
+        "mixed": "What is 8 + 2?",
+        "cut": "What is 9 + 9?",
+        "same": "What is 3 + 4?",
+        "again": "What is 12 + 30? Check it twice.",
+        "leaked": LEAKED,
+    }
+    rows = []
+    for pid, q in questions.items():
+        a, b = map(int, re.search(r"(\d+) \+ (\d+)", q).groups())
+        rows.append({"id": pid, "question": q, "answer": str(a + b), "subject": SUBJECTS[len(rows) % 2]})
+    return rows
+
+
+def planting_teacher(body: dict) -> dict:
+    """Writes each planted problem's long thought as its kind asks."""
+    q = last_user(body)
+    a, b = map(int, re.search(r"(\d+) \+ (\d+)", q).groups())
+    steps = (
+        f"I need {a} + {b}. Start from {a} and count {b} more. Counting up from {a} gives {a + b}. "
+        f"Wait, let me check it another way: {b} + {a} is also {a + b}, so the order does not matter. "
+    )
+    if "Check it twice" in q:
+        steps += "I checked it twice. "
+    if (a, b) == (5, 6):
+        steps += "Let me add the two numbers together once more to be completely sure. " * 10
+    if (a, b) == (8, 2):
+        steps = "我需要计算八加二。从八开始再数两个，得到十。让我再检查一遍：二加八也是十，所以答案是十。 "
+    if (a, b) == (9, 9):
+        return {"content": f"<think>{steps} So far I have {a + b}, and the answer is \\boxed{{{a + b}}} but"}
+    return {"content": f"<think>{steps}</think>The answer is \\boxed{{{a + b}}}."}
+
+
+def make_planted_corpus(root: Path) -> Path:
+    problems = root / "planted.jsonl"
+    problems.write_text("".join(json.dumps(r) + "\n" for r in planted_rows()))
+    out = root / "planted"
+    with OpenAIServer(planting_teacher) as server:
+        result = distill(server, problems, out, "--keep", "all")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out

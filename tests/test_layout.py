@@ -21,8 +21,11 @@ ALLOWED = {
     "trainer": {"answers", "agents", "corpus"},
     "reports": {"answers", "agents", "corpus", "eval", "trainer"},
     "view": {"answers", "agents", "corpus", "eval", "trainer", "reports"},
+    # curation: filters and selections of corpora into corpora (the trainer's decontamination, eval's
+    # runs of a reference model for difficulty)
+    "curate": {"answers", "agents", "corpus", "eval", "trainer"},
     # an experiment runs every stage (synth, pairs, train, eval) and reports on them
-    "experiment": {"answers", "agents", "corpus", "graphs", "synth", "eval", "trainer", "reports"},
+    "experiment": {"answers", "agents", "corpus", "graphs", "synth", "eval", "trainer", "reports", "curate"},
     "cli": set(),  # filled below: the CLI may import every package
 }
 ALLOWED["cli"] = set(ALLOWED) - {"cli"}

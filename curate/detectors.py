@@ -1,0 +1,154 @@
+"""What can be wrong with one long thought, each a function of the trace that answers with a reason
+(a short text saying what was found) or None. Every detector runs in linear time in the text.
+
+- ``truncated``: the thinking block never closed, the trace ran out of its token budget, or no
+  answer could be read from it;
+- ``malformed``: a backtrack with no reflection before it (the journey's "why" is missing), or a
+  rewrite that lost the answer or reflections of the draft it rewrote;
+- ``repetition``: a loop, the known failure of long reasoning that runs until its budget ends:
+  a sentence (or a cycle of two or three, of at least ``MIN_LOOP_WORDS`` words in all) said
+  ``sentence_repeats`` times or more back to back, or a tail (the last ``TAIL`` of the words) whose
+  share of distinct word 4-grams is under ``tail_novelty``. A check said after every step is no
+  loop: the steps between its copies differ;
+- ``language``: the long thought is written in another script than the question, or mixes
+  scripts: the share of its letters outside the question's script at least ``language_share``
+  (letters of words of three or more, LaTeX commands and ``$...$`` math left out; Greek, the
+  script of math symbols, never counts).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from corpus import render
+from corpus.events import Event
+
+MIN_LOOP_WORDS = 6
+TAIL = 0.4
+TAIL_MIN_WORDS = 80
+_SENTENCE = re.compile(r"[^.!?。！？\n]+")
+_WORD = re.compile(r"\w+")
+_LATEX = re.compile(r"\\[A-Za-z]+|\$[^$]*\$")  # commands and inline math; each scan ends at the next $
+_LONG_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The detectors' thresholds, recorded in the filtered corpus's manifest."""
+
+    sentence_repeats: int = 4
+    tail_novelty: float = 0.3
+    language_share: float = 0.2
+
+
+def truncated(trace: dict[str, Any]) -> str | None:
+    text = trace.get("long_thought") or ""
+    if text.count("<think>") > text.count("</think>"):
+        return "the thinking block never closed"
+    if trace.get("status") == "budget_tokens":
+        return "the trace ran out of its token budget"
+    if not str(trace.get("final_answer") or "").strip():
+        return "no answer could be read"
+    return None
+
+
+def _events(trace: dict[str, Any]) -> list[Event]:
+    return [Event.model_validate(e) for e in trace.get("events") or []]
+
+
+def malformed(trace: dict[str, Any]) -> str | None:
+    text = trace.get("long_thought") or ""
+    shape = trace.get("shape") or render.shape(_events(trace), text, trace.get("rewrite"))
+    if shape.get("backtracks", 0) > 0 and shape.get("reflections", 0) == 0:
+        return "a backtrack with no reflection"
+    if shape.get("rewritten"):
+        events = _events(trace)
+        answer = str(trace.get("final_answer") or "")
+        if answer and answer not in text:
+            return "the rewrite lost the answer"
+        if render.reflections_in(text) < sum(e.kind == "reflection" for e in events):
+            return "the rewrite dropped reflections of its draft"
+    return None
+
+
+def _longest_cycle(sentences: list[str]) -> tuple[int, int, str]:
+    """(copies, period, first sentence) of the longest run of a cycle of 1 to 3 sentences said back
+    to back; linear in the number of sentences for each period."""
+    best = (1, 1, "")
+    for period in (1, 2, 3):
+        run = 0
+        for i in range(period, len(sentences)):
+            run = run + 1 if sentences[i] == sentences[i - period] else 0
+            copies = run // period + 1
+            if copies > best[0]:
+                best = (copies, period, sentences[i])
+    return best
+
+
+def repetition(text: str, thresholds: Thresholds = Thresholds()) -> str | None:
+    """A loop in ``text``, said as what repeats, or None."""
+    words = _WORD.findall(text.lower())
+    if not words:
+        return None
+    sentences = [" ".join(_WORD.findall(s.lower())) for s in _SENTENCE.findall(text)]
+    copies, period, sentence = _longest_cycle([s for s in sentences if s])
+    if copies >= thresholds.sentence_repeats and len(sentence.split()) * period >= MIN_LOOP_WORDS:
+        what = "a sentence" if period == 1 else f"a cycle of {period} sentences"
+        return f"{what} said {copies} times in a row: {sentence[:60]!r}"
+    tail = words[int(len(words) * (1 - TAIL)) :]
+    if len(tail) >= TAIL_MIN_WORDS:
+        grams = [tuple(tail[i : i + 4]) for i in range(len(tail) - 3)]
+        novelty = len(set(grams)) / len(grams)
+        if novelty < thresholds.tail_novelty:
+            return f"the last {TAIL:.0%} of the words repeat (distinct 4-grams {novelty:.0%})"
+    return None
+
+
+def script(ch: str) -> str | None:
+    """The writing system of a letter (None for what is no letter, and for Greek: math's symbols)."""
+    if not ch.isalpha():
+        return None
+    code = ord(ch)
+    if code < 0x250 or 0x1E00 <= code < 0x1F00:
+        return "Latin"
+    if 0x370 <= code < 0x400 or 0x1F00 <= code < 0x2000:
+        return None  # Greek: alpha, beta, pi are math here
+    if 0x3040 <= code < 0x3100:
+        return "Kana"
+    if 0xAC00 <= code < 0xD7B0 or 0x1100 <= code < 0x1200:
+        return "Hangul"
+    if 0x3400 <= code < 0xA000 or 0xF900 <= code < 0xFB00 or 0x20000 <= code < 0x30000:
+        return "Han"
+    name = unicodedata.name(ch, "")
+    return name.split()[0].title() if name else None
+
+
+def scripts(text: str) -> Counter:
+    """Letters per script, over words of three or more letters, LaTeX and inline math left out."""
+    counts: Counter = Counter()
+    for word in _LONG_WORD.findall(_LATEX.sub(" ", text)):
+        for ch in word:
+            if (s := script(ch)) is not None:
+                counts[s] += 1
+    return counts
+
+
+def language(question: str, text: str, thresholds: Thresholds = Thresholds()) -> str | None:
+    asked = scripts(question)
+    written = scripts(text)
+    total = sum(written.values())
+    if not asked or not total:
+        return None
+    home = asked.most_common(1)[0][0]
+    if home == "Han" and asked.get("Kana"):  # Japanese writes Han and kana together
+        home = "Kana"
+    allowed = {"Kana", "Han"} if home == "Kana" else {home}
+    other = total - sum(written[s] for s in allowed)
+    if other / total >= thresholds.language_share:
+        found = ", ".join(f"{s} {n / total:.0%}" for s, n in written.most_common(3))
+        return f"the question is in {home} script; the long thought is {found}"
+    return None
