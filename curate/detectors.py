@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -108,36 +107,34 @@ def repetition(text: str, thresholds: Thresholds = Thresholds()) -> str | None:
     return None
 
 
-def script(ch: str) -> str | None:
-    """The writing system of a letter (None for what is no letter, and for Greek: math's symbols)."""
-    if not ch.isalpha():
-        return None
-    code = ord(ch)
-    if code < 0x250 or 0x1E00 <= code < 0x1F00:
-        return "Latin"
-    if 0x370 <= code < 0x400 or 0x1F00 <= code < 0x2000:
-        return None  # Greek: alpha, beta, pi are math here
-    if 0x3040 <= code < 0x3100:
-        return "Kana"
-    if 0xAC00 <= code < 0xD7B0 or 0x1100 <= code < 0x1200:
-        return "Hangul"
-    if 0x3400 <= code < 0xA000 or 0xF900 <= code < 0xFB00 or 0x20000 <= code < 0x30000:
-        return "Han"
-    name = unicodedata.name(ch, "")
-    return name.split()[0].title() if name else None
+_SCRIPTS = {
+    "Latin": re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]"),
+    "Han": re.compile(r"[\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\U00020000-\U0002FFFF]"),
+    "Kana": re.compile(r"[\u3040-\u30FF]"),
+    "Hangul": re.compile(r"[\uAC00-\uD7AF\u1100-\u11FF]"),
+    "Cyrillic": re.compile(r"[\u0400-\u04FF]"),
+    "Arabic": re.compile(r"[\u0600-\u06FF]"),
+    "Devanagari": re.compile(r"[\u0900-\u097F]"),
+    "Hebrew": re.compile(r"[\u0590-\u05FF]"),
+    "Thai": re.compile(r"[\u0E00-\u0E7F]"),
+}
+_GREEK = re.compile(r"[\u0370-\u03FF\u1F00-\u1FFF]")  # alpha, beta, pi: math here, never a language
 
 
 def scripts(text: str) -> Counter:
-    """Letters per script, over words of three or more letters, LaTeX and inline math left out."""
-    counts: Counter = Counter()
-    for word in _LONG_WORD.findall(_LATEX.sub(" ", text)):
-        for ch in word:
-            if (s := script(ch)) is not None:
-                counts[s] += 1
-    return counts
+    """Letters per script, over words of three or more letters, LaTeX and inline math left out
+    (letters of a script not named here count as Other)."""
+    letters = "".join(_LONG_WORD.findall(_LATEX.sub(" ", text)))
+    if letters.isascii():  # the common case, without a scan per script
+        return Counter({"Latin": len(letters)}) if letters else Counter()
+    counts = Counter({name: len(pattern.findall(letters)) for name, pattern in _SCRIPTS.items()})
+    counts["Other"] = len(letters) - sum(counts.values()) - len(_GREEK.findall(letters))
+    return +counts
 
 
 def language(question: str, text: str, thresholds: Thresholds = Thresholds()) -> str | None:
+    if question.isascii() and text.isascii():
+        return None  # one script
     asked = scripts(question)
     written = scripts(text)
     total = sum(written.values())

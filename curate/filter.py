@@ -76,7 +76,7 @@ class FilterOptions:
     def record(self) -> dict[str, Any]:
         out = asdict(self)
         out["decontaminate"] = list(self.decontaminate)
-        out["near_duplicate"] = {"shingle_chars": dedup.SHINGLE, "permutations": dedup.PERMUTATIONS}
+        out["near_duplicate"] = {"shingle_bytes": dedup.SHINGLE, "minhash_bins": dedup.PERMUTATIONS}
         out["near_duplicate"] |= {"bands": dedup.BANDS, "rows": dedup.ROWS}
         return out
 
@@ -133,7 +133,7 @@ class _Checks:
         return self.seen_questions[question]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Read:
     """One sample line met in the first pass, and what became of it."""
 
@@ -182,9 +182,9 @@ def filter_corpora(refs: list[str], out: Path, options: FilterOptions = FilterOp
     return manifest
 
 
-def _first_pass(corpora: list[Corpus], checks: _Checks) -> tuple[list[_Read], list[np.ndarray], list[bytes | None]]:
+def _first_pass(corpora: list[Corpus], checks: _Checks) -> tuple[list[_Read], bytearray, list[bytes | None]]:
     read: list[_Read] = []
-    signatures: list[np.ndarray] = []  # one per trace that passed the per-trace filters, in order
+    signatures = bytearray()  # one signature (256 bytes) per trace that passed the per-trace filters, in order
     keys: list[bytes | None] = []  # its exact key (None: the trace was dropped before)
     ids: set[str] = set()
     try:
@@ -203,7 +203,7 @@ def _first_pass(corpora: list[Corpus], checks: _Checks) -> tuple[list[_Read], li
                     if entry.reason is None and checks.options.dedup:
                         norm = dedup.normalized(str(row.get("long_thought") or ""))
                         keys.append(dedup.exact_key(norm))
-                        signatures.append(dedup.signature(norm))
+                        signatures += dedup.signature(norm).tobytes()
                     else:
                         keys.append(None)
     except JsonlError as e:
@@ -211,27 +211,28 @@ def _first_pass(corpora: list[Corpus], checks: _Checks) -> tuple[list[_Read], li
     return read, signatures, keys
 
 
-def _deduplicate(read: list[_Read], signatures: list[np.ndarray], keys: list[bytes | None], options) -> None:
+def _deduplicate(read: list[_Read], signatures: bytearray, keys: list[bytes | None], options) -> None:
     """Exact duplicates first (the first read is kept), then near duplicates among the rest."""
     if not options.dedup:
         return
     first: dict[bytes, int] = {}
     survivors: list[int] = []  # rows of ``read`` left after exact dedup, in order
-    kept_signatures: list[np.ndarray] = []
-    position = 0  # the row of ``signatures`` that belongs to the next key given
+    rows: list[int] = []  # the signature row of each survivor
+    position = 0  # the signature row that belongs to the next key given
     for i, key in enumerate(keys):
         if key is None:
             continue
-        signature, position = signatures[position], position + 1
+        position += 1
         if key in first:
             read[i].reason, read[i].detail = "duplicate", f"the same long thought as {read[first[key]].id}"
             continue
         first[key] = i
         survivors.append(i)
-        kept_signatures.append(signature)
+        rows.append(position - 1)
     if not survivors:
         return
-    matrix = np.stack(kept_signatures)
+    matrix = np.frombuffer(signatures, dtype=np.uint32).reshape(-1, dedup.PERMUTATIONS)[rows]
+    del first
     for member, head in dedup.near_duplicates(matrix, options.near_threshold).items():
         entry, like = read[survivors[member]], read[survivors[head]]
         entry.reason, entry.detail = "near_duplicate", f"MinHash similarity >= {options.near_threshold} to {like.id}"

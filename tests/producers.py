@@ -144,7 +144,7 @@ def planting_teacher(body: dict) -> dict:
         f"Wait, let me check it another way: {b} + {a} is also {a + b}, so the order does not matter. "
     )
     if "Check it twice" in q:
-        steps += "I checked it twice. "
+        steps += "Checked. "
     if (a, b) == (5, 6):
         steps += "Let me add the two numbers together once more to be completely sure. " * 10
     if (a, b) == (8, 2):
