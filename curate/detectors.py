@@ -8,8 +8,9 @@
 - ``repetition``: a loop, the known failure of long reasoning that runs until its budget ends:
   a sentence (or a cycle of two or three, of at least ``MIN_LOOP_WORDS`` words in all) said
   ``sentence_repeats`` times or more back to back, or a tail (the last ``TAIL`` of the words) whose
-  share of distinct word 4-grams is under ``tail_novelty``. A check said after every step is no
-  loop: the steps between its copies differ;
+  share of distinct word 4-grams is under ``tail_novelty``, or an ending that says the same block
+  of up to ``MAX_PERIOD`` words ``sentence_repeats`` times or more (``MIN_TRAILING_WORDS`` words in
+  all). A check said after every step is no loop: the steps between its copies differ;
 - ``language``: the long thought is written in another script than the question, or mixes
   scripts: the share of its letters outside the question's script at least ``language_share``
   (letters of words of three or more, LaTeX commands and ``$...$`` math left out; Greek, the
@@ -27,6 +28,8 @@ from corpus import render
 from corpus.events import Event
 
 MIN_LOOP_WORDS = 6
+MAX_PERIOD = 60  # words in a block that a trailing loop repeats
+MIN_TRAILING_WORDS = 16  # words a trailing loop covers, at the least
 TAIL = 0.4
 TAIL_MIN_WORDS = 80
 _SENTENCE = re.compile(r"[^.!?。！？\n]+")
@@ -88,11 +91,28 @@ def _longest_cycle(sentences: list[str]) -> tuple[int, int, str]:
     return best
 
 
+def _trailing_loop(words: list[str]) -> tuple[int, int]:
+    """(copies, period) of the longest block of 1 to ``MAX_PERIOD`` words that the text ends by
+    saying again and again; each period stops at its first mismatch from the end."""
+    best = (1, 0)
+    for period in range(1, min(MAX_PERIOD, len(words) // 2) + 1):
+        run, i = 0, len(words) - 1
+        while i - period >= 0 and words[i] == words[i - period]:
+            run, i = run + 1, i - 1
+        copies = run // period + 1
+        if copies > best[0] and run + period >= MIN_TRAILING_WORDS:
+            best = (copies, period)
+    return best
+
+
 def repetition(text: str, thresholds: Thresholds = Thresholds()) -> str | None:
     """A loop in ``text``, said as what repeats, or None."""
     words = _WORD.findall(text.lower())
     if not words:
         return None
+    copies, period = _trailing_loop(words)
+    if copies >= thresholds.sentence_repeats:
+        return f"it ends saying {' '.join(words[-period:])[:60]!r} {copies} times over"
     sentences = [" ".join(_WORD.findall(s.lower())) for s in _SENTENCE.findall(text)]
     copies, period, sentence = _longest_cycle([s for s in sentences if s])
     if copies >= thresholds.sentence_repeats and len(sentence.split()) * period >= MIN_LOOP_WORDS:

@@ -99,9 +99,17 @@ def test_repetition_catches_loops_and_lets_reflections_through():
     reflective = " ".join(f"Step {i}: {i} + {i} = {2 * i}. Wait, let me check that again." for i in range(12))
     assert detectors.repetition(reflective) is None  # the same short check after each step is no loop
     looped = THOUGHT + " So the final sum of these numbers must be forty two." * 6
-    assert "said 6 times in a row" in detectors.repetition(looped)
-    tail = THOUGHT + " and then the sum is the sum is the sum is" * 40  # no sentence ends: the tail catches it
-    assert "repeat" in detectors.repetition(tail)
+    assert "6 times over" in detectors.repetition(looped)  # the text ends in the loop
+    inside = THOUGHT + " So the final sum of these numbers must be forty two." * 6 + " " + THOUGHT
+    assert "said 6 times in a row" in detectors.repetition(inside)  # a loop the text came out of
+    short = THOUGHT + " &= \\boxed{p - q}." * 7  # a short block, said until the budget ended
+    assert "times over" in detectors.repetition(short)
+    import random
+
+    phrases = ["the sum is", "and then", "we get it"]
+    rng = random.Random(0)
+    babble = " ".join(rng.choice(phrases) for _ in range(150))  # no sentence end, no exact period
+    assert "repeat" in detectors.repetition(THOUGHT + " " + babble)  # the tail's 4-grams catch it
     assert detectors.repetition(THOUGHT + " So the final sum of these numbers must be forty two." * 3) is None
 
 
@@ -146,3 +154,20 @@ def test_near_duplicates_by_minhash():
     signatures = np.stack([dedup.signature(dedup.normalized(t)) for t in texts])
     found = dedup.near_duplicates(signatures, 0.8)
     assert found == {1: 0}  # a small edit is a near duplicate; half the text is not (Jaccard about 0.5)
+
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (DATA / "math500" / "test.jsonl").exists(), reason="needs ../shared/data (public solutions)")
+def test_the_repetition_detector_on_its_labelled_set():
+    """bench/repetition_recall.py's set: loops planted at the end of MATH-500 solutions, and clean,
+    checked and enumerating texts (README gives the figures)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from repetition_recall import labelled, measure
+
+    result = measure(labelled(DATA))
+    loops = [r for r in result.values() if r["loop"]]
+    clean = [r for r in result.values() if not r["loop"]]
+    assert sum(r["flagged"] for r in loops) / sum(r["n"] for r in loops) >= 0.95
+    assert sum(r["flagged"] for r in clean) / sum(r["n"] for r in clean) <= 0.005
