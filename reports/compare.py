@@ -124,6 +124,18 @@ def _mean(values: list[float]) -> float | None:
     return round(statistics.fmean(values), 3) if values else None
 
 
+def _curated(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """What journey filter or journey select did to make this corpus (read, kept, dropped by reason)."""
+    for by in ("filter", "selection"):
+        if by in manifest:
+            record = manifest[by]
+            return {"by": f"journey {'filter' if by == 'filter' else 'select'}", "read": record["read"]} | {
+                "kept": record["kept"],
+                "dropped": record.get("dropped", {}),
+            }
+    return None
+
+
 def stats(c: Corpus) -> dict[str, Any]:
     samples = c.samples
     accepted = [t for t in c.traces if t["verified"]]
@@ -145,6 +157,7 @@ def stats(c: Corpus) -> dict[str, Any]:
         "backtracks_per_trace": _mean([t["n_backtracks"] for t in samples]),
         "wall_s": c.manifest.get("corpus", {}).get("wall_s", c.manifest.get("this_run", {}).get("wall_s")),
         "cost_usd": c.manifest.get("corpus", {}).get("cost_usd", {}).get("total"),
+        "curation": _curated(c.manifest),
     }
 
 
@@ -345,7 +358,20 @@ def _sections(summary: dict[str, Any], names: list[str]) -> list[tuple[str, list
         ("Problems solved by both (overlap)", ["", *names], overlap_rows, "overlap"),
         ("Shape of the long thoughts (mean · median · p90 per sample)", shape_columns, shape_rows, "shapes"),
         ("Transparency card", ["check", *names], _card(summary, names), "transparency"),
+        *_curation(summary, names),
     ]
+
+
+def _curation(summary: dict[str, Any], names: list[str]) -> list[tuple[str, list[str], list[list[str]], str]]:
+    """The curation table, when a corpus is the output of journey filter or journey select."""
+    curated = {n: summary["corpora"][n].get("curation") for n in names if summary["corpora"][n].get("curation")}
+    if not curated:
+        return []
+    rows = []
+    for name, c in curated.items():
+        dropped = ", ".join(f"{reason} {n}" for reason, n in c.get("dropped", {}).items()) or "none"
+        rows.append([name, c["by"], str(c["read"]), str(c["kept"]), dropped])
+    return [("Curation", ["corpus", "by", "read", "kept", "dropped by reason"], rows, "curation")]
 
 
 def _compare(corpora: list[Corpus], out: Path) -> dict[str, Any]:

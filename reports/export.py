@@ -249,6 +249,8 @@ def _export(
                     "traces_sha256": c.source.digest("traces"),
                     "method": c.manifest.get("method"),
                     "config_hash": c.source.config_hash,
+                    # a corpus journey filter or journey select wrote: what was dropped, by reason
+                    **{k: c.manifest[k] for k in ("filter", "selection") if k in c.manifest},
                 }
             )
             for where, row in _corpus_rows(c):
@@ -298,6 +300,25 @@ def _export(
     (out / "export.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, default=str))
     (out / "README.md").write_text(dataset_card(card, out))
     return card
+
+
+def _curation_lines(sources: list[dict[str, Any]]) -> list[str]:
+    """What journey filter dropped from a corpus, by reason, and how journey select chose its traces."""
+    lines = []
+    for s in sources:
+        if "filter" in s:
+            f = s["filter"]
+            dropped = ", ".join(f"{reason} {n}" for reason, n in f["dropped"].items()) or "none"
+            lines += [
+                "",
+                f"`{s['corpus']}` is the output of journey filter: {f['read']} traces read, {f['kept']} kept; ",
+            ]
+            lines[-1] += f"dropped by reason: {dropped} (each dropped trace and why: its filtered.jsonl)."
+        if "selection" in s:
+            sel = s["selection"]
+            lines += ["", f"`{s['corpus']}` is the output of journey select ({sel['rule']}): {sel['kept']} of "]
+            lines[-1] += f"{sel['read']} traces kept (each kept trace and why: its selected.jsonl)."
+    return lines
 
 
 def dataset_card(card: dict[str, Any], out: Path) -> str:
@@ -358,6 +379,7 @@ def dataset_card(card: dict[str, Any], out: Path) -> str:
         ]
         if kind == "sft":
             lines += ["", f"Unverified traces left out: {card['skipped_unverified']}."]
+        lines += _curation_lines(card["sources"])
     for name, c in card["corpora"].items():
         st, tr = c["stats"], c["transparency"]
         lines += [

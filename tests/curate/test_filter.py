@@ -58,6 +58,12 @@ def test_each_planted_trace_is_dropped_for_its_reason_and_the_rest_kept(planted,
     from trainer.mixture import SourceSpec, load_source
 
     assert len(load_source(SourceSpec(corpus=str(out)), Counter())) == 3
+    exported = journey_cli("export", str(out), "--as", "sft", "--out", str(tmp_path / "export"))
+    assert exported.returncode == 0, exported.stderr
+    card = (tmp_path / "export" / "README.md").read_text()
+    assert "9 traces read, 3 kept" in card and "repetition 1" in card and "near_duplicate 1" in card
+    report = (tmp_path / "cmp" / "report.md").read_text()
+    assert "## Curation" in report and "repetition 1" in report
 
 
 def test_without_a_filter_nothing_is_dropped_for_it(planted, tmp_path):
