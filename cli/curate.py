@@ -164,3 +164,66 @@ def filter_corpora(**o: Any) -> None:
 
 
 filter_command = command(filter_corpora, FILTER_FLAGS)
+
+
+SELECT_FLAGS = [
+    flag("corpora", list[str], REQUIRED, typer.Argument(help="Corpora to select from: DIR or DIR@HASH.")),
+    flag("out", Path, REQUIRED, typer.Option(help="Directory for the selected corpus (new or empty).")),
+    flag("n", int, REQUIRED, typer.Option("--n", min=1, help="How many traces to keep.")),
+    flag(
+        "preset",
+        str | None,
+        None,
+        typer.Option(
+            help="s1 (drop what --reference solves, subjects at random, longer thoughts likelier) or longest (longest first, round-robin over subjects)."
+        ),
+    ),
+    flag(
+        "reference",
+        str | None,
+        None,
+        typer.Option(
+            help="Model spec whose pass rate on each problem measures difficulty (run through journey eval math's code, cached)."
+        ),
+    ),
+    flag("reference_samples", int, 1, typer.Option(min=1, help="--reference: samples per problem.")),
+    flag("reference_tokens", int, 1024, typer.Option(min=1, help="--reference: max output tokens per sample.")),
+    flag("drop_solved", bool, False, typer.Option(help="Leave out problems --reference solves in any sample.")),
+    flag("order", str, "length", typer.Option(help="length (longest thoughts first) or random.")),
+    flag("spread", str, "subject", typer.Option(help="subject (round-robin over the problems' subjects) or none.")),
+    flag("per_problem", int, 1, typer.Option(min=1, help="At most this many traces of one problem.")),
+    flag("verified_only", bool, True, typer.Option(help="Choose among verified traces only.")),
+    flag("seed", int, 0, typer.Option(help="Seed of every random draw (the same seed, the same selection).")),
+]
+
+
+def select(**o: Any) -> None:
+    """Keep N traces chosen by stated rules (difficulty, length, subjects): a corpus, and selected.jsonl with each one's reason."""
+    from corpus.artifacts import ArtifactError
+    from curate.select import Reference, SelectError, SelectOptions, select_corpora
+    from eval.generate import CacheMismatchError
+
+    reference = Reference(o["reference"], o["reference_samples"], o["reference_tokens"]) if o["reference"] else None
+    options = SelectOptions(
+        n=o["n"],
+        preset=o["preset"],
+        reference=reference,
+        drop_solved=o["drop_solved"],
+        order=o["order"],
+        spread=o["spread"],
+        per_problem=o["per_problem"],
+        verified_only=o["verified_only"],
+        seed=o["seed"],
+    )
+    try:
+        manifest = select_corpora(o["corpora"], o["out"], options)
+    except (SelectError, ArtifactError, CacheMismatchError) as e:
+        fail(str(e))
+    s = manifest["selection"]
+    err.print(
+        f"kept {s['kept']} of {s['read']} traces in {o['out']} ({s['rule']}); reasons in selected.jsonl",
+        highlight=False,
+    )
+
+
+select_command = command(select, SELECT_FLAGS)
