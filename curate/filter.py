@@ -107,22 +107,26 @@ class _Checks:
     seen_questions: dict[str, str | None] = field(default_factory=dict)
 
     def reason(self, trace: dict[str, Any]) -> tuple[str, str] | None:
+        """The first filter the trace trips, as (reason, what was found), or None."""
         o = self.options
-        text = str(trace.get("long_thought") or "")
-        if o.truncated and (why := detectors.truncated(trace)):
-            return "truncated", why
-        if o.malformed and (why := detectors.malformed(trace)):
-            return "malformed", why
-        if o.repetition and (why := detectors.repetition(text, o.thresholds)):
-            return "repetition", why
-        if o.language and (why := detectors.language(str(trace.get("question") or ""), text, o.thresholds)):
-            return "language", why
-        if self.tokens is not None:
-            n = self.tokens(text)
-            if (o.min_tokens is not None and n < o.min_tokens) or (o.max_tokens is not None and n > o.max_tokens):
-                return "length", f"{n} tokens, outside [{o.min_tokens or 0}, {o.max_tokens or 'any'}]"
-        if self.decontaminator is not None and (why := self._contaminated(str(trace.get("question") or ""))):
-            return "contaminated", why
+        text, question = str(trace.get("long_thought") or ""), str(trace.get("question") or "")
+        checks = (
+            ("truncated", o.truncated, lambda: detectors.truncated(trace)),
+            ("malformed", o.malformed, lambda: detectors.malformed(trace)),
+            ("repetition", o.repetition, lambda: detectors.repetition(text, o.thresholds)),
+            ("language", o.language, lambda: detectors.language(question, text, o.thresholds)),
+            ("length", self.tokens is not None, lambda: self._length(text)),
+            ("contaminated", self.decontaminator is not None, lambda: self._contaminated(question)),
+        )
+        for name, enabled, check in checks:
+            if enabled and (why := check()):
+                return name, why
+        return None
+
+    def _length(self, text: str) -> str | None:
+        o, n = self.options, self.tokens(text)
+        if (o.min_tokens is not None and n < o.min_tokens) or (o.max_tokens is not None and n > o.max_tokens):
+            return f"{n} tokens, outside [{o.min_tokens or 0}, {o.max_tokens or 'any'}]"
         return None
 
     def _contaminated(self, question: str) -> str | None:

@@ -228,13 +228,7 @@ def select_corpora(refs: list[str], out: Path, options: SelectOptions, cache: Pa
     from agents.checkpoints import cache_root
 
     started = time.perf_counter()
-    options = options.resolved()
-    if options.n < 1 or options.per_problem < 1:
-        raise SelectError("--n and --per-problem are at least 1")
-    if options.order not in ("length", "random", "s1") or options.spread not in ("subject", "none"):
-        raise SelectError("--order is length or random; --spread is subject or none")
-    if options.drop_solved and options.reference is None:
-        raise SelectError("--drop-solved needs --reference SPEC: the model whose solved problems are dropped")
+    options = _checked(options.resolved())
     corpora = [part for ref in refs for part in open_corpus(ref, whole=True).split()]
     check_output(out, "corpus", tuple(refs), empty=True)
     candidates = _candidates(corpora, options.verified_only)
@@ -244,8 +238,7 @@ def select_corpora(refs: list[str], out: Path, options: SelectOptions, cache: Pa
         rates, record = reference_pass_rates(candidates, options.reference, cache or cache_root())
         for c in candidates:
             c.pass_rate = rates.get(c.problem_id)
-        if options.drop_solved:
-            candidates = [c for c in candidates if not c.pass_rate]
+        candidates = [c for c in candidates if not (options.drop_solved and c.pass_rate)]
     rng = random.Random(options.seed)
     pool = _one_per_problem(sorted(candidates, key=lambda c: (-c.tokens, c.id)), options.per_problem)
     if options.order == "s1":
@@ -259,23 +252,38 @@ def select_corpora(refs: list[str], out: Path, options: SelectOptions, cache: Pa
             c.reason += f"; the reference solved it in {c.pass_rate:.0%} of its samples"
     with output(out, "corpus", tuple(refs), empty=True):
         _write(corpora, chosen, out)
-        manifest = {
-            "method": next(iter({c.manifest.get("method") for c in corpora if c.manifest}), None),
-            "models": {k: v for c in corpora for k, v in (c.manifest or {}).get("models", {}).items()},
-            "config_hash": corpora[0].config_hash if len({c.config_hash for c in corpora}) == 1 else None,
-            "corpus": {"traces": len(chosen), "verified": len(chosen), "rejected": 0, "failures": 0},
-            "selection": {
-                "inputs": [{"corpus": c.label, "traces_sha256": c.digest("traces")} for c in corpora],
-                "rule": options.rule(),
-                "options": asdict(options),
-                "reference": record,
-                "read": read,
-                "kept": len(chosen),
-                "wall_s": round(time.perf_counter() - started, 3),
-            },
-        }
+        manifest = _manifest(corpora, chosen, options, record, read, time.perf_counter() - started)
         write_atomic(out / MANIFEST, json.dumps(manifest, indent=2, default=str))
     return manifest
+
+
+def _checked(options: SelectOptions) -> SelectOptions:
+    if options.n < 1 or options.per_problem < 1:
+        raise SelectError("--n and --per-problem are at least 1")
+    if options.order not in ("length", "random", "s1") or options.spread not in ("subject", "none"):
+        raise SelectError("--order is length or random; --spread is subject or none")
+    if options.drop_solved and options.reference is None:
+        raise SelectError("--drop-solved needs --reference SPEC: the model whose solved problems are dropped")
+    return options
+
+
+def _manifest(corpora, chosen, options: SelectOptions, record, read: int, wall_s: float) -> dict[str, Any]:
+    methods = {c.manifest.get("method") for c in corpora if c.manifest}
+    return {
+        "method": methods.pop() if len(methods) == 1 else None,
+        "models": {k: v for c in corpora for k, v in (c.manifest or {}).get("models", {}).items()},
+        "config_hash": corpora[0].config_hash if len({c.config_hash for c in corpora}) == 1 else None,
+        "corpus": {"traces": len(chosen), "verified": len(chosen), "rejected": 0, "failures": 0},
+        "selection": {
+            "inputs": [{"corpus": c.label, "traces_sha256": c.digest("traces")} for c in corpora],
+            "rule": options.rule(),
+            "options": asdict(options),
+            "reference": record,
+            "read": read,
+            "kept": len(chosen),
+            "wall_s": round(wall_s, 3),
+        },
+    }
 
 
 def _write(corpora: list[Corpus], chosen: list[Candidate], out: Path) -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from corpus import jsonl
 from corpus.artifacts import ArtifactError, describe, kind_of, open_corpus, open_eval_run
 from corpus.artifacts import Corpus as StoredCorpus
 from corpus.jsonl import JsonlError
@@ -69,6 +70,21 @@ class Sources:
     corpora: list[Corpus] = field(default_factory=list)
     evals: list[EvalRun] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # trace id -> why journey filter dropped it, from the filtered corpora opened with their inputs
+    drops: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+FILTERED = "filtered.jsonl"  # curate.filter's list of dropped traces, beside the corpus it wrote
+
+
+def read_drops(sources: Sources) -> None:
+    """Every dropped trace's reason, from the ``filtered.jsonl`` of each corpus opened (a trace
+    dropped there shows as dropped in its input, when the input is opened too)."""
+    drops: dict[str, dict[str, Any]] = {}
+    for c in sources.corpora:
+        for row in jsonl.rows(c.path / FILTERED):
+            drops[str(row.get("id"))] = {"reason": row.get("reason"), "detail": row.get("detail"), "by": c.name}
+    sources.drops = drops
 
 
 def load_sources(dirs: list[Path]) -> Sources:
@@ -93,6 +109,10 @@ def load_sources(dirs: list[Path]) -> Sources:
             raise ViewError(str(e)) from None
     if len(sources.corpora) > MAX_ATTACHED:
         raise ViewError(f"at most {MAX_ATTACHED} corpora at once ({len(sources.corpora)} given)")
+    try:
+        read_drops(sources)
+    except JsonlError as e:
+        raise ViewError(str(e)) from None
     return sources
 
 
@@ -102,6 +122,10 @@ def refresh(sources: Sources) -> None:
         for c in sources.corpora:
             if c.index.signature != signature(c.source):
                 c.index = build(c.source)
+        try:
+            read_drops(sources)  # a filter run since
+        except JsonlError as e:
+            raise ViewError(str(e)) from None
 
 
 def _unique(name: str, taken: list[str]) -> str:
@@ -144,8 +168,13 @@ def connect(sources: Sources, deadline_s: float = QUERY_SECONDS) -> _Connection:
             late[0] = True
             return False
 
+    def dropped(trace_id: str | None) -> str | None:
+        found = sources.drops.get(str(trace_id))
+        return found["reason"] if found else None
+
     db.set_progress_handler(over, 10_000)
     db.create_function("regexp", 2, regexp, deterministic=True)
+    db.create_function("dropped", 1, dropped, deterministic=True)
     db.late = late
     return db
 
@@ -183,6 +212,7 @@ class Filters:
     regex: str = ""  # a regular expression over the question and the long thought
     corpus: list[int] = field(default_factory=list)
     solved: list[int] = field(default_factory=list)  # problems verified in each of these corpora
+    dropped: str = ""  # traces journey filter dropped for this reason ("any": for any reason)
     sort: str = "problem"
     page: int = 0
     per: int = PER_PAGE
@@ -220,6 +250,7 @@ class Filters:
             regex=regex,
             corpus=[whole("corpus", c) for v in query.get("corpus", []) for c in v.split(",") if c.strip()],
             solved=[whole("solved", c) for v in query.get("solved", []) for c in v.split(",") if c.strip()],
+            dropped=one("dropped"),
             sort=sort,
             page=number("page") or 0,
             per=min(number("per") or PER_PAGE, 500),
@@ -241,6 +272,9 @@ class Filters:
         if self.level:
             clauses.append("level = ?")
             params.append(self.level)
+        if self.dropped:
+            clauses.append("dropped(id) IS NOT NULL" if self.dropped == "any" else "dropped(id) = ?")
+            params += [] if self.dropped == "any" else [self.dropped]
         if self.model:
             clauses.append("(' ' || models || ' ') LIKE ?")
             params.append(f"% {self.model} %")
@@ -367,6 +401,7 @@ def trace(sources: Sources, c: int, n: int) -> dict[str, Any]:
         "file": name(file).name,
         "row": row,
         "label": label,
+        "dropped": sources.drops.get(str(trace_id)),
         "siblings": [{"n": s[0], "id": s[1], "status": s[2], "file": name(s[3]).name} for s in siblings],
         "pkey": pkey,
     }

@@ -177,3 +177,21 @@ def test_the_repetition_detector_on_its_labelled_set():
     clean = [r for r in result.values() if not r["loop"]]
     assert sum(r["flagged"] for r in loops) / sum(r["n"] for r in loops) >= 0.95
     assert sum(r["flagged"] for r in clean) / sum(r["n"] for r in clean) <= 0.005
+
+
+def test_the_viewer_filters_by_why_a_trace_was_dropped(planted, tmp_path, monkeypatch):
+    """`journey view INPUT FILTERED`: the input's traces that journey filter dropped are found by reason,
+    and a dropped trace's page says why."""
+    monkeypatch.setenv("O1J_CACHE", str(tmp_path / "cache"))
+    from view.queries import Filters, load_sources, problems, trace
+
+    filter_corpora([str(planted)], tmp_path / "clean")
+    sources = load_sources([planted, tmp_path / "clean"])
+    found = problems(sources, Filters.parse({"dropped": ["repetition"], "corpus": ["0"]}))
+    assert found["total"] == 1 and found["rows"][0]["problem_id"] == "loop"
+    anything = problems(sources, Filters.parse({"dropped": ["any"], "corpus": ["0"]}))
+    # truncated, repetition, language, near duplicate, and the duplicate (its question is clean0's)
+    assert anything["total"] == 5
+    n = found["rows"][0]["corpora"]["0"]["n"]
+    page = trace(sources, 0, n)
+    assert page["dropped"]["reason"] == "repetition" and "times" in page["dropped"]["detail"]

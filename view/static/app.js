@@ -55,7 +55,8 @@ function statusBadge(status, count) {
 
 // -- corpus browser ------------------------------------------------------------------------------
 
-const FILTERS = ["status", "method", "model", "config", "subject", "level", "min_words", "max_words", "q", "re", "sort"];
+const FILTERS = ["status", "method", "model", "config", "subject", "level", "dropped", "min_words", "max_words", "q", "re", "sort"];
+const DROPPED = ["truncated", "malformed", "repetition", "language", "length", "contaminated", "duplicate_id", "duplicate", "near_duplicate"];
 const STATUSES = ["verified", "wrong_answer", "no_answer", "budget_steps", "budget_tokens", "budget_backtracks", "rejected", "failed"];
 
 async function corporaView(params) {
@@ -64,11 +65,15 @@ async function corporaView(params) {
   const text = (name, placeholder) => el("input", { name, id: "f-" + name, value: params.get(name) || "", placeholder: placeholder || "" });
   const status = el("select", { name: "status", id: "f-status" }, el("option", { value: "" }, "any"),
     ...STATUSES.map((s) => el("option", { value: s, selected: params.get("status") === s }, s)));
+  const dropped = el("select", { name: "dropped", id: "f-dropped" }, el("option", { value: "" }, "-"),
+    el("option", { value: "any", selected: params.get("dropped") === "any" }, "for any reason"),
+    ...DROPPED.map((s) => el("option", { value: s, selected: params.get("dropped") === s }, "by " + s)));
   const sort = el("select", { name: "sort", id: "f-sort" },
     ...["problem", "tokens", "words", "backtracks"].map((s) => el("option", { value: s, selected: params.get("sort") === s }, s)));
   form.append(
     field("status", "status", status), field("method", "method", text("method")), field("model", "model", text("model")),
     field("config", "config", text("config")), field("subject", "subject", text("subject")), field("level", "level", text("level")),
+    field("dropped", "dropped (journey filter)", dropped),
     field("min_words", "min words", text("min_words")), field("max_words", "max words", text("max_words")),
     field("q", "words", text("q", "wait")), field("re", "regex", text("re", "wait,? .*wrong")), field("sort", "sort", sort),
     el("button", { type: "submit", id: "apply" }, "Filter"),
@@ -237,6 +242,10 @@ async function traceView(params) {
     sections.push(el("p", { class: "pre" }, `failed: ${t.error || ""} ${t.reason || ""}`));
     show(...sections);
     return;
+  }
+  if (data.dropped) {
+    sections.push(el("p", { class: "incorrect", id: "dropped" },
+      `dropped by ${data.dropped.reason} (journey filter, into ${data.dropped.by}): ${data.dropped.detail || ""}`));
   }
   sections.push(el("p", { class: "pre", id: "question" }, t.question));
   sections.push(el("p", {}, `reference ${t.reference_answer} · final ${t.final_answer ?? "none"} · `,
