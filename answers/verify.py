@@ -106,7 +106,7 @@ def _parse_gold(gold: str, timeout_s: int) -> list:
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     configs = [LatexExtractionConfig(), ExprExtractionConfig()]
-    gold = clean_gold(gold)
+    gold = _tidy(clean_gold(gold))
     return parse(f"\\boxed{{{gold}}}", extraction_config=configs, parsing_timeout=timeout_s) or parse(
         gold, extraction_config=configs, parsing_timeout=timeout_s
     )
@@ -160,8 +160,25 @@ _GROUPED = re.compile(r"(?<=\d)(?:\\,|\\!|\\ |~)(?=\d{3}(?!\d))")
 _TRAILING_PERIOD = re.compile(r"(?<=\d)\.\s*$")
 
 
+# a repeating decimal: 0.\overline{3}, 0.1\overline{6}, 2.\overline{142857}, or 0.(3)
+_REPEATING = re.compile(r"(\d{0,40})\.(\d{0,40})(?:\\overline\s*\{(\d{1,40})\}|\\dot\s*\{?(\d)\}?|\((\d{1,40})\))")
+
+
+def _repeating(match: re.Match) -> str:
+    whole, fixed = match.group(1) or "0", match.group(2)
+    cycle = match.group(3) or match.group(4) or match.group(5)
+    numerator = int(whole + fixed + cycle) - int(whole + fixed)
+    denominator = (10 ** len(cycle) - 1) * 10 ** len(fixed)
+    return f"\\frac{{{numerator}}}{{{denominator}}}"
+
+
+# a number with its unit in text: \text{10 cm}
+_TEXT_NUMBER = re.compile(r"^\\(?:text|mathrm)\{\s*([-+]?\d[\d,.]*)\s*[A-Za-z ]{0,40}\}$")
+
+
 def _tidy(answer: str) -> str:
-    return _TRAILING_PERIOD.sub("", _GROUPED.sub("", answer.strip()))
+    answer = _TEXT_NUMBER.sub(lambda m: m.group(1), answer.strip())
+    return _REPEATING.sub(_repeating, _TRAILING_PERIOD.sub("", _GROUPED.sub("", answer)))
 
 
 def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
@@ -346,7 +363,7 @@ class Verifier:
         extraction finds in its tail, in a worker) and whether it equals its gold."""
         # what is graded: the answer after the thinking (None: a thinking block that never closed)
         outputs = [o if self.thinking == "include" else (answer_section(o) or "") for o in outputs]
-        answers = [extract_answer(o) for o in outputs]
+        answers = [extract_answer(o, g) for g, o in zip(golds, outputs, strict=True)]
         explicit = iter(self.verify_many([(g, a) for g, a in zip(golds, answers, strict=True) if a is not None]))
         # the cache key of each output read by math-verify's extraction: its gold and its tail
         keys = [

@@ -184,7 +184,7 @@ ROWS = [
     ("7", "I am not sure.", False),  # commits to nothing
     ("7", "\\boxed{}", False),  # empty box
     ("7", "", False),  # empty output
-    ("7", "\\boxed{seven}", False),  # a word for a number is not graded equal
+    ("7", "\\boxed{seven}", True),  # number words are read as the number they name
     # --- bare answers (pred is just the answer)
     ("\\frac{1}{2}", "0.5", True),  # bare decimal
     ("\\frac{1}{2}", "\\frac12", True),  # bare LaTeX
@@ -210,5 +210,116 @@ ROWS = [
     ("7.5", "The answer is 7.5%.", True),  # plain percent sign after a phrase
     ("7.5", "\\boxed{7.6\\%}", False),  # a different percentage stays wrong
     ("7.5", "\\boxed{0.075}", False),  # the fraction is not the percentage of a plain gold
+    # --- R1 / QwQ style long thoughts: only what follows the thinking is graded
+    ("5", "<think>\nLet me think. 2 + 3 = 5. Hmm, is that right? Yes.\n</think>\n\nThe sum is $\\boxed{5}$.", True),  # R1 final box
+    ("6", "<think>\nFirst try \\boxed{6}... wait, no: 2 * 3 = 6 indeed.\n</think>\nSo the product is **6**.\n\nAnswer: 6", True),  # box in thought agrees
+    ("8", "<think>\n\\boxed{6} seems right.\n</think>\n\nActually, re-checking gives \\boxed{8}.", True),  # after-thought box wins
+    ("6", "<think>\n\\boxed{6} seems right.\n</think>\n\nActually, re-checking gives \\boxed{8}.", False),  # the thought's box loses
+    ("12", "<think>okay so 3 * 4</think>**Final Answer**\n\\[\n\\boxed{12}\n\\]", True),  # QwQ display box
+    ("\\frac{3}{4}", "<think>ratio 3:4</think>\n\nThe probability is $\\boxed{\\dfrac{3}{4}}$.", True),  # R1 dfrac
+    ("210", "<think>\nC(10,4) = 210.\n</think>\nThere are $\\boxed{210}$ ways.", True),  # counting
+    ("-2", "<think>x + 2 = 0</think>\nHence $x = \\boxed{-2}$.", True),  # negative after the thought
+    ("4", "<think>Let me recount: 1, 2, 3, 4.</think>\nThe final answer is 4.", True),  # phrase after the thought
+    ("4", "<think>Let me recount: 1, 2, 3, 4.</think>\n", False),  # nothing after the thought: no answer
+    ("17", "</think>\n\n**Answer:** 17", True),  # served raw: the opening tag in the prompt
+    ("9", "◁think▷3 * 3◁/think▷The answer is \\boxed{9}.", True),  # Kimi's delimiters
+    ("9", "<reasoning>3 squared</reasoning>\\boxed{9}", True),  # <reasoning> delimiter
+    ("2\\sqrt{2}", "<think>sqrt 8</think>\nSo $\\sqrt{8} = \\boxed{2\\sqrt{2}}$.", True),  # radical after the thought
+    ("\\pi", "<think>area of unit circle</think> The area is $\\boxed{\\pi}$.", True),  # a constant
+    ("100", "<think>\n10^2 = 100\n</think>\n\n# Final answer\n\n\\boxed{100}", True),  # markdown heading
+    # --- truncated thinking: a thought the budget cut states no answer, whatever it contains
+    ("25", "<think>\nSo 5^2 = 25, therefore the answer is \\boxed{25}. But wait, let me double", False),  # box inside a cut thought
+    ("25", "<think>\nThe answer is 25. Hmm, but", False),  # phrase inside a cut thought
+    ("3", "<think>Answer: 3\nWait, maybe", False),  # answer line inside a cut thought
+    ("0", "<think>", False),  # an empty open thought
+    ("7", "<thinking>7 or 8? Let me compute 7 +", False),  # another delimiter, cut
+    ("42", "<|begin_of_thought|>\nThe total is 42, so", False),  # Sky-T1 marker, cut
+    ("11", "<think>first</think> then <think>the answer is 11", True),  # the last closed thought ends; what follows is graded
+    # --- echoed instructions and uncommitted phrases: the answer the text commits to
+    ("9", "The answer is not 7: the pairs overlap. Counting them again, we obtain $9$.", True),  # negated phrase
+    ("7", "The answer is not 7: the pairs overlap. Counting them again, we obtain $9$.", False),  # ... is not 7
+    ("33", "Recall that the answer is an integer between 0 and 999 inclusive. We find $m + n = 33$.", True),  # AIME echo
+    ("0", "Recall that the answer is an integer between 0 and 999 inclusive. We find $m + n = 33$.", False),  # ... not 0
+    ("17", "The answer is 15, but let us check: 3 * 5 + 2 = 17. So the final answer is 17.", True),  # tentative, then final
+    ("15", "The answer is 15, but let us check: 3 * 5 + 2 = 17. So the final answer is 17.", False),  # the tentative loses
+    ("17", "I guess the answer is 15? No: 3 * 5 + 2 = 17, so we get $17$.", True),  # a question is no commitment
+    ("8", "If the answer were 6, the sum would be odd. It is even, so the answer is 8.", True),  # hypothetical passed over
+    ("6", "If the answer is 6, the sum is odd. It is even, so we get $8$.", False),  # a hypothetical is no answer
+    ("8", "If the answer is 6, the sum is odd. It is even, so we get $8$.", True),  # ... the math at the end is
+    ("5", "The answer is expected as a fraction in lowest terms. Here it is $\\frac{10}{2} = 5$.", True),  # format echo
+    ("12", "We need the answer to be a positive integer. The answer is 12.", True),  # "to be" is no answer
+    ("120", "The answer is the number of arrangements, which is $5! = 120$.", True),  # descriptive phrase, math after
+    ("4", "Suppose the answer is 3; then 3^2 = 9 > 8. So the answer is 4.", True),  # supposition, then commitment
+    ("3", "The final answer is 3. I hope it is correct.", True),  # Minerva's closing sentence
+    # --- several answers: every box of the final answer section, compared as a set or a tuple
+    ("2, 3", "The roots are $\\boxed{2}$ and $\\boxed{3}$.", True),  # two boxes for two roots
+    ("2, 3", "The roots are $\\boxed{3}$ and $\\boxed{2}$.", True),  # any order for a list
+    ("2, 3", "The roots are $\\boxed{2}$ and $\\boxed{4}$.", False),  # one root wrong
+    ("2, 3", "So \\boxed{3}.", False),  # one root of two
+    ("(1,2),(3,4)", "The pairs are \\boxed{(1,2)} and \\boxed{(3,4)}.", True),  # boxed pairs
+    ("(1,2),(3,4),(5,6),(7,8)", "\\boxed{(1,2)}, \\boxed{(3,4)}, \\boxed{(5,6)}, \\boxed{(7,8)}", True),  # four boxed pairs
+    ("(1,2),(3,4),(5,6),(7,8)", "\\boxed{(1,2)}, \\boxed{(3,4)}, \\boxed{(5,6)}", False),  # a pair missing
+    ("45, 2", "Thus $\\boxed{k = 45}$ and $\\boxed{n = 2}$.", True),  # named boxes
+    ("(2, -1)", "\\boxed{x=2, y=-1}", True),  # named components for a tuple
+    ("(2, -1)", "\\boxed{x=-1, y=2}", False),  # a tuple's order matters
+    ("(2,-1)", "We get \\boxed{x = 2}, \\boxed{y = -1}.", True),  # named boxes for a tuple
+    ("3, -3", "So $x = 3$ or $x = -3$. The answer is $x = 3$ or $x = -3$.", True),  # "or" between solutions
+    ("-3, 3", "\\boxed{x = \\pm 3}", True),  # plus or minus
+    ("1, 2, 3", "\\boxed{1, 2, 3}", True),  # a list in one box
+    ("1, 2, 3", "\\boxed{1, 2}", False),  # a list missing one
+    ("\\{1, 2\\}", "\\boxed{\\{2, 1\\}}", True),  # a set in set braces
+    ("0, 1", "The solutions are \\boxed{0} and, after checking the second case at length, which takes a while to write out in full because every term has to be expanded and then compared with the others one by one, and this paragraph goes on for quite some time before it reaches the other solution, so the last box is \\boxed{1}.", False),  # boxes far apart: only the last run counts
+    ("5", "Candidates \\boxed{3} and \\boxed{5}; only 5 works, so \\boxed{5}.", True),  # a single gold takes the last box
+    # --- money
+    ("4.50", "She pays $\\$4.50$ in total, so the answer is $\\$4.50$.", True),  # dollars and cents
+    ("4.5", "The answer is \\boxed{\\$4.50}.", True),  # trailing zero in the cents
+    ("1250", "He earns \\$1,250 a month.\n#### 1250", True),  # GSM8K with money in the working
+    ("1250", "The final answer is $\\$1{,}250$.", True),  # LaTeX separator and dollar
+    ("20", "Answer: \\$20.00", True),  # an answer line with cents
+    ("20", "Answer: \\$21.00", False),  # wrong amount
+    ("0.75", "It costs 75 cents, i.e. \\boxed{\\$0.75}.", True),  # cents as dollars
+    ("12", "**Final Answer:** $\\$12$ per hour", True),  # unit after the money
+    # --- percent
+    ("25", "The increase is \\boxed{25\\%}.", True),  # percent for a plain gold
+    ("25\\%", "\\boxed{25}", True),  # plain for a percent gold
+    ("0.25", "\\boxed{25\\%}", True),  # 25% is 0.25
+    ("33.3", "The answer is 33.3%.", True),  # decimal percent after a phrase
+    ("150", "Answer: 150%", True),  # over a hundred percent
+    ("2.5", "\\boxed{2.5 \\%}", True),  # a space before the percent sign
+    ("2.5", "\\boxed{2.6\\%}", False),  # a different percentage
+    ("40", "That is a 40 percent discount. The answer is 40.", True),  # the word percent in the working
+    # --- number words
+    ("12", "The answer is twelve.", True),  # a word after a phrase
+    ("12", "twelve", True),  # a bare word
+    ("0", "The answer is zero.", True),  # zero
+    ("100", "\\boxed{one hundred}", True),  # two words in a box
+    ("105", "The answer is one hundred and five.", True),  # "and" inside
+    ("21000", "The answer is twenty-one thousand.", True),  # hyphen and scale
+    ("13", "The answer is twelve.", False),  # a word for the wrong number
+    ("7", "The answer is seven apples.", True),  # a word with a unit: math-verify's reading of the phrase
+    # --- option letters, with or without their values
+    ("D", "The answer is (D) 12.", True),  # letter then value, letter gold
+    ("12", "The answer is (D) 12.", True),  # letter then value, value gold
+    ("D", "The answer is (C) 10.", False),  # the wrong letter
+    ("C", "\\boxed{C}", True),  # a boxed letter
+    ("C", "\\boxed{(C)}", True),  # a boxed letter in parentheses
+    ("\\text{(B)}", "The correct option is B. The answer is B.", True),  # MATH's \\text{(B)} gold
+    ("B", "Answer: (B)", True),  # an answer line with a letter
+    ("A", "Answer: (B)", False),  # an answer line with another letter
+    # --- repeating decimals
+    ("\\frac{1}{3}", "\\boxed{0.\\overline{3}}", True),  # overline
+    ("\\frac{1}{6}", "\\boxed{0.1\\overline{6}}", True),  # a fixed digit before the cycle
+    ("\\frac{1}{7}", "\\boxed{0.\\overline{142857}}", True),  # a six-digit cycle
+    ("\\frac{1}{3}", "\\boxed{0.(3)}", True),  # parentheses notation
+    ("0.\\overline{3}", "\\boxed{\\frac{1}{3}}", True),  # a repeating decimal gold
+    ("\\frac{1}{3}", "\\boxed{0.\\overline{33}}", True),  # a longer cycle of the same digits
+    ("\\frac{2}{3}", "\\boxed{0.\\overline{3}}", False),  # another fraction
+    ("\\frac{41}{333}", "The answer is $0.\\overline{123}$.", True),  # after a phrase, delimited
+    # --- delimited math read as LaTeX
+    ("\\frac{1}{2}", "The answer is \\(\\frac{1}{2}\\).", True),  # \\( \\) delimiters
+    ("\\frac{1}{2}", "The answer is \\[\\frac{1}{2}\\]", True),  # \\[ \\] delimiters
+    ("\\{1,2\\}", "The answer is $\\{1, 2\\}$.", True),  # nested braces inside dollars
+    ("10", "The answer is $\\text{10 cm}$.", True),  # text inside the math
+    ("3", "So the final answer is $\\boxed{3}$ and we are done.", True),  # box inside dollars
 ]
 # fmt: on
