@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from agents.models import ChatModel, Reply, complete
-from answers.extract import last_boxed
+from answers.extract import answer_section, last_boxed
 from corpus.events import Event
 
 T = TypeVar("T")
@@ -142,13 +142,17 @@ def first_line(text: str) -> str:
 
 
 async def solve_once(model: ChatModel, role: str, prompt: Prompt, query: str) -> dict[str, Any]:
-    """One free-form call whose answer is the last \\boxed{} of the text, else of the separate reasoning.
+    """One free-form call whose answer is the last \\boxed{} of what follows its thinking.
 
-    No stricter retry: for the roles that write whole solutions (teacher, rewriter) a reply with no
-    answer is a rejected sample, not a format slip worth a second long call.
+    A reply whose thinking block never closed (``<think>`` cut by the token limit) states no answer,
+    whatever its half-finished thought holds; a separate reasoning field (a vLLM reasoning parser's)
+    is the thinking, so the answer is read from the content. No stricter retry: for the roles that
+    write whole solutions (teacher, rewriter) a reply with no answer is a rejected sample, not a
+    format slip worth a second long call.
     """
     reply = await complete(model, prompt.messages(query))
-    answer = last_boxed(reply.text) or last_boxed(reply.reasoning or "")
+    section = answer_section(reply.text)
+    answer = last_boxed(section) if section is not None else None
     # a reply with no answer is not malformed: it is a sample that fails verification, text kept
     ev = event("attempt", role, Parsed(reply.text, reply.text, [reply]), reply.text, step=1, answer=answer)
     return {"events": [ev], "candidate": {"text": reply.text, "answer": answer}, "tokens": ev.tokens_in + ev.tokens_out}

@@ -55,3 +55,14 @@ def test_rewriter_nodes_answer_from_the_rewrite():
         rewriter=scripted("2 + 3 = 6. Wait, that is off by one. 2 + 3 = 5. The answer is \\boxed{5}."),
     )
     assert out["events"][0].role == "rewriter" and out["candidate"]["answer"] == "5"
+
+
+def test_a_thought_cut_by_the_budget_states_no_answer():
+    """A box inside a thinking block that never closed is no answer (the sample is rejected); after
+    a closed block the answer is read from what follows it, a box inside the thinking left out."""
+    cut = run(teacher.solve, {"problem": PROBLEM}, teacher=scripted("<think>2 + 3 = \\boxed{5}, but wait"))
+    assert cut["candidate"]["answer"] is None
+    closed = run(teacher.solve, {"problem": PROBLEM}, teacher=scripted("<think>maybe \\boxed{6}</think>So \\boxed{5}."))
+    assert closed["candidate"]["answer"] == "5"
+    inside = run(teacher.solve, {"problem": PROBLEM}, teacher=scripted("<think>it is \\boxed{5}</think>Done."))
+    assert inside["candidate"]["answer"] is None
