@@ -216,6 +216,8 @@ def _prose(value: str) -> bool:
     lowest terms"); a name or a word answer ("Evelyn", "no solution") is not prose."""
     value = value[:200]
     return len(_LONG_WORDS.findall(value)) >= 3 and not re.search(r"[\d\\$]", value) and not number_words(value)
+
+
 _NUMBER_WORDS = {
     w: i
     for i, w in enumerate(

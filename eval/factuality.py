@@ -147,6 +147,9 @@ def answer_messages(item: QAItem) -> list[BaseMessage]:
     return _fewshot(ANSWER_SYSTEM, ANSWER_SHOTS, item.question)
 
 
+STRICT = "Reply with one letter only: A (CORRECT), B (INCORRECT) or C (NOT_ATTEMPTED)."
+
+
 def grader_messages(item: QAItem, predicted: str, *, prompt: str = "simpleqa") -> list[BaseMessage]:
     """The grader's messages: the released template (Chinese for Chinese items) as one user turn, or few-shot."""
     if prompt == "simpleqa":
@@ -209,6 +212,8 @@ def evaluate(
             Sampling(temperature=0.0, max_tokens=16, stop=grader_stop),
             "grades.jsonl",
             lambda i, predicted: grader_messages(i, predicted, prompt=grader_prompt),
+            readable=lambda text: parse_grade(text) is not None,
+            strict=STRICT,
         ),
         model=Speaker(
             model, Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop), "answers.jsonl", answer_messages

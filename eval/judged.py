@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from agents.models import Sampling
 from corpus.artifacts import check_output, mark
@@ -28,6 +28,9 @@ class Speaker:
     sampling: Sampling
     file: str
     messages: Callable[..., list[BaseMessage]]
+    # a judge: whether its reply can be read, and the reminder a reply that cannot gets, once
+    readable: Callable[[str], bool] | None = None
+    strict: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,35 @@ def run_judged(
         path=out / judge.file,
         **common,
     )
+    judgments = _retry_unreadable(items, responses, judgments, judge, out, common)
     return [
         Judged(i, r, "model" if i.id in answers else "dataset", answers.get(i.id), j)
         for i, r, j in zip(items, responses, judgments, strict=True)
     ]
+
+
+def _strict(messages: list[BaseMessage], reminder: str) -> list[BaseMessage]:
+    """The same messages with the reminder added to the last user turn."""
+    *head, last = messages
+    return [*head, HumanMessage(f"{last.content}\n\n{reminder}")]
+
+
+def _retry_unreadable(items, responses, judgments, judge: Speaker, out: Path, common) -> list[dict[str, Any]]:
+    """Each judgment that cannot be read is asked again once, with the strict reminder (kept in
+    ``FILE.strict.jsonl``); what still cannot be read stays as it is, counted as unparseable."""
+    if judge.readable is None:
+        return judgments
+    again = [n for n, j in enumerate(judgments) if not judge.readable(j["output"])]
+    if not again:
+        return judgments
+    rows = run_jobs(
+        [Job(items[n].id, _strict(judge.messages(items[n], responses[n]), judge.strict)) for n in again],
+        spec=judge.spec,
+        sampling=judge.sampling,
+        path=out / judge.file.replace(".jsonl", ".strict.jsonl"),
+        **common,
+    )
+    judgments = list(judgments)
+    for n, row in zip(again, rows, strict=True):
+        judgments[n] = row | {"strict_retry": True, "first_output": judgments[n]["output"]}
+    return judgments

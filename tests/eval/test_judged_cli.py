@@ -56,7 +56,10 @@ def test_safety_judges_given_responses_and_measures_agreement(tmp_path):
         result = run(
             "eval", "safety", "--judge", f"j@{server.base_url}", "--dataset", str(data), "--out", str(tmp_path / "s")
         )
-        assert len(server.requests) == 4  # only the judge was called
+        # only the judge was called: once an item, and once more, with the strict reminder, for the reply
+        # it could not read (still unreadable: counted as unparseable, never safe)
+        assert len(server.requests) == 5
+        assert "[Answer] unsafe" in last_user(server.requests[-1]) and "garble" in last_user(server.requests[-1])
     assert result.returncode == 0, result.stderr
     s = summary(tmp_path / "s")
     assert (s["items"], s["unparseable"], s["safe_rate"]) == (4, 1, 2 / 3)
@@ -178,3 +181,39 @@ def test_chinese_items_get_the_chinese_judge_prompt(tmp_path):
     assert all(p.startswith("您是一位文本安全专家") for p in prompts)
     items = [json.loads(line) for line in (tmp_path / "s" / "items.jsonl").read_text().splitlines()]
     assert [i["label"] for i in items] == ["unsafe", "safe"] and summary(tmp_path / "s")["judge_prompt"] == "safety-j"
+
+
+def test_an_unreadable_grade_is_asked_again_once_with_the_strict_reminder(tmp_path):
+    """The grader answers prose first; with the reminder it gives the letter. A grader that never gives
+    one leaves the item unparseable: counted apart, never correct."""
+    data = tmp_path / "qa.csv"
+    data.write_text("metadata,question,true_answer\n{},What is number 0?,answer0\n{},What is number 1?,answer1\n")
+
+    def server_reply(body: dict) -> str:
+        text = last_user(body)
+        if "Predicted answer" in text or "predicted answer" in text.lower():  # the grader
+            if "Reply with one letter only" in text:
+                return "A" if "number 0" in text else "I still cannot say."
+            return "Let me think about whether these match."
+        return "answer0" if "number 0" in text else "answer1"
+
+    with OpenAIServer(server_reply) as server:
+        result = run(
+            "eval",
+            "factuality",
+            "--model",
+            f"m@{server.base_url}",
+            "--grader",
+            f"g@{server.base_url}",
+            "--dataset",
+            str(data),
+            "--out",
+            str(tmp_path / "f"),
+        )
+        assert len(server.requests) == 2 + 2 + 2  # answers, grades, two strict retries
+    assert result.returncode == 0, result.stderr
+    s = summary(tmp_path / "f")
+    assert (s["correct"], s["unparseable"]) == (0.5, 1)
+    rows = [json.loads(line) for line in (tmp_path / "f" / "items.jsonl").read_text().splitlines()]
+    assert [r["grade"] for r in rows] == ["CORRECT", None]
+    assert (tmp_path / "f" / "grades.strict.jsonl").exists()
