@@ -77,6 +77,20 @@ MATH_FLAGS = [
         ),
     ),
     flag(
+        "seed",
+        int | None,
+        None,
+        typer.Option(help="Sampling seed sent to the engine (default: none, 0 with --repeats)."),
+    ),
+    flag(
+        "repeats",
+        int,
+        1,
+        typer.Option(
+            min=1, help="Run the whole eval R times, seeds SEED, SEED+1, ... (nothing else changes): mean and spread."
+        ),
+    ),
+    flag(
         "vllm_python",
         str | None,
         None,
@@ -89,7 +103,7 @@ def eval_math(**o: Any) -> None:
     """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
     from corpus.problems import ProblemFileError, load_problems
     from eval.generate import CacheMismatchError
-    from eval.math_eval import Decoding, EvalSetupError, check_engine, default_stop, evaluate, prompt_format
+    from eval.math_eval import Decoding, EvalSetupError, check_engine, default_stop, evaluate_repeats, prompt_format
     from eval.vllm_offline import VLLMError
 
     model, dataset, out, samples = o["model"], o["dataset"], o["out"], o["samples"]
@@ -107,8 +121,9 @@ def eval_math(**o: Any) -> None:
     ) as progress:
         task = progress.add_task("generate", total=len(problems) * samples)
         try:
-            summary = evaluate(
+            summary = evaluate_repeats(
                 problems,
+                repeats=o["repeats"],
                 spec=model,
                 out=out,
                 decoding=Decoding(
@@ -116,6 +131,7 @@ def eval_math(**o: Any) -> None:
                     o["max_tokens"],
                     o["temperature"],
                     tuple(o["stop"]) if o["stop"] is not None else default_stop(model, prompt),
+                    o["seed"],
                 ),
                 concurrency=o["concurrency"],
                 dataset=dataset,

@@ -35,15 +35,22 @@ def compare(
 def report(
     runs: Annotated[list[Path], typer.Argument(help="Eval output directories (each with summary.json).")],
     out: Annotated[Path, typer.Option(help="Report directory: report.md, report.html, plots.")] = Path("report"),
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A protocol field the runs may differ in besides the model (repeatable: decoding.seed, dataset, "
+            "engine, prompt, ...); any other difference is refused."
+        ),
+    ] = None,
 ) -> None:
     """Put several eval runs side by side (e.g. base versus trained): Markdown table and HTML page."""
     from reports.eval_report import ReportError, load_runs, markdown, write_report
 
     try:
-        page = write_report(runs, out)
+        page = write_report(runs, out, allow=tuple(allow or ()))
     except ReportError as e:
         fail(str(e))
-    print(markdown(load_runs(runs)))
+    print(markdown(load_runs(runs), allow=tuple(allow or ())))
     err.print(f"wrote {page}")
 
 

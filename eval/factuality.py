@@ -202,24 +202,21 @@ def evaluate(
     from agents.models import Sampling
     from agents.specs import public_spec
     from eval.generate import write_outputs
-    from eval.judged import Speaker, run_judged
+    from eval.judged import Speaker, judged_protocol, run_judged
 
+    grader_speaker = Speaker(
+        grader,
+        Sampling(temperature=0.0, max_tokens=16, stop=grader_stop),
+        "grades.jsonl",
+        lambda i, predicted: grader_messages(i, predicted, prompt=grader_prompt),
+        readable=lambda text: parse_grade(text) is not None,
+        strict=STRICT,
+    )
+    model_speaker = Speaker(
+        model, Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop), "answers.jsonl", answer_messages
+    )
     judged = run_judged(
-        items,
-        out=out,
-        judge=Speaker(
-            grader,
-            Sampling(temperature=0.0, max_tokens=16, stop=grader_stop),
-            "grades.jsonl",
-            lambda i, predicted: grader_messages(i, predicted, prompt=grader_prompt),
-            readable=lambda text: parse_grade(text) is not None,
-            strict=STRICT,
-        ),
-        model=Speaker(
-            model, Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop), "answers.jsonl", answer_messages
-        ),
-        concurrency=concurrency,
-        on_done=on_done,
+        items, out=out, judge=grader_speaker, model=model_speaker, concurrency=concurrency, on_done=on_done
     )
     rows = [
         {
@@ -242,6 +239,7 @@ def evaluate(
         "grader_prompt": grader_prompt,
         "dataset": dataset,
         **summarize(rows),
+        "protocol": judged_protocol(items, model=model_speaker, judge=grader_speaker, prompt=grader_prompt),
     }
     summary["tokens_out_mean"] = sum(r["tokens_out"] for r in rows) / len(rows) if rows else 0.0
     return write_outputs(out, rows, summary)

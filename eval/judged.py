@@ -7,6 +7,7 @@ replies with its own parser and writes its rows and summary.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,23 @@ def run_judged(
         Judged(i, r, "model" if i.id in answers else "dataset", answers.get(i.id), j)
         for i, r, j in zip(items, responses, judgments, strict=True)
     ]
+
+
+def judged_protocol(items, *, model: Speaker | None, judge: Speaker, prompt: str) -> dict[str, Any]:
+    """The protocol record of a judged eval: the model under test (and its sampling), the judge, its
+    sampling and prompt, and the items (``eval.protocol``)."""
+    from eval import protocol
+    from eval.generate import identity
+
+    produced = identity(model.spec, model.sampling) if model is not None else {"model": None, "checkpoint": None}
+    listed = sorted([str(i.id), json.dumps(i.__dict__, sort_keys=True, default=str)] for i in items)
+    return protocol.record(
+        produced_by=produced,
+        decoding={"model": dict(vars(model.sampling)) if model else None, "judge": dict(vars(judge.sampling))},
+        prompt={"judge": identity(judge.spec, judge.sampling)["model"], "form": prompt, "strict": judge.strict},
+        dataset={"items": len(items), "sha256": protocol.digest(listed)},
+        engine=protocol.engine_record("endpoint", model.spec if model else judge.spec),
+    )
 
 
 def _strict(messages: list[BaseMessage], reminder: str) -> list[BaseMessage]:

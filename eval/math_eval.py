@@ -7,7 +7,9 @@ and ``OUT/accuracy_vs_tokens.png``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from agents.specs import prompt_style, public_spec
 from answers.extract import answer_section
 from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
-from eval import intervals, metrics
+from eval import intervals, metrics, protocol
 from eval.generate import Job, identity, run_jobs
 from eval.math import GradeConfig, Grader
 
@@ -122,13 +124,16 @@ class Decoding:
     max_tokens: int = 1024
     temperature: float = 0.0
     stop: tuple[str, ...] = ()
+    seed: int | None = None  # sent to the engine (the endpoints that accept one)
 
     def sampling(self) -> Sampling:
-        return Sampling(temperature=self.temperature, max_tokens=self.max_tokens, stop=self.stop)
+        return Sampling(temperature=self.temperature, max_tokens=self.max_tokens, stop=self.stop, seed=self.seed)
 
     def record(self) -> dict[str, Any]:
         return {"samples": self.samples, "max_tokens": self.max_tokens, "temperature": self.temperature} | {
-            "stop": list(self.stop)
+            "top_p": None,
+            "stop": list(self.stop),
+            "seed": self.seed,
         }
 
 
@@ -148,6 +153,51 @@ def _grade(rows: list[dict]) -> list[dict]:
             for row, vote in zip(group, votes, strict=True):
                 row["vote"] = vote
     return graded
+
+
+def _listed(problems: list[Problem]) -> list[list[str]]:
+    return sorted([p.id, p.question, p.answer] for p in problems)
+
+
+def evaluate_repeats(problems: list[Problem], *, repeats: int, out: Path, decoding: Decoding, **kwargs) -> dict:
+    """``evaluate`` ``repeats`` times, each with its own seed (``decoding.seed`` + r; 0 when none) and
+    nothing else changed, each run under ``out/repeats/seed-S``; ``out``'s summary has the mean and
+    the spread of pass@1 across repeats, and an interval over problems of their mean score."""
+    if repeats == 1:
+        return evaluate(problems, out=out, decoding=decoding, **kwargs)
+    check_output(out, "eval")
+    mark(out, "eval")
+    base = decoding.seed or 0
+    runs, rows = [], []
+    for r in range(repeats):
+        seeded = dataclasses.replace(decoding, seed=base + r)
+        runs.append(evaluate(problems, out=out / "repeats" / f"seed-{base + r}", decoding=seeded, **kwargs))
+        rows += [json.loads(line) for line in (out / "repeats" / f"seed-{base + r}" / "samples.jsonl").open()]
+    with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    scores = [run["pass@1"] for run in runs]
+    summary = runs[0] | {
+        "pass@1": statistics.fmean(scores),
+        "repeats": {
+            "n": repeats,
+            "seeds": [base + r for r in range(repeats)],
+            "pass@1": scores,
+            "mean": statistics.fmean(scores),
+            "sd": statistics.stdev(scores),
+            "min": min(scores),
+            "max": max(scores),
+        },
+        # over problems, each scored by its mean over every sample of every repeat
+        "intervals": {"pass@1": intervals.bootstrap(list(intervals.per_problem(rows).values()))},
+        "truncated_thinking": sum(run["truncated_thinking"] for run in runs),
+        "wall_s": round(sum(run["wall_s"] for run in runs), 3),
+        "first_repeat_only": "maj@k, pass@k, the budget curve and the subject tables are the first repeat's "
+        f"(seed {base}); each repeat's summary is under repeats/",
+    }
+    summary["protocol"] = summary["protocol"] | {"decoding": decoding.record() | {"seed": base, "repeats": repeats}}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
 
 
 def evaluate(
@@ -207,6 +257,13 @@ def evaluate(
         "grading": "answers/extract.py then math-verify in workers; maj@k by equivalence, ties split",
         "sampling": decoding.record(),
         "engine": engine,
+        "protocol": protocol.record(
+            produced_by=identity(spec, sampling, engine=engine),
+            decoding=decoding.record(),
+            prompt={"form": prompt, "sha256": protocol.digest([SYSTEM, SHOTS] if prompt == "fewshot" else "chat")},
+            dataset={"name": dataset, "problems": len(problems), "sha256": protocol.digest(_listed(problems))},
+            engine=protocol.engine_record(engine, spec),
+        ),
         **metrics.summarize(graded),
         # pass@1 with its 95% interval over problems (percentile bootstrap, seed stated)
         "intervals": {"pass@1": intervals.bootstrap(list(intervals.per_problem(graded).values()))},

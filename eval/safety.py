@@ -224,27 +224,28 @@ def evaluate(
     from agents.models import Sampling
     from agents.specs import public_spec
     from eval.generate import write_outputs
-    from eval.judged import Speaker, run_judged
+    from eval.judged import Speaker, judged_protocol, run_judged
 
+    judge_speaker = Speaker(
+        judge,
+        Sampling(temperature=0.0, max_tokens=judge_tokens, stop=judge_stop),
+        "judgments.jsonl",
+        lambda i, response: judge_messages(i.query, response, prompt=judge_prompt, lang=i.lang),
+        readable=lambda text: parse_verdict(text)[0] is not None,
+        strict=STRICT,
+    )
+    model_speaker = model and Speaker(
+        model,
+        Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
+        "responses.jsonl",
+        lambda i: answer_messages(i.query),
+    )
     try:
         judged = run_judged(
             items,
             out=out,
-            judge=Speaker(
-                judge,
-                Sampling(temperature=0.0, max_tokens=judge_tokens, stop=judge_stop),
-                "judgments.jsonl",
-                lambda i, response: judge_messages(i.query, response, prompt=judge_prompt, lang=i.lang),
-                readable=lambda text: parse_verdict(text)[0] is not None,
-                strict=STRICT,
-            ),
-            model=model
-            and Speaker(
-                model,
-                Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop),
-                "responses.jsonl",
-                lambda i: answer_messages(i.query),
-            ),
+            judge=judge_speaker,
+            model=model_speaker,
             given=lambda i: i.response,
             concurrency=concurrency,
             on_done=on_done,
@@ -276,6 +277,7 @@ def evaluate(
         "judge_prompt": judge_prompt,
         "dataset": dataset,
         **summarize(rows),
+        "protocol": judged_protocol(items, model=model_speaker or None, judge=judge_speaker, prompt=judge_prompt),
     }
     if "agreement" in summary:
         summary["judge_accuracy"] = summary["agreement"]["accuracy"]

@@ -6,11 +6,13 @@ The HTML embeds its plots (base64 PNG) and loads nothing from the network.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from corpus.artifacts import ArtifactError, open_eval_run, output
 from corpus.jsonl import JsonlError
 from eval.intervals import bootstrap, paired, per_problem
+from eval.protocol import differences as protocol_differences
 from reports.pages import figure, html_table, markdown_table, page
 
 COLUMNS = ("run", "kind", "model", "dataset", "items", "metric", "value", "95% CI", "tokens_out_mean", "truncated")
@@ -94,27 +96,56 @@ DIFF_COLUMNS = ("difference in pass@1", "mean [95% CI]", "problems")
 INTERVALS = "95% intervals: percentile bootstrap over problems (2000 resamples, seed 0); differences paired by problem."
 
 
-def markdown(runs: dict[str, dict]) -> str:
+def protocol_notes(runs: dict[str, dict], allow: tuple[str, ...] = ()) -> str:
+    """What the reader must know about the runs' protocols: the differences allowed, and the runs
+    that recorded none (written before protocols were recorded: nothing could be checked)."""
+    notes = [f"Allowed difference: {d}" for d in check_protocols(runs, allow)]
+    notes += [
+        f"No protocol recorded by {name}: its comparability is not checked."
+        for name, s in runs.items()
+        if not s.get("protocol")
+    ]
+    return "\n".join(notes)
+
+
+def markdown(runs: dict[str, dict], allow: tuple[str, ...] = ()) -> str:
     out = markdown_table(COLUMNS, rows(runs))
     if diffs := differences(runs):
         out += "\n\n" + markdown_table(DIFF_COLUMNS, diffs)
+    if notes := protocol_notes(runs, allow):
+        out += "\n\n" + notes
     return out + "\n\n" + INTERVALS + "\n"
 
 
-def write_report(dirs: list[Path], out: Path) -> Path:
+def check_protocols(runs: dict[str, dict], allow: tuple[str, ...] = ()) -> list[str]:
+    """Runs that differ in anything that moves a score besides the model are refused (one line
+    naming the fields); the differences the user allowed are returned, to be printed in the report."""
+    protocols = {name: s.get("protocol") for name, s in runs.items()}
+    refused = protocol_differences(protocols)
+    if unexpected := [d for d in refused if not any(d.startswith(a + ".") or d.startswith(a + ":") for a in allow)]:
+        raise ReportError(
+            "these runs differ in more than the model: "
+            + "; ".join(unexpected)[:600]
+            + " (give --allow FIELD for each difference you intend)"
+        )
+    return refused
+
+
+def write_report(dirs: list[Path], out: Path, allow: tuple[str, ...] = ()) -> Path:
 
     runs = load_runs(dirs)
+    check_protocols(runs, allow)
     try:
         with output(out, "report", tuple(dirs)) as out:
-            return _write(runs, out)
+            return _write(runs, out, allow)
     except ArtifactError as e:
         raise ReportError(str(e)) from None
 
 
-def _write(runs: dict[str, dict], out: Path) -> Path:
+def _write(runs: dict[str, dict], out: Path, allow: tuple[str, ...] = ()) -> Path:
     from eval.math_eval import plot_budget
 
-    (out / "report.md").write_text(markdown(runs))
+    (out / "report.md").write_text(markdown(runs, allow))
     math_runs = {name: s for name, s in runs.items() if s.get("kind") == "math"}
     figures = ""
     if math_runs:
@@ -125,6 +156,7 @@ def _write(runs: dict[str, dict], out: Path) -> Path:
             "Evaluation report",
             html_table(COLUMNS, rows(runs), table_id="runs")
             + (html_table(DIFF_COLUMNS, differences(runs), table_id="differences") if differences(runs) else "")
+            + "".join(f"<p>{html.escape(line)}</p>" for line in protocol_notes(runs, allow).splitlines())
             + f"<p>{INTERVALS}</p>"
             + figures,
         )

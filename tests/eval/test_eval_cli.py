@@ -94,6 +94,50 @@ def test_eval_math_reports_the_known_share_and_report_puts_runs_side_by_side(tmp
     assert f"| {tmp_path / 'b'} - {tmp_path / 'a'} | +0.000 [+0.000, +0.000] | 20 |" in md
     page = (tmp_path / "report" / "report.html").read_text()
     assert "data:image/png;base64," in page and "http" not in page.replace(server.base_url, "")
+    # a run that differs in more than the model is refused, unless the difference is allowed
+    assert summary["protocol"]["decoding"]["max_tokens"] == 64 and summary["protocol"]["dataset"]["problems"] == 20
+    shutil.copytree(tmp_path / "a", tmp_path / "c")
+    other = summary | {
+        "protocol": summary["protocol"] | {"decoding": summary["protocol"]["decoding"] | {"max_tokens": 512}}
+    }
+    (tmp_path / "c" / "summary.json").write_text(json.dumps(other))
+    refused = run("report", str(tmp_path / "a"), str(tmp_path / "c"), "--out", str(tmp_path / "r2"))
+    assert refused.returncode == 2 and "decoding.max_tokens: 512 | 64" in refused.stderr and "--allow" in refused.stderr
+    assert not (tmp_path / "r2").exists()
+    allowed = run(
+        "report",
+        str(tmp_path / "a"),
+        str(tmp_path / "c"),
+        "--out",
+        str(tmp_path / "r3"),
+        "--allow",
+        "decoding.max_tokens",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Allowed difference: decoding.max_tokens" in (tmp_path / "r3" / "report.md").read_text()
+
+
+def test_repeats_change_only_the_seed(tmp_path):
+    """--repeats 3 --seed 5: three runs whose requests differ in the seed alone (5, 6, 7); the summary
+    gives their mean and spread."""
+    data = tmp_path / "gsm.jsonl"
+    data.write_text(
+        "".join(json.dumps({"question": f"What is {i} times 3?", "answer": str(3 * i)}) + "\n" for i in range(1, 5))
+    )
+    with OpenAIServer(knows_even) as server:
+        args = ["eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--max-tokens", "32"]
+        result = run(*args, "--out", str(tmp_path / "r"), "--repeats", "3", "--seed", "5", "--concurrency", "1")
+        assert result.returncode == 0, result.stderr
+        bodies = list(server.requests)
+    assert len(bodies) == 12 and [b["seed"] for b in bodies] == [5] * 4 + [6] * 4 + [7] * 4
+    strip = [{k: v for k, v in b.items() if k != "seed"} for b in bodies]
+    assert strip[:4] == strip[4:8] == strip[8:]  # nothing but the seed changes between repeats
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["repeats"]["n"] == 3 and summary["repeats"]["seeds"] == [5, 6, 7]
+    assert summary["repeats"]["pass@1"] == [0.5, 0.5, 0.5] and summary["repeats"]["sd"] == 0.0
+    assert summary["protocol"]["decoding"]["repeats"] == 3 and summary["protocol"]["decoding"]["seed"] == 5
+    for seed in (5, 6, 7):
+        assert json.loads((tmp_path / "r" / "repeats" / f"seed-{seed}" / "summary.json").read_text())["pass@1"] == 0.5
 
 
 def test_eval_math_bad_dataset_is_exit_2(tmp_path):
