@@ -281,10 +281,25 @@ def several(gold: str) -> bool:
     return gold.startswith("\\{") or len(top_level_parts(gold)) > 1 or len(top_level_parts(inner)) > 1
 
 
+def _words(value: str) -> str | None:
+    """Number words as digits: "seven", or "seven apples" (the unit left out)."""
+    plain = value.strip().rstrip(".")
+    return number_words(plain) or (number_words(plain.rsplit(" ", 1)[0]) if " " in plain else None)
+
+
+def _values(value: str, gold: str) -> str:
+    """Several values as the gold joins them: "x = 3 or x = -3" for "3, -3"; "x=2, y=-1" for the
+    tuple "(2, -1)"."""
+    parts = [p for part in top_level_parts(value) for p in _OR.split(part) if p.strip()]
+    joined = ", ".join(p for p in (_NAMED.sub("", p).strip().strip("$") for p in parts) if p)
+    tuple_gold = gold.startswith("(") and gold.endswith(")") and len(top_level_parts(gold[1:-1])) > 1
+    return f"({joined})" if tuple_gold and not joined.startswith("(") else joined
+
+
 def _fit(value: str, gold: str | None) -> str:
     """An extracted value put in the form of its gold: a letter for a letter gold ("(D) 12" for D),
-    the value for a value gold ("(D) 12" for 12), several values joined as the gold joins them
-    ("x = 3 or x = -3" for "3, -3"; "x=2, y=-1" for the tuple "(2, -1)")."""
+    the value for a value gold ("(D) 12" for 12), digits for number words, several values joined as
+    the gold joins them."""
     if gold is None:
         return value
     gold = clean_gold(gold)
@@ -293,17 +308,9 @@ def _fit(value: str, gold: str | None) -> str:
         return (letter.group(1) or letter.group(2)).upper() if letter and len(value.strip()) <= 200 else value
     if letter and letter.group(1) and letter.group(3):  # "(D) 12" for the value 12
         value = letter.group(3)
-    plain = value.strip().rstrip(".")
-    words = number_words(plain) or (number_words(plain.rsplit(" ", 1)[0]) if " " in plain else None)
-    if words:  # "seven" or "seven apples": the number, its unit left out
+    if words := _words(value):
         return words
-    if not several(gold) or "=" in gold:
-        return value
-    parts = [p for part in top_level_parts(value) for p in _OR.split(part) if p.strip()]
-    parts = [_NAMED.sub("", p).strip().strip("$") for p in parts]
-    joined = ", ".join(p for p in parts if p)
-    tuple_gold = gold.startswith("(") and gold.endswith(")") and len(top_level_parts(gold[1:-1])) > 1
-    return f"({joined})" if tuple_gold and not joined.startswith("(") else joined
+    return _values(value, gold) if several(gold) and "=" not in gold else value
 
 
 def extract_answer(text: str, gold: str | None = None) -> str | None:
