@@ -197,6 +197,12 @@ def check(gold: str, answer: str, timeout_s: int = 5) -> bool:
     return _equal(gold_parsed, answer_parsed, timeout_s)
 
 
+def gold_parses(gold: str, _unused: str = "", timeout_s: int = 5) -> bool:
+    """Runs inside a worker: whether math-verify reads the gold as math (not only as its text)."""
+    parsed = _parse_gold(gold, timeout_s)
+    return bool(parsed) and not isinstance(parsed[0], str)
+
+
 def check_text(gold: str, text: str, timeout_s: int = 5) -> tuple[str | None, bool]:
     """Runs inside a worker: math-verify's own extraction (its default: LaTeX, then plain
     expressions, no anchor needed) on an output that states no answer explicitly; the answer it
@@ -329,6 +335,16 @@ class Verifier:
         if None not in numbers and numbers[0] == numbers[1]:
             return True
         return self._cache.get(("answer", gold, answer))
+
+    def golds_parse(self, golds: list[str]) -> list[bool]:
+        """Whether each gold can be read by math-verify (in workers, each distinct gold once); a gold
+        that cannot is no reference a judge can be asked against."""
+        futures = {
+            g: self._submit(gold_parses, g, "") for g in dict.fromkeys(golds) if ("gold", g, "") not in self._cache
+        }
+        for gold, future in futures.items():
+            self._done(("gold", gold, ""), future, False)
+        return [bool(self._cache[("gold", g, "")]) for g in golds]
 
     def verify(self, gold: str, answer: str | None) -> bool:
         return self.verify_many([(gold, answer)])[0]

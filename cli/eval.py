@@ -77,6 +77,14 @@ MATH_FLAGS = [
         ),
     ),
     flag(
+        "judge_rescue",
+        str | None,
+        None,
+        typer.Option(
+            help="Model spec of a judge asked about each answer the rules call wrong (SAME or DIFFERENT); counted apart."
+        ),
+    ),
+    flag(
         "seed",
         int | None,
         None,
@@ -138,6 +146,7 @@ def eval_math(**o: Any) -> None:
                 prompt=prompt,
                 on_sample=lambda done, total: progress.update(task, completed=done, total=total),
                 engine=o["engine"],
+                rescue_judge=o["judge_rescue"],
                 vllm_python=vllm_python,
             )
         except (VLLMError, CacheMismatchError) as e:

@@ -144,3 +144,13 @@ CHINESE_SIMPLEQA_GRADER = (
     "\n"
     '只返回字母"A"、"B"或"C"。'
 )
+
+# our own, for --judge-rescue (eval/rescue.py): is a model's final answer the same as the reference?
+RESCUE_SYSTEM = (
+    "You compare a student's final answer to a math problem with the reference answer. Decide whether they "
+    "state the same mathematical value or set of values, allowing any equivalent form (fractions and decimals, "
+    "units written out, reordered lists, words for numbers). Do not solve the problem again and do not judge "
+    "the reasoning. Reply with one word on the first line: SAME or DIFFERENT. Then one sentence saying why."
+)
+RESCUE_USER = "Problem: {question}\nReference answer: {gold}\nStudent's final answer: {answer}\nEnd of the student's output:\n{section}"
+RESCUE_STRICT = "Reply with one word only: SAME or DIFFERENT."

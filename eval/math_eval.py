@@ -137,14 +137,21 @@ class Decoding:
         }
 
 
-def _grade(rows: list[dict]) -> list[dict]:
-    """Each generation graded (extracted answer, correct, truncated thinking) and its maj@k vote."""
+def _grade(rows: list[dict], rescue_judge: str | None = None, out: Path | None = None) -> tuple[list[dict], dict]:
+    """Each generation graded (extracted answer, correct, truncated thinking), the rule's negatives
+    put to the rescue judge when there is one (``eval.rescue``), then each one's maj@k vote; and
+    the rescue's counts."""
+    counts: dict = {}
     with Grader(GradeConfig()) as grader:
         found = grader.grade_outputs([r["answer"] for r in rows], [r["output"] for r in rows])
         graded = [
             r | {"extracted": a, "correct": ok, "truncated": answer_section(r["output"]) is None}
             for r, (a, ok) in zip(rows, found, strict=True)
         ]
+        if rescue_judge is not None:
+            from eval.rescue import rescue
+
+            counts = rescue(graded, judge=rescue_judge, out=out, golds_parse=grader.verifier.golds_parse)
         by_problem: dict[str, list[dict]] = {}
         for row in graded:
             by_problem.setdefault(row["problem_id"], []).append(row)
@@ -152,7 +159,7 @@ def _grade(rows: list[dict]) -> list[dict]:
             votes = metrics.vote_groups([r["extracted"] for r in group], [r["correct"] for r in group], grader.same)
             for row, vote in zip(group, votes, strict=True):
                 row["vote"] = vote
-    return graded
+    return graded, counts
 
 
 def _listed(problems: list[Problem]) -> list[list[str]]:
@@ -212,6 +219,7 @@ def evaluate(
     on_sample=None,
     engine: str = "endpoint",
     vllm_python: str | None = None,
+    rescue_judge: str | None = None,
 ) -> dict:
     check_output(out, "eval")  # never into a corpus, pairs or a model
     mark(out, "eval")
@@ -241,7 +249,7 @@ def evaluate(
             concurrency=concurrency,
             on_done=on_sample,
         )
-    graded = _grade(rows)
+    graded, rescued = _grade(rows, rescue_judge, out)
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in graded:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -271,6 +279,12 @@ def evaluate(
         "truncated_thinking": sum(r["truncated"] for r in graded),
         "wall_s": round(time.perf_counter() - start, 3),
     }
+    if rescue_judge is not None:  # the rule's own pass@1 beside the rescued one, and what the judge did
+        rule_only = [r | {"correct": r["correct"] and r["verdict_source"] == "rule"} for r in graded]
+        summary["rescue"] = rescued | {
+            "judge": public_spec(rescue_judge),
+            "pass@1_rule": metrics.summarize(rule_only)["pass@1"],
+        }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     plot_budget({f"{public_spec(spec)} · {dataset}": summary}, out / "accuracy_vs_tokens.png")
     return summary

@@ -233,3 +233,59 @@ def test_a_journey_train_checkpoint_is_evaluated_the_way_it_was_trained(tmp_path
     assert all([m["role"] for m in b["messages"]] == ["user"] and "stop" not in b for b in bodies)
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["prompt"] == {"format": "chat"} and summary["pass@1"] == 1.0
+
+
+def test_judge_rescue_a_rescue_a_refusal_an_abstain(tmp_path):
+    """--judge-rescue: the rule's negatives with an answer go to the judge; SAME rescues, DIFFERENT
+    refuses, an unreadable reply (twice) rescues nothing, and a gold that cannot be read abstains
+    without asking."""
+    rows = [
+        ("What is 1 + 1?", "2", "\\boxed{II}"),  # rescued: a form the rules do not read
+        ("What is 1 + 2?", "3", "\\boxed{4}"),  # refused
+        ("What is 2 + 3?", "\\frac{", "\\boxed{5}"),  # abstain: the gold cannot be read
+        ("What is 0 + 2?", "2", "\\boxed{2}"),  # right by the rule: not asked
+        ("What is 3 + 4?", "7", "\\boxed{VII}"),  # the judge's reply cannot be read
+    ]
+    data = tmp_path / "p.jsonl"
+    data.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a, _ in rows))
+    outputs = {q: out for q, _, out in rows}
+    judged: list[str] = []
+
+    def reply(body: dict) -> str:
+        text = last_user(body)
+        if "Reference answer:" in text:  # the judge
+            judged.append(text)
+            if "VII" in text:
+                return "Hmm, hard to say."
+            return "SAME\nII is 2." if "answer: II" in text else "DIFFERENT\n4 is not 3."
+        return next(out for q, out in outputs.items() if q in text)
+
+    with OpenAIServer(reply) as server:
+        result = run(
+            "eval",
+            "math",
+            "--model",
+            f"m@{server.base_url}",
+            "--dataset",
+            str(data),
+            "--out",
+            str(tmp_path / "e"),
+            "--judge-rescue",
+            f"j@{server.base_url}",
+        )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "e" / "summary.json").read_text())
+    rescue = summary["rescue"]
+    assert {k: rescue[k] for k in ("asked", "rescued", "refused", "unreadable", "abstained")} == {
+        "asked": 3,
+        "rescued": 1,
+        "refused": 1,
+        "unreadable": 1,
+        "abstained": 1,
+    }
+    assert summary["pass@1"] == 0.4 and rescue["pass@1_rule"] == 0.2
+    assert len(judged) == 4 and "Reply with one word only" in judged[-1]  # three asked, one strict retry
+    samples = {s["question"]: s for s in map(json.loads, (tmp_path / "e" / "samples.jsonl").read_text().splitlines())}
+    assert samples["What is 1 + 1?"]["verdict_source"] == "judge" and samples["What is 1 + 1?"]["correct"]
+    assert samples["What is 2 + 3?"]["rescue"] == "abstain" and not samples["What is 2 + 3?"]["correct"]
+    assert samples["What is 0 + 2?"]["verdict_source"] == "rule" and "rescue" not in samples["What is 0 + 2?"]

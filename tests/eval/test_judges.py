@@ -101,12 +101,16 @@ def test_released_prompts_are_kept_character_for_character():
 
     digest = {
         name: hashlib.sha256(getattr(judge_prompts, name).encode()).hexdigest()[:16]
-        for name in ("SIMPLEQA_GRADER", "SAFETY_J_EN", "SAFETY_J_ZH")
+        for name in ("SIMPLEQA_GRADER", "SAFETY_J_EN", "SAFETY_J_ZH", "RESCUE_SYSTEM", "RESCUE_USER", "RESCUE_STRICT")
     }
     assert digest == {
         "SIMPLEQA_GRADER": "491d0bd19bed5709",
         "SAFETY_J_EN": "084a4e97f01c6e17",
         "SAFETY_J_ZH": "2c24c7569bf46521",
+        # ours (--judge-rescue): a change of wording is a change of protocol, made here on purpose
+        "RESCUE_SYSTEM": "b8b5eeb23f925ad9",
+        "RESCUE_USER": "c90108fd95d967ca",
+        "RESCUE_STRICT": "bd2079120f885a05",
     }
 
 
