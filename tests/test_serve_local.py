@@ -41,7 +41,7 @@ def test_serve_local_binds_the_port_asked_for_and_prints_its_spec(tiny_model):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=30) as reply:
             assert json.loads(reply.read())["data"]
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # as a service manager stops it (SIGINT is ignored under a background shell)
         proc.wait(timeout=60)
     bad = subprocess.run([*command, "--port", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--port" in bad.stderr

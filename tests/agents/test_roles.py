@@ -138,12 +138,15 @@ def test_policy_node_records_malformed_after_retry():
     assert update["events"][0].malformed and update["events"][0].text == "still no format"
 
 
-def test_critique_node_malformed_counts_as_no_objection():
+def test_critique_node_malformed_leaves_the_step_unjudged():
+    """An unreadable verdict (the stricter retry too) is unknown, never a pass: correct None."""
+    from corpus.events import UNJUDGED
+
     model = scripted("looks ok", "fine")
     update = asyncio.run(
         critique.critique(_state(candidate={"text": "2 + 3 = 5", "answer": None}), _runtime(critic=model))
     )
-    assert update["verdict"]["correct"] is True
+    assert update["verdict"]["correct"] is None and update["verdict"]["reason"] == UNJUDGED
     assert update["events"][0].malformed and update["events"][0].correct is None
 
 
