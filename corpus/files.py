@@ -39,18 +39,19 @@ class CorpusConfigError(ValueError):
     """A resume whose config differs from the corpus's; ``str()`` is one line naming what differs."""
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as dotted paths to its leaves (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
-            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+            out |= flatten(v, f"{prefix}.{k}" if prefix else str(k))
         return out
     return {prefix: value}
 
 
 def config_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``field: old -> new`` for every leaf that differs, in dotted paths."""
-    a, b = _flat(old), _flat(new)
+    a, b = flatten(old), flatten(new)
     return [
         f"{k}: {a.get(k, '(none)')} -> {b.get(k, '(none)')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
     ]

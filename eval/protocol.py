@@ -16,6 +16,8 @@ import json
 from importlib import metadata
 from typing import Any
 
+from corpus.files import flatten
+
 MODEL_KEYS = ("model", "checkpoint")  # what a side-by-side is meant to vary
 
 
@@ -58,19 +60,10 @@ def record(
     }
 
 
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
-        return out
-    return {prefix: value}
-
-
 def differences(protocols: dict[str, dict[str, Any] | None], allowed: tuple[str, ...] = ()) -> list[str]:
     """``key: a | b`` for every protocol field the runs do not share, beyond the model and the
     ``allowed`` keys (a key allows every field under it: ``decoding`` allows ``decoding.seed``)."""
-    known = {name: _flat(p) for name, p in protocols.items() if p is not None}
+    known = {name: flatten(p) for name, p in protocols.items() if p is not None}
     if len(known) < 2:
         return []
     keys = sorted(set().union(*known.values()))
