@@ -33,10 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from corpus.artifacts import Corpus, check_output, open_corpus, output
-from corpus.files import MANIFEST, corpus_file, write_atomic, write_configs
+from corpus.artifacts import Corpus, check_output, output
+from corpus.files import MANIFEST, corpus_file, write_atomic
 from corpus.jsonl import JsonlError
 from curate import dedup, detectors
+from curate.inputs import open_inputs, provenance, recorded, write_input_configs
 
 FILTERED = "filtered.jsonl"
 REASONS = (
@@ -133,7 +134,9 @@ class _Checks:
         if question not in self.seen_questions:
             overlap, hit = self.decontaminator.check(question)
             found = hit is not None and overlap >= self.decontaminator.threshold
-            self.seen_questions[question] = f"{overlap:.0%} of its 8-grams in {hit[0]} ({hit[1]})" if found else None
+            self.seen_questions[question] = (
+                f"{overlap:.0%} of its {self.decontaminator.n}-grams in {hit[0]} ({hit[1]})" if found else None
+            )
         return self.seen_questions[question]
 
 
@@ -165,7 +168,7 @@ def filter_corpora(refs: list[str], out: Path, options: FilterOptions = FilterOp
     if not refs:
         raise FilterError("name at least one corpus to filter")
     started = time.perf_counter()
-    corpora = [part for ref in refs for part in open_corpus(ref, whole=True).split()]
+    corpora = open_inputs(refs)
     check_output(out, "corpus", tuple(refs), empty=True)  # before the reading: a wrong --out is said at once
     checks = _Checks(options, _token_counter(options))
     if options.decontaminate:
@@ -267,23 +270,13 @@ def _write(corpora: list[Corpus], read: list[_Read], out: Path) -> Counter:
     finally:
         for f in files.values():
             f.close()
-    configs: dict[str, Any] = {}
-    for corpus in corpora:
-        configs |= {h: c for h, c in corpus.configs.items() if corpus.config in (None, h)}
-    write_configs(out, configs)
+    write_input_configs(out, corpora)
     return counts
 
 
 def _manifest(corpora: list[Corpus], read: list[_Read], counts: Counter, options: FilterOptions, wall_s: float):
     kept = [e for e in read if e.reason is None]
-    methods = {c.manifest.get("method") for c in corpora if c.manifest}
-    models: dict[str, Any] = {}
-    for c in corpora:
-        models |= (c.manifest or {}).get("models", {})
-    return {
-        "method": methods.pop() if len(methods) == 1 else None,
-        "models": models,
-        "config_hash": corpora[0].config_hash if len({c.config_hash for c in corpora}) == 1 else None,
+    return provenance(corpora) | {
         "corpus": {
             "traces": counts["traces"],
             "verified": sum(e.verified for e in kept),
@@ -291,7 +284,7 @@ def _manifest(corpora: list[Corpus], read: list[_Read], counts: Counter, options
             "failures": 0,
         },
         "filter": {
-            "inputs": [{"corpus": c.label, "traces_sha256": c.digest("traces")} for c in corpora],
+            "inputs": recorded(corpora),
             "options": options.record(),
             "read": len(read),
             "kept": len(kept),

@@ -37,9 +37,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus.artifacts import Corpus, check_output, open_corpus, output
-from corpus.files import MANIFEST, corpus_file, write_atomic, write_configs
+from corpus.artifacts import Corpus, check_output, output
+from corpus.files import MANIFEST, corpus_file, write_atomic
 from corpus.jsonl import JsonlError
+from curate.inputs import open_inputs, provenance, recorded, write_input_configs
 
 SELECTED = "selected.jsonl"
 PRESETS = ("s1", "longest")
@@ -229,7 +230,7 @@ def select_corpora(refs: list[str], out: Path, options: SelectOptions, cache: Pa
 
     started = time.perf_counter()
     options = _checked(options.resolved())
-    corpora = [part for ref in refs for part in open_corpus(ref, whole=True).split()]
+    corpora = open_inputs(refs)
     check_output(out, "corpus", tuple(refs), empty=True)
     candidates = _candidates(corpora, options.verified_only)
     read = len(candidates)
@@ -268,14 +269,10 @@ def _checked(options: SelectOptions) -> SelectOptions:
 
 
 def _manifest(corpora, chosen, options: SelectOptions, record, read: int, wall_s: float) -> dict[str, Any]:
-    methods = {c.manifest.get("method") for c in corpora if c.manifest}
-    return {
-        "method": methods.pop() if len(methods) == 1 else None,
-        "models": {k: v for c in corpora for k, v in (c.manifest or {}).get("models", {}).items()},
-        "config_hash": corpora[0].config_hash if len({c.config_hash for c in corpora}) == 1 else None,
+    return provenance(corpora) | {
         "corpus": {"traces": len(chosen), "verified": len(chosen), "rejected": 0, "failures": 0},
         "selection": {
-            "inputs": [{"corpus": c.label, "traces_sha256": c.digest("traces")} for c in corpora],
+            "inputs": recorded(corpora),
             "rule": options.rule(),
             "options": asdict(options),
             "reference": record,
@@ -304,7 +301,4 @@ def _write(corpora: list[Corpus], chosen: list[Candidate], out: Path) -> None:
     finally:
         for f in handles.values():
             f.close()
-    configs: dict[str, Any] = {}
-    for corpus in corpora:
-        configs |= {h: c for h, c in corpus.configs.items() if corpus.config in (None, h)}
-    write_configs(out, configs)
+    write_input_configs(out, corpora)
