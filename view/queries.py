@@ -72,6 +72,7 @@ class Sources:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # trace id -> why journey filter dropped it, from the filtered corpora opened with their inputs
     drops: dict[str, dict[str, Any]] = field(default_factory=dict)
+    drops_read: tuple = ()  # the size and modification time of each filtered.jsonl when it was read
 
 
 FILTERED = "filtered.jsonl"  # curate.filter's list of dropped traces, beside the corpus it wrote
@@ -79,12 +80,17 @@ FILTERED = "filtered.jsonl"  # curate.filter's list of dropped traces, beside th
 
 def read_drops(sources: Sources) -> None:
     """Every dropped trace's reason, from the ``filtered.jsonl`` of each corpus opened (a trace
-    dropped there shows as dropped in its input, when the input is opened too)."""
+    dropped there shows as dropped in its input, when the input is opened too). Read again only
+    when one of those files changed: every API request asks."""
+    paths = [c.path / FILTERED for c in sources.corpora]
+    state = tuple((p.stat().st_size, p.stat().st_mtime_ns) if p.exists() else None for p in paths)
+    if state == sources.drops_read:
+        return
     drops: dict[str, dict[str, Any]] = {}
     for c in sources.corpora:
         for row in jsonl.rows(c.path / FILTERED):
             drops[str(row.get("id"))] = {"reason": row.get("reason"), "detail": row.get("detail"), "by": c.name}
-    sources.drops = drops
+    sources.drops, sources.drops_read = drops, state
 
 
 def load_sources(dirs: list[Path]) -> Sources:
