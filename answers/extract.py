@@ -139,11 +139,15 @@ def _joined_maths(rest: str) -> str | None:
     return " or ".join(found) if len(found) > 1 else None
 
 
+def _phrase_head(rest: str) -> str:
+    """What follows an answer phrase, its markup and a repeated "is" left out."""
+    rest = rest[:_SNIPPET].lstrip(" :*_\t")
+    return rest[3:].lstrip() if rest.lower().startswith("is ") else rest
+
+
 def _phrase_value(rest: str) -> str | None:
     """The answer after a phrase: delimited math, else the text up to the end of the sentence."""
-    rest = rest[:_SNIPPET].lstrip(" :*_\t")
-    if rest.lower().startswith("is "):
-        rest = rest[3:].lstrip()
+    rest = _phrase_head(rest)
     if (several_maths := _joined_maths(rest)) is not None:
         return several_maths
     if (math := _delimited(rest)) is not None:
@@ -199,8 +203,7 @@ def _committed(text: str, lower: str) -> str | None:
             continue
         rest = text[at + len(phrase) :]
         value = _phrase_value(rest)
-        head = rest[:_SNIPPET].lstrip(" :*_\t")
-        head = head[3:].lstrip() if head.lower().startswith("is ") else head
+        head = _phrase_head(rest)
         if value is None or _UNCOMMITTED.match(head) or _TENTATIVE.search(value) or _prose(value):
             continue
         return value
