@@ -179,7 +179,10 @@ def evaluate_repeats(problems: list[Problem], *, repeats: int, out: Path, decodi
     for r in range(repeats):
         seeded = dataclasses.replace(decoding, seed=base + r)
         runs.append(evaluate(problems, out=out / "repeats" / f"seed-{base + r}", decoding=seeded, **kwargs))
-        rows += [json.loads(line) for line in (out / "repeats" / f"seed-{base + r}" / "samples.jsonl").open()]
+        rows += [
+            json.loads(line)
+            for line in (out / "repeats" / f"seed-{base + r}" / "samples.jsonl").read_text().splitlines()
+        ]
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
