@@ -5,7 +5,9 @@
 
 Served: ``POST /v1/chat/completions`` (``messages``, ``max_tokens`` / ``max_completion_tokens``,
 ``min_tokens``, ``temperature``, ``top_p``, ``seed``, ``stop``, ``stream`` with
-``stream_options.include_usage``), ``GET /v1/models``, ``GET /health``. Usage counts are the
+``stream_options.include_usage``), ``POST /v1/completions`` (a raw ``prompt`` string continued as
+is, tokenized without added special tokens: the caller rendered the chat template, BOS included;
+the same sampling fields, not streamed), ``GET /v1/models``, ``GET /health``. Usage counts are the
 tokenizer's own. A request is parsed and checked here (``parse_request``, bounded body) before it
 becomes a ``Job`` of the engine's loop.
 """
@@ -57,16 +59,24 @@ def _given(body: dict, key: str, kind: type, default: Any) -> Any:
     return kind(body[key]) if body.get(key) is not None else default
 
 
-def parse_request(engine: Engine, body: dict) -> Job:
-    """A chat completion request as a Job; anything this server does not do is a RequestError."""
-    chat = _chat(body.get("messages"))
+def parse_request(engine: Engine, body: dict, raw: bool = False) -> Job:
+    """A chat completion request (``raw``: a text completion request) as a Job; anything this server
+    does not do is a RequestError."""
+    if raw:
+        if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+            raise RequestError("prompt must be a non-empty string (one prompt per request)")
+        if body.get("echo") or body.get("suffix") or body.get("logprobs"):
+            raise RequestError("echo, suffix and logprobs are not served")
+        prompt = engine.tokenizer.encode(body["prompt"], add_special_tokens=False).ids
+    else:
+        prompt = engine.encode_chat(_chat(body.get("messages")))
     if body.get("n", 1) != 1:
         raise RequestError("n must be 1")
     stop = _stops(body)
     limit = body.get("max_tokens") or body.get("max_completion_tokens")
     try:
         job = Job(
-            prompt=engine.encode_chat(chat),
+            prompt=prompt,
             max_tokens=int(limit) if limit is not None else engine.context,
             min_tokens=int(body.get("min_tokens") or 0),
             temperature=_given(body, "temperature", float, 1.0),
@@ -114,9 +124,10 @@ class Handler(BaseHTTPRequestHandler):
             self._error(404, f"no route {self.path}")
 
     def do_POST(self) -> None:
-        if self.path != "/v1/chat/completions":
+        if self.path not in ("/v1/chat/completions", "/v1/completions"):
             self._error(404, f"no route {self.path}")
             return
+        raw = self.path == "/v1/completions"
         size = int(self.headers.get("Content-Length") or 0)
         if size > MAX_BODY_BYTES:
             self.close_connection = True
@@ -126,8 +137,10 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(size))
             if not isinstance(body, dict):
                 raise RequestError("the body must be a JSON object")
-            job = parse_request(self.engine, body)
+            job = parse_request(self.engine, body, raw)
             streamed = bool(body.get("stream"))
+            if streamed and raw:
+                raise RequestError("text completions are not streamed here")
             if streamed:
                 job.deltas = queue.Queue()
             self.engine.submit(job)
@@ -142,6 +155,19 @@ class Handler(BaseHTTPRequestHandler):
         job.done.wait()
         if job.error:
             self._error(500, job.error)
+            return
+        if raw:
+            self._json(
+                200,
+                {
+                    "id": f"cmpl-{uuid.uuid4().hex}",
+                    "object": "text_completion",
+                    "created": created,
+                    "model": self.model_name,
+                    "choices": [{"index": 0, "text": job.text, "finish_reason": job.finish_reason, "logprobs": None}],
+                    "usage": _usage(job),
+                },
+            )
             return
         self._json(
             200,

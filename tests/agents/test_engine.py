@@ -140,6 +140,29 @@ def test_training_templates_with_generation_blocks_render_as_transformers_render
     assert got == expected and "4<end_of_turn>" in got
 
 
+def test_a_text_completion_continues_the_rendered_template_as_the_chat_route_does(served):
+    engine, base_url = served
+    question = QUESTIONS[2]
+    rendered = engine.chat_template.render(messages=messages(question), add_generation_prompt=True, **engine.special)
+    [chat] = asyncio.run(ask_all(base_url, [question], max_tokens=12, temperature=0, extra_body={"min_tokens": 12}))
+
+    async def raw(prompt: str, **kwargs):
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="EMPTY", max_retries=0)
+        try:
+            return await client.completions.create(model="tiny", prompt=prompt, temperature=0, **kwargs)
+        finally:
+            await client.close()
+
+    text = asyncio.run(raw(rendered, max_tokens=12, extra_body={"min_tokens": 12}))
+    assert text.choices[0].text == chat.choices[0].message.content
+    assert text.usage.prompt_tokens == chat.usage.prompt_tokens and text.usage.completion_tokens == 12
+    assert text.choices[0].finish_reason == "length"
+    # continuing the prompt plus the first half of the reply gives the rest of it, token for token
+    half = asyncio.run(raw(rendered, max_tokens=6, extra_body={"min_tokens": 6})).choices[0].text
+    rest = asyncio.run(raw(rendered + half, max_tokens=6, extra_body={"min_tokens": 6})).choices[0].text
+    assert half + rest == text.choices[0].text
+
+
 def test_stop_strings_cut_the_reply_and_end_it(served):
     _, base_url = served
     [full] = asyncio.run(ask_all(base_url, QUESTIONS[:1], max_tokens=24, temperature=0, extra_body={"min_tokens": 24}))
@@ -212,6 +235,25 @@ def test_requests_it_cannot_serve_are_400_with_the_reason(served, body, reason):
     _, base_url = served
     request = {"model": "tiny", "messages": messages(QUESTIONS[0]), "max_tokens": 4} | body
     post = urllib.request.Request(f"{base_url}/chat/completions", data=json.dumps(request).encode(), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(post, timeout=30)
+    assert error.value.code == 400
+    assert reason in json.loads(error.value.read())["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"prompt": ""}, "prompt must be a non-empty string"),
+        ({"prompt": ["a", "b"]}, "prompt must be a non-empty string"),
+        ({"echo": True}, "echo, suffix and logprobs are not served"),
+        ({"stream": True}, "not streamed"),
+    ],
+)
+def test_text_completions_it_cannot_serve_are_400_with_the_reason(served, body, reason):
+    _, base_url = served
+    request = {"model": "tiny", "prompt": "<bos>What is 3 plus 4?", "max_tokens": 4} | body
+    post = urllib.request.Request(f"{base_url}/completions", data=json.dumps(request).encode(), method="POST")
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(post, timeout=30)
     assert error.value.code == 400
