@@ -122,6 +122,23 @@ def compile_template(template: str):
     return env.from_string(template)
 
 
+def load_template(checkpoint: Path):
+    """A checkpoint's chat template, compiled, and the special tokens it renders with."""
+    settings = json.loads((checkpoint / "tokenizer_config.json").read_text())
+    template_file = checkpoint / "chat_template.jinja"
+    template = template_file.read_text() if template_file.exists() else settings.get("chat_template")
+    if not template:
+        raise ValueError(f"{checkpoint} has no chat template")
+    special = {k: v for k, v in settings.items() if k.endswith("_token") and isinstance(v, str)}
+    return compile_template(template), special
+
+
+def render_chat(checkpoint: Path, messages: list[dict]) -> str:
+    """The text the engine tokenizes for ``messages`` (the generation prompt added)."""
+    template, special = load_template(checkpoint)
+    return template.render(messages=messages, tools=None, documents=None, add_generation_prompt=True, **special)
+
+
 def end_tokens(checkpoint: Path) -> set[int]:
     """The ids that end a reply: generation_config.json's ``eos_token_id``, else config.json's."""
     for name in ("generation_config.json", "config.json"):
@@ -238,13 +255,7 @@ class Engine:
             self.model.to(self.device).eval()
             self.new_cache = DynamicCache
         self.implementation = "gemma3" if plain else "transformers"
-        settings = json.loads((self.checkpoint / "tokenizer_config.json").read_text())
-        template_file = self.checkpoint / "chat_template.jinja"
-        template = template_file.read_text() if template_file.exists() else settings.get("chat_template")
-        if not template:
-            raise ValueError(f"{self.checkpoint} has no chat template")
-        self.chat_template = compile_template(template)
-        self.special = {k: v for k, v in settings.items() if k.endswith("_token") and isinstance(v, str)}
+        self.chat_template, self.special = load_template(self.checkpoint)
         self.eos = end_tokens(self.checkpoint)
         self.context = int(getattr(self.model.config, "max_position_embeddings", 0) or 8192)
         self.prefixes = PrefixCache(prefix_tokens)

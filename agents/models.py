@@ -292,6 +292,29 @@ class ModelHub:
             out[role] = entry
         return out
 
+    def text_client(self, role: str) -> tuple[openai.AsyncOpenAI, str]:
+        """A client for the role's ``/v1/completions`` (raw text continued as is) and the model name
+        to send: the local server, or the endpoint's first URL. OpenAI's chat models continue no raw
+        text, so ``openai:`` specs are refused. Closed with the hub."""
+        spec, _ = self.roles[role]
+        if spec.kind == "openai":
+            raise SpecError(f"{spec} cannot continue raw text: give a local model or MODEL@URL of a server")
+        if spec.kind == "local":
+            url, name, key = self._servers[spec.model].base_url, self._servers[spec.model].served_model, "EMPTY"
+        else:
+            url, name, key = spec.base_urls[0], spec.model, os.environ.get("O1J_ENDPOINT_API_KEY") or "EMPTY"
+        parsed = parse_url(url)
+        client = openai.AsyncOpenAI(
+            base_url=parsed.base,
+            api_key=key,
+            max_retries=0,  # ours (tenacity)
+            timeout=600,
+            default_headers=parsed.headers or None,
+            default_query=parsed.default_query or None,
+        )
+        self._stack.push_async_callback(client.close)
+        return client, name
+
     @property
     def secrets(self) -> tuple[str, ...]:
         return tuple(s for m in self.models.values() for s in m.secrets if s != "EMPTY")

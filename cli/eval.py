@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -104,22 +105,70 @@ MATH_FLAGS = [
         None,
         typer.Option(help="--engine vllm: the python of vLLM's own virtualenv (or O1J_VLLM_PYTHON)."),
     ),
+    flag(
+        "think_budget",
+        str | None,
+        None,
+        typer.Option(
+            help="Budget forcing: thinking budgets in tokens, e.g. 512,1024,2048. Each sample's thought is cut at the "
+            "budget, closed, and its answer asked for; the chat template is rendered here and continued through "
+            "/v1/completions (or vLLM offline). Writes budget-N/ per budget and the accuracy-vs-thinking curve.",
+            rich_help_panel="Budget forcing",
+        ),
+    ),
+    flag(
+        "wait",
+        int,
+        0,
+        typer.Option(
+            min=0,
+            help="Budget forcing: replace an early end of thinking by 'Wait' up to K times (s1), within the budget.",
+            rich_help_panel="Budget forcing",
+        ),
+    ),
+    flag(
+        "template",
+        str | None,
+        None,
+        typer.Option(
+            help="Budget forcing on a served model: the checkpoint or tokenizer folder whose chat template is "
+            "rendered (a local model's own is used by default).",
+            rich_help_panel="Budget forcing",
+        ),
+    ),
 ]
 
 
 def eval_math(**o: Any) -> None:
     """Accuracy (pass@1, pass@k, maj@k) together with output tokens, as the paper reports it."""
     from corpus.problems import ProblemFileError, load_problems
+    from eval.budget import BudgetError, parse_budgets, template_for
     from eval.generate import CacheMismatchError
-    from eval.math_eval import Decoding, EvalSetupError, check_engine, default_stop, evaluate_repeats, prompt_format
+    from eval.math_eval import (
+        Decoding,
+        EvalSetupError,
+        check_engine,
+        default_stop,
+        evaluate_budgets,
+        evaluate_repeats,
+        prompt_format,
+    )
     from eval.vllm_offline import VLLMError
 
     model, dataset, out, samples = o["model"], o["dataset"], o["out"], o["samples"]
+    forced: dict[str, Any] = {}
     try:
         vllm_python = check_engine(model, o["engine"], o["vllm_python"])
         prompt = prompt_format(model, o["prompt"])
+        if o["think_budget"] is not None:
+            if o["stop"]:
+                raise EvalSetupError("--stop and --think-budget: budget forcing sets its own stops")
+            forced = {"budgets": parse_budgets(o["think_budget"]), "waits": o["wait"]}
+            forced["template"] = template_for(model, o["template"])
+        elif o["wait"] or o["template"]:
+            raise EvalSetupError("--wait and --template belong to budget forcing: give --think-budget N[,N...]")
         problems = load_problems(dataset, split=o["split"], limit=o["limit"])
-    except (EvalSetupError, ProblemFileError) as e:
+    except (EvalSetupError, ProblemFileError, BudgetError) as e:
         fail(str(e))
     if o["engine"] == "endpoint":
         preflight(model)
@@ -128,8 +177,9 @@ def eval_math(**o: Any) -> None:
         TextColumn("[bold]eval math"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     ) as progress:
         task = progress.add_task("generate", total=len(problems) * samples)
+        run = evaluate_repeats if not forced else partial(evaluate_budgets, **forced)
         try:
-            summary = evaluate_repeats(
+            summary = run(
                 problems,
                 repeats=o["repeats"],
                 spec=model,
@@ -138,7 +188,7 @@ def eval_math(**o: Any) -> None:
                     samples,
                     o["max_tokens"],
                     o["temperature"],
-                    tuple(o["stop"]) if o["stop"] is not None else default_stop(model, prompt),
+                    tuple(o["stop"]) if o["stop"] is not None else () if forced else default_stop(model, prompt),
                     o["seed"],
                 ),
                 concurrency=o["concurrency"],
@@ -149,12 +199,20 @@ def eval_math(**o: Any) -> None:
                 rescue_judge=o["judge_rescue"],
                 vllm_python=vllm_python,
             )
-        except (VLLMError, CacheMismatchError) as e:
+        except (VLLMError, CacheMismatchError, BudgetError) as e:
             progress.stop()
             fail(str(e))
         except KeyboardInterrupt:
             err.print(f"interrupted: generations so far are in {out}; run the same command to continue")
             raise typer.Exit(130) from None
+    for point in summary.get("budget_forcing", []):
+        err.print(
+            f"budget {point['budget']}: accuracy {point['accuracy']:.3f} "
+            f"[{point['interval']['lo']:.3f}, {point['interval']['hi']:.3f}], "
+            f"{point['thinking_tokens_mean']:.0f} thinking tokens on average, "
+            f"{point['answered']}/{point['samples']} answered",
+            highlight=False,
+        )
     err.print(
         f"{summary['problems']} problems x {summary['samples_per_problem']}: pass@1 {summary['pass@1']:.3f}, "
         f"maj@k {summary['maj@k']:.3f}, {summary['tokens_out_mean']:.0f} output tokens on average; {out}/summary.json",

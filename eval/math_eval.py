@@ -102,18 +102,39 @@ def _turn(question: str) -> str:
     return f"Problem: {question}\nSolution:"
 
 
-def messages(problem: Problem, prompt: str = "fewshot") -> list[BaseMessage]:
+# budget forcing prompts a base model few-shot with thoughts in tags, as its continuation is read
+THINKING_SYSTEM = (
+    "Solve the math problem. Think it through inside <think> </think>, then finish with: "
+    "The final answer is \\boxed{<answer>}."
+)
+
+
+def _thinking_shot(answer: str) -> str:
+    reasoning, _, final = answer.rpartition(" The final answer is ")
+    return f"<think>\n{reasoning}\n</think>\n\nThe final answer is {final}"
+
+
+def messages(problem: Problem, prompt: str = "fewshot", thinking: bool = False) -> list[BaseMessage]:
     if prompt == "chat":  # the user turn exactly as trainer/format.py writes it
         return [HumanMessage(problem.question.strip())]
-    return fewshot_messages(problem)
+    return fewshot_messages(problem, thinking)
 
 
-def fewshot_messages(problem: Problem) -> list[BaseMessage]:
-    out: list[BaseMessage] = [SystemMessage(SYSTEM)]
+def fewshot_messages(problem: Problem, thinking: bool = False) -> list[BaseMessage]:
+    out: list[BaseMessage] = [SystemMessage(THINKING_SYSTEM if thinking else SYSTEM)]
     for question, answer in SHOTS:
-        out += [HumanMessage(_turn(question)), AIMessage(answer)]
+        out += [HumanMessage(_turn(question)), AIMessage(_thinking_shot(answer) if thinking else answer)]
     out.append(HumanMessage(_turn(problem.question)))
     return out
+
+
+def prompt_record(prompt: str, thinking: bool = False) -> dict[str, Any]:
+    """The prompt form and the digest of its fixed text, as a summary's protocol records it."""
+    if prompt != "fewshot":
+        return {"form": prompt, "sha256": protocol.digest("chat")}
+    system = THINKING_SYSTEM if thinking else SYSTEM
+    shots = [[q, _thinking_shot(a) if thinking else a] for q, a in SHOTS]
+    return {"form": prompt, "sha256": protocol.digest([system, shots] if thinking else [SYSTEM, SHOTS])}
 
 
 @dataclass(frozen=True)
@@ -205,7 +226,8 @@ def evaluate_repeats(problems: list[Problem], *, repeats: int, out: Path, decodi
         "first_repeat_only": "maj@k, pass@k, the budget curve and the subject tables are the first repeat's "
         f"(seed {base}); each repeat's summary is under repeats/",
     }
-    summary["protocol"] = summary["protocol"] | {"decoding": decoding.record() | {"seed": base, "repeats": repeats}}
+    recorded = summary["protocol"]["decoding"]  # the first repeat's, forcing included
+    summary["protocol"] = summary["protocol"] | {"decoding": recorded | {"seed": base, "repeats": repeats}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -223,7 +245,11 @@ def evaluate(
     engine: str = "endpoint",
     vllm_python: str | None = None,
     rescue_judge: str | None = None,
+    forcing=None,
+    template=None,
 ) -> dict:
+    """Generate, grade and summarize; with ``forcing`` (``eval.forcing.Forcing``) every sample is
+    budget-forced through ``template`` (``eval.budget.Template``)."""
     check_output(out, "eval")  # never into a corpus, pairs or a model
     mark(out, "eval")
     start = time.perf_counter()
@@ -232,14 +258,29 @@ def evaluate(
         Job(
             id=p.id,
             sample=s,
-            messages=messages(p, prompt),
+            messages=messages(p, prompt, thinking=forcing is not None),
             fields={"problem_id": p.id, "question": p.question, "answer": p.answer}
             | {k: p.meta[k] for k in ("subject", "level") if k in p.meta},
         )
         for p in problems
         for s in range(decoding.samples)
     ]
-    if engine == "vllm":  # vLLM's offline engine, in its own environment, for bulk generation
+    if forcing is not None:
+        from eval.budget import generate_forced
+
+        rows = generate_forced(
+            jobs,
+            spec=spec,
+            sampling=sampling,
+            forcing=forcing,
+            template=template,
+            path=out / "generations.jsonl",
+            engine=engine,
+            vllm_python=vllm_python,
+            concurrency=concurrency,
+            on_done=on_sample,
+        )
+    elif engine == "vllm":  # vLLM's offline engine, in its own environment, for bulk generation
         from eval.vllm_offline import generate_offline
 
         rows = generate_offline(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", python=vllm_python)
@@ -262,7 +303,7 @@ def evaluate(
         "model": public_spec(spec),
         "dataset": dataset,
         "produced_by": identity(spec, sampling, engine=engine),
-        "prompt": {"format": prompt, "system": SYSTEM, "shots": len(SHOTS)}
+        "prompt": {"format": prompt, "system": THINKING_SYSTEM if forcing else SYSTEM, "shots": len(SHOTS)}
         if prompt == "fewshot"
         else {"format": prompt},
         "grading": "answers/extract.py then math-verify in workers; maj@k by equivalence, ties split",
@@ -271,7 +312,7 @@ def evaluate(
         "protocol": protocol.record(
             produced_by=identity(spec, sampling, engine=engine),
             decoding=decoding.record(),
-            prompt={"form": prompt, "sha256": protocol.digest([SYSTEM, SHOTS] if prompt == "fewshot" else "chat")},
+            prompt=prompt_record(prompt, thinking=forcing is not None),
             dataset={"name": dataset, "problems": len(problems), "sha256": protocol.digest(_listed(problems))},
             engine=protocol.engine_record(engine, spec),
         ),
@@ -282,6 +323,10 @@ def evaluate(
         "truncated_thinking": sum(r["truncated"] for r in graded),
         "wall_s": round(time.perf_counter() - start, 3),
     }
+    if forcing is not None:
+        summary["forcing"] = _forced_summary(graded, forcing, template)
+        # the template by its digest: where it lies on this machine does not move a score
+        summary["protocol"]["decoding"]["forcing"] = forcing.record() | {"template_sha256": template.digest}
     if rescue_judge is not None:  # the rule's own pass@1 beside the rescued one, and what the judge did
         rule_only = [r | {"correct": r["correct"] and r["verdict_source"] == "rule"} for r in graded]
         summary["rescue"] = rescued | {
@@ -291,6 +336,86 @@ def evaluate(
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     plot_budget({f"{public_spec(spec)} · {dataset}": summary}, out / "accuracy_vs_tokens.png")
     return summary
+
+
+def _forced_summary(graded: list[dict], forcing, template) -> dict[str, Any]:
+    """What budget forcing did: thinking tokens, cut thoughts, "Wait"s, answers found."""
+    thinking = [r["thinking_tokens"] for r in graded]
+    return {
+        "settings": forcing.record() | {"template": str(template.folder), "template_sha256": template.digest},
+        "thinking_tokens_mean": statistics.fmean(thinking),
+        "thinking_tokens_max": max(thinking),
+        "cut": sum(r["cut"] for r in graded),
+        "waits_used_mean": statistics.fmean(r["waits_used"] for r in graded),
+        "answered": sum(r["extracted"] is not None for r in graded),
+        "answer_closed_here": sum(r["answer_closed_here"] for r in graded),
+    }
+
+
+def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int, out: Path, **kwargs) -> dict:
+    """``evaluate_repeats`` under each thinking budget (``out/budget-N``), the same problems, prompt
+    and sampling; ``out``'s summary is the largest budget's with the curve of accuracy against
+    thinking tokens (``budget_forcing``, each point with its interval) and ``accuracy_vs_thinking.png``."""
+    from eval.forcing import Forcing
+
+    check_output(out, "eval")
+    mark(out, "eval")
+    points, runs = [], {}
+    for budget in budgets:
+        run = evaluate_repeats(problems, out=out / f"budget-{budget}", forcing=Forcing(budget, waits), **kwargs)
+        runs[budget] = run
+        forced = json.loads((out / f"budget-{budget}" / "summary.json").read_text())
+        rows = [json.loads(line) for line in (out / f"budget-{budget}" / "samples.jsonl").read_text().splitlines()]
+        points.append(
+            {
+                "budget": budget,
+                "waits": waits,
+                "accuracy": run["pass@1"],
+                "interval": run["intervals"]["pass@1"],
+                "thinking_tokens_mean": statistics.fmean(r["thinking_tokens"] for r in rows),
+                "thinking_tokens_max": max(r["thinking_tokens"] for r in rows),
+                "samples": len(rows),
+                "answered": sum(r["extracted"] is not None for r in rows),
+                "cut": sum(r["cut"] for r in rows),
+                "repeats": forced.get("repeats", {}).get("n", 1),
+            }
+        )
+    summary = runs[budgets[-1]] | {
+        "headline_budget": budgets[-1],
+        "budget_forcing": points,
+        "budget_runs": {str(b): f"budget-{b}" for b in budgets},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    plot_thinking({f"{summary['model']} · wait {waits}": points}, out / "accuracy_vs_thinking.png")
+    return summary
+
+
+def plot_thinking(curves: dict[str, list[dict]], path: Path) -> None:
+    """Accuracy (with its 95% interval) against mean thinking tokens, one line per run, budgets marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, points in curves.items():
+        x = [p["thinking_tokens_mean"] for p in points]
+        y = [p["accuracy"] for p in points]
+        err = [
+            [p["accuracy"] - p["interval"]["lo"] for p in points],
+            [p["interval"]["hi"] - p["accuracy"] for p in points],
+        ]
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
+        for p in points:
+            ax.annotate(f"≤{p['budget']}", (p["thinking_tokens_mean"], p["accuracy"]), fontsize=7)
+    ax.set_xlabel("mean thinking tokens per sample")
+    ax.set_ylabel("accuracy (pass@1)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def plot_budget(runs: dict[str, dict], path: Path) -> None:

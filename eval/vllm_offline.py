@@ -30,12 +30,48 @@ class VLLMError(RuntimeError):
     pass
 
 
+def _force(llm, request: dict) -> None:
+    """Budget forcing in rounds (``eval/forcing.py``, loaded from beside this file): one batched
+    ``generate`` per phase, raw prompts tokenized without added special tokens (the rendered
+    template holds BOS)."""
+    import importlib.util
+
+    from vllm import SamplingParams
+
+    spec = importlib.util.spec_from_file_location("o1j_forcing", Path(__file__).with_name("forcing.py"))
+    forcing_module = importlib.util.module_from_spec(spec)
+    sys.modules["o1j_forcing"] = forcing_module  # dataclasses look their module up while building
+    spec.loader.exec_module(forcing_module)
+    s, tokenizer = request["sampling"], llm.get_tokenizer()
+    forcing = forcing_module.Forcing(**request["forcing"])
+
+    def batch(requests: list) -> list:
+        prompts = [{"prompt_token_ids": tokenizer.encode(r.prompt, add_special_tokens=False)} for r in requests]
+        params = [
+            SamplingParams(max_tokens=r.max_tokens, temperature=s["temperature"], stop=list(r.stop), seed=s.get("seed"))
+            for r in requests
+        ]
+        outs = llm.generate(prompts, params, use_tqdm=False)
+        return [
+            forcing_module.Result(o.outputs[0].text, len(o.outputs[0].token_ids), o.outputs[0].finish_reason or "stop")
+            for o in outs
+        ]
+
+    states = forcing_module.run_rounds(request["prompts"], forcing, batch)
+    with open(request["out"], "w", encoding="utf-8") as f:
+        for state in states:
+            f.write(json.dumps(state.record() | {"thinking": state.thinking, "answer": state.answer}) + "\n")
+
+
 def _worker(request_path: str) -> None:
     from vllm import LLM, SamplingParams
 
     request = json.loads(Path(request_path).read_text())
     s = request["sampling"]
     llm = LLM(model=request["model"], seed=s.get("seed") or 0, **request.get("engine", {}))
+    if "forcing" in request:
+        _force(llm, request)
+        return
     jobs = request["jobs"]
     params = [
         SamplingParams(
@@ -89,6 +125,44 @@ def model_dir(spec: str) -> str:
     return checkpoint_dir(spec)
 
 
+def _run_worker(request: dict, python: str | None, timeout_s: float) -> list[dict]:
+    """Run the worker on ``request`` in vLLM's environment; the rows it wrote, in request order."""
+    from corpus.files import read_jsonl
+
+    interpreter = vllm_python(python)
+    with tempfile.TemporaryDirectory() as tmp:
+        request = request | {"out": str(Path(tmp) / "out.jsonl")}
+        (Path(tmp) / "request.json").write_text(json.dumps(request))
+        env = os.environ | {
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "VLLM_NO_USAGE_STATS": "1",
+            "DO_NOT_TRACK": "1",
+        }
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")  # GiB, for the CPU build (a GPU ignores it)
+        # -I: the script's folder must not lead sys.path, where eval/math.py would shadow the stdlib's math
+        command = [interpreter, "-I", __file__, str(Path(tmp) / "request.json")]
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
+        if run.returncode != 0:
+            # vLLM's engine logs its root cause well above the last traceback
+            causes = list(
+                dict.fromkeys(line.split("] ", 1)[-1] for line in run.stderr.splitlines() if "Error:" in line)
+            )
+            raise VLLMError(
+                f"the vLLM worker failed ({run.returncode}): {' | '.join(causes[-3:]) or run.stderr[-2000:]}"
+            )
+        return read_jsonl(Path(tmp) / "out.jsonl")
+
+
+def _sampling(sampling) -> dict[str, Any]:
+    return {
+        "max_tokens": sampling.max_tokens,
+        "temperature": sampling.temperature,
+        "stop": list(sampling.stop),
+        "seed": sampling.seed,
+    }
+
+
 def generate_offline(
     jobs: list,
     *,
@@ -100,45 +174,17 @@ def generate_offline(
     timeout_s: float = 6 * 3600,
 ) -> list[dict]:
     """Generate the jobs ``path`` lacks with the vLLM worker; return the rows for ``jobs`` in order."""
-    from corpus.files import read_jsonl
     from eval.generate import cached, identity
 
     keys, done, todo = cached(jobs, identity(spec, sampling, engine="vllm"), path)
     if todo:
-        interpreter = vllm_python(python)
-        with tempfile.TemporaryDirectory() as tmp:
-            request = {
-                "model": model_dir(spec),
-                "sampling": {
-                    "max_tokens": sampling.max_tokens,
-                    "temperature": sampling.temperature,
-                    "stop": list(sampling.stop),
-                    "seed": sampling.seed,
-                },
-                "engine": engine or {},
-                "jobs": [{"id": j.id, "sample": j.sample, "messages": [_message(m) for m in j.messages]} for j in todo],
-                "out": str(Path(tmp) / "out.jsonl"),
-            }
-            (Path(tmp) / "request.json").write_text(json.dumps(request))
-            env = os.environ | {
-                "HF_HUB_OFFLINE": "1",
-                "TRANSFORMERS_OFFLINE": "1",
-                "VLLM_NO_USAGE_STATS": "1",
-                "DO_NOT_TRACK": "1",
-            }
-            env.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")  # GiB, for the CPU build (a GPU ignores it)
-            # -I: the script's folder must not lead sys.path, where eval/math.py would shadow the stdlib's math
-            command = [interpreter, "-I", __file__, str(Path(tmp) / "request.json")]
-            run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
-            if run.returncode != 0:
-                # vLLM's engine logs its root cause well above the last traceback
-                causes = list(
-                    dict.fromkeys(line.split("] ", 1)[-1] for line in run.stderr.splitlines() if "Error:" in line)
-                )
-                raise VLLMError(
-                    f"the vLLM worker failed ({run.returncode}): {' | '.join(causes[-3:]) or run.stderr[-2000:]}"
-                )
-            results = {(r["id"], r["sample"]): r for r in read_jsonl(Path(tmp) / "out.jsonl")}
+        request = {
+            "model": model_dir(spec),
+            "sampling": _sampling(sampling),
+            "engine": engine or {},
+            "jobs": [{"id": j.id, "sample": j.sample, "messages": [chat_dict(m) for m in j.messages]} for j in todo],
+        }
+        results = {(r["id"], r["sample"]): r for r in _run_worker(request, python, timeout_s)}
         with path.open("a", encoding="utf-8") as f:
             for job in todo:
                 r = results[(job.id, job.sample)]
@@ -159,7 +205,29 @@ def generate_offline(
     return [done[(job.id, job.sample)] for job in jobs]
 
 
-def _message(message) -> dict[str, str]:
+def force_offline(
+    prompts: list[str],
+    *,
+    spec: str,
+    sampling,
+    forcing,
+    python: str | None = None,
+    engine: dict[str, Any] | None = None,
+    timeout_s: float = 6 * 3600,
+) -> list[dict]:
+    """Budget-force rendered ``prompts`` with the vLLM worker; each sample's record (``Forced.record``)."""
+    request = {
+        "model": model_dir(spec),
+        "sampling": _sampling(sampling),
+        "engine": engine or {},
+        "forcing": forcing.record(),
+        "prompts": prompts,
+    }
+    return _run_worker(request, python, timeout_s)
+
+
+def chat_dict(message) -> dict[str, str]:
+    """A LangChain message as an OpenAI-style chat message."""
     role = {"human": "user", "ai": "assistant", "system": "system"}[message.type]
     return {"role": role, "content": message.content}
 

