@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.common import check_specs, command, err, fail, flag, interrupt_on_sigterm, load, preflight
 
-app = typer.Typer(no_args_is_help=True, help="Evaluate models: math, safety, factuality, sycophancy.")
+app = typer.Typer(no_args_is_help=True, help="Evaluate models: math, safety, factuality, general, sycophancy.")
 
 Split = Annotated[
     str | None, typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split).")
@@ -366,6 +366,91 @@ def eval_factuality(
             on_done=progress,
         ),
     )
+
+
+@app.command("general")
+def eval_general(
+    model: Annotated[str, typer.Option(help="Model spec under test.")],
+    judge: Annotated[str, typer.Option(help="Model spec of the judge (in place of Part 2's expert graders).")],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="auto-j (GAIR-NLP/auto-j's critique test queries, fetched once), lima (GAIR/lima, test split), "
+            "or a file with a query / prompt / instruction / question field (and an optional scenario)."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output directory: answers.jsonl, reference.jsonl, rubric.jsonl, pairwise.jsonl, items.jsonl, "
+            "summary.json."
+        ),
+    ],
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="rubric (a 1-10 rating on Auto-J's single-response prompt, reported as a percentage), pairwise "
+            "(against --reference, both orders), or both."
+        ),
+    ] = "rubric",
+    reference: Annotated[
+        str | None, typer.Option(help="Model spec whose answers the model is compared with (pairwise, both).")
+    ] = None,
+    subset: Annotated[
+        str | None,
+        typer.Option(
+            help="planning: long-term planning queries only (Auto-J's planning scenario; for rows without a "
+            "scenario, a query that asks for a plan, schedule, itinerary, roadmap, timeline, routine, strategy...)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N queries (after --subset).")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of an answer.")] = 1024,
+    judge_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of a judgment (critique and rating).")] = 1024,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
+    split: Split = None,
+    judge_prompt: Annotated[
+        str,
+        typer.Option(
+            help="autoj (Auto-J's released prompts), fewshot, or auto: fewshot for the embedded base model, "
+            "autoj for the rest."
+        ),
+    ] = "auto",
+) -> None:
+    """General tasks (Part 2's Auto-J / LIMA queries): a judge's rubric score and pairwise win rate, with intervals."""
+    from eval.general import JUDGE_PROMPTS, MODES, describe, evaluate, load_queries
+
+    check_specs(model, judge, reference)
+    if mode not in MODES:
+        fail(f"--mode must be {', '.join(MODES)}, not {mode!r}")
+    if mode != "rubric" and reference is None:
+        fail(f"--mode {mode} compares with a reference model's answers: give --reference SPEC")
+    judge_prompt = prompt_form(judge_prompt, judge, JUDGE_PROMPTS, flag="--judge-prompt")
+    queries, repeats, _ = load(load_queries, dataset, split=split, subset=subset, limit=limit)
+    preflight(model, judge, reference)
+    summary = run_eval(
+        "eval general",
+        out,
+        lambda progress: evaluate(
+            queries,
+            model=model,
+            judge=judge,
+            out=out,
+            mode=mode,
+            reference=reference,
+            judge_prompt=judge_prompt,
+            max_tokens=max_tokens,
+            judge_max_tokens=judge_tokens,
+            stop=local_stop(model),
+            judge_stop=local_stop(judge),
+            reference_stop=local_stop(reference) if reference else (),
+            concurrency=concurrency,
+            dataset=dataset,
+            repeats_dropped=repeats,
+            subset=subset,
+            on_done=progress,
+        ),
+    )
+    err.print(describe(summary), highlight=False)
 
 
 @app.command("sycophancy")

@@ -5,6 +5,8 @@
   Safety-J checkpoint served as ``--judge`` sees exactly the prompt it was trained on.
 - SimpleQA (openai/simple-evals, ``simpleqa_eval.py``, MIT licence): the grader template, which
   asks for a letter A (CORRECT), B (INCORRECT) or C (NOT_ATTEMPTED).
+- Auto-J (GAIR-NLP/auto-j, ``codes/usage/constants_prompt.py``): the single-response critique with
+  a 1-10 rating, and the pairwise comparison with ties, for ``journey eval general``.
 - Chinese SimpleQA: our own grader prompt in Chinese with the same A/B/C contract and the same
   rubric (a translated name counts as the same answer).
 
@@ -154,3 +156,40 @@ RESCUE_SYSTEM = (
 )
 RESCUE_USER = "Problem: {question}\nReference answer: {gold}\nStudent's final answer: {answer}\nEnd of the student's output:\n{section}"
 RESCUE_STRICT = "Reply with one word only: SAME or DIFFERENT."
+
+# Auto-J (GAIR-NLP/auto-j, ``codes/usage/constants_prompt.py``: ``single`` and ``pairwise_tie``),
+# each sent as one user turn (a served Auto-J checkpoint's own chat template wraps it in [INST]).
+AUTOJ_SINGLE = (
+    "Write critiques for a submitted response on a given user's query, and grade the response:\n"
+    "  \n"
+    "[BEGIN DATA]\n"
+    "***\n"
+    "[Query]: {prompt}\n"
+    "***\n"
+    "[Response]: {response}\n"
+    "***\n"
+    "[END DATA]\n"
+    "\n"
+    'Write critiques for this response. After that, you should give a final rating for the response on a scale of 1 to 10 by strictly following this format: "[[rating]]", for example: "Rating: [[5]]".'
+)
+AUTOJ_PAIRWISE = (
+    "You are assessing two submitted responses on a given user's query and judging which response is better or they are tied. Here is the data:\n"
+    "\n"
+    "[BEGIN DATA]\n"
+    "***\n"
+    "[Query]: {prompt}\n"
+    "***\n"
+    "[Response 1]: {response}\n"
+    "***\n"
+    "[Response 2]: {response_another}\n"
+    "***\n"
+    "[END DATA]\n"
+    "\n"
+    "Here are the instructions to assess and compare the two responses:\n"
+    "\n"
+    "1. Pinpoint the key factors to distinguish these two responses.\n"
+    '2. Conclude your comparison by providing a final decision on which response is better, or they are tied. Begin your final decision statement with "So, the final decision is Response 1 / Response 2 / Tie". Ensure that your decision aligns coherently with the comprehensive evaluation and comparison you\'ve provided.'
+)
+# ours: the reminder a judge whose reply could not be read gets, once
+AUTOJ_SINGLE_STRICT = 'End your reply with the rating in exactly this form: "Rating: [[N]]", N from 1 to 10.'
+AUTOJ_PAIRWISE_STRICT = 'End your reply with exactly one of: "So, the final decision is Response 1", "So, the final decision is Response 2", "So, the final decision is Tie".'

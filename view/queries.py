@@ -427,6 +427,14 @@ def problem(sources: Sources, pkey: str) -> dict[str, Any]:
     return {"pkey": pkey, "columns": columns}
 
 
+def _score(samples: list[dict[str, Any]]) -> float:
+    """A problem's share right (math, judged evals), or its mean judge score (``journey eval general``:
+    a rating / 10 or a pairwise score; an unreadable judgment counts as 0 here, as it is shown)."""
+    if any("score" in s for s in samples):
+        return sum(s.get("score") or 0.0 for s in samples) / len(samples)
+    return sum(bool(s.get("correct")) for s in samples) / len(samples)
+
+
 def eval_samples(sources: Sources, run: int, other: int | None, only_disagree: bool) -> dict[str, Any]:
     if not 0 <= run < len(sources.evals) or (other is not None and not 0 <= other < len(sources.evals)):
         raise ViewError("no such eval run")
@@ -441,7 +449,7 @@ def eval_samples(sources: Sources, run: int, other: int | None, only_disagree: b
     theirs = grouped(sources.evals[other]) if other is not None else {}
     rows = []
     for pid, samples in mine.items():
-        right = sum(bool(s.get("correct")) for s in samples) / len(samples)
+        right = _score(samples)
         row = {
             "problem_id": pid,
             "question": samples[0].get("question", ""),
@@ -451,7 +459,7 @@ def eval_samples(sources: Sources, run: int, other: int | None, only_disagree: b
         }
         if other is not None:
             others = theirs.get(pid, [])
-            row["other_accuracy"] = sum(bool(s.get("correct")) for s in others) / len(others) if others else None
+            row["other_accuracy"] = _score(others) if others else None
             row["other_samples"] = others
             if only_disagree and (row["other_accuracy"] is None or (right > 0.5) == (row["other_accuracy"] > 0.5)):
                 continue

@@ -101,7 +101,18 @@ def test_released_prompts_are_kept_character_for_character():
 
     digest = {
         name: hashlib.sha256(getattr(judge_prompts, name).encode()).hexdigest()[:16]
-        for name in ("SIMPLEQA_GRADER", "SAFETY_J_EN", "SAFETY_J_ZH", "RESCUE_SYSTEM", "RESCUE_USER", "RESCUE_STRICT")
+        for name in (
+            "SIMPLEQA_GRADER",
+            "SAFETY_J_EN",
+            "SAFETY_J_ZH",
+            "RESCUE_SYSTEM",
+            "RESCUE_USER",
+            "RESCUE_STRICT",
+            "AUTOJ_SINGLE",
+            "AUTOJ_PAIRWISE",
+            "AUTOJ_SINGLE_STRICT",
+            "AUTOJ_PAIRWISE_STRICT",
+        )
     }
     assert digest == {
         "SIMPLEQA_GRADER": "491d0bd19bed5709",
@@ -111,6 +122,12 @@ def test_released_prompts_are_kept_character_for_character():
         "RESCUE_SYSTEM": "b8b5eeb23f925ad9",
         "RESCUE_USER": "c90108fd95d967ca",
         "RESCUE_STRICT": "bd2079120f885a05",
+        # Auto-J's single and pairwise_tie prompts (GAIR-NLP/auto-j codes/usage/constants_prompt.py)
+        "AUTOJ_SINGLE": "94e7e26184a0629a",
+        "AUTOJ_PAIRWISE": "351b6608af86df02",
+        # ours: the reminders after an unreadable reply
+        "AUTOJ_SINGLE_STRICT": "b36c11a0645c4201",
+        "AUTOJ_PAIRWISE_STRICT": "c3d0206d34574a80",
     }
 
 

@@ -69,14 +69,32 @@ def sources(tmp_path_factory) -> dict[str, Path]:
         (run / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         (run / "summary.json").write_text(json.dumps({"kind": "math", "model": name, "dataset": "toy"}))
         out[name] = run
+    out["general"] = general_run(root)
     return out
+
+
+def general_run(root: Path) -> Path:
+    """A general-task eval as ``journey eval general`` writes it (rubric and both pairwise orders)."""
+    from tests.eval.test_general import QUERIES, scripted
+
+    data = root / "general.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "prompt": q, "scenario": s}) + "\n" for i, q, s in QUERIES))
+    with OpenAIServer(scripted) as server:
+        url = server.base_url
+        result = subprocess.run(
+            [sys.executable, "-m", "journey", "eval", "general", "--dataset", str(data), "--judge", f"j@{url}",
+             "--model", f"m@{url}", "--reference", f"r@{url}", "--mode", "both", "--out", str(root / "general")],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return root / "general"
 
 
 @pytest.fixture(scope="module")
 def app(sources, tmp_path_factory):
     """``journey view`` as a user starts it: a subprocess on a free port of 127.0.0.1."""
     cache = tmp_path_factory.mktemp("cache")
-    dirs = [sources[k] for k in ("journey", "tree", "evil", "base", "trained")]
+    dirs = [sources[k] for k in ("journey", "tree", "evil", "base", "trained", "general")]
     env = dict(os.environ, O1J_CACHE=str(cache))
     process = subprocess.Popen(
         [sys.executable, "-m", "journey", "view", *map(str, dirs), "--port", "0", "--who", "tester"],
@@ -168,6 +186,28 @@ def test_eval_runs_and_their_disagreements(app, browser):
     assert page.inner_text("#total") == "1 problems"  # only e0 changed: wrong in base, right once trained
     assert page.locator("#eval tbody tr td:first-child").inner_text() == "e0"
     shot(page, "eval")
+    page.close()
+
+
+@needs_browser
+def test_a_general_eval_shows_each_items_score_and_the_judges_reasoning(app, browser):
+    page = browser.new_page()
+    page.goto(app + "#/eval?e=2")
+    page.wait_for_selector("#eval")
+    assert page.inner_text("#total") == "4 problems"
+    first = page.locator("#eval tbody tr").first
+    assert "score 0.90" in first.inner_text()
+    summaries = first.locator("details.judgment summary").all_inner_texts()
+    assert summaries == [
+        "judge: rubric → 9",
+        "judge: pairwise (model first) → Response 1 (model better)",
+        "judge: pairwise (model second) → Response 2 (model better)",
+    ]
+    first.locator("details.judgment summary").first.click()
+    assert "on topic but short" in first.locator("details.judgment").first.inner_text()  # the critique itself
+    haiku = page.locator("#eval tbody tr").nth(3)
+    assert "judge: rubric → unreadable" in haiku.inner_text()
+    shot(page, "eval-general")
     page.close()
 
 

@@ -319,9 +319,20 @@ async function evalView(params) {
     if (form.elements.disagree.checked) next.set("disagree", "1");
     location.hash = "#/eval?" + next.toString();
   });
+  const verdict = (j) => j.decision === null || j.decision === undefined ? "unreadable"
+    : j.decision === "tie" ? "tie" : `Response ${j.decision} (model ${j.model_score === 1 ? "better" : "worse"})`;
+  // a judged general-task sample: its score and each of the judge's replies (critique, both orders)
+  const judged = (s) => [
+    el("span", { class: "score" }, s.score === null || s.score === undefined ? "unreadable" : `score ${s.score.toFixed(2)}`),
+    ` · ${s.tokens_out} tokens`,
+    el("details", {}, el("summary", {}, "output"), el("div", { class: "pre" }, s.output)),
+    ...(s.judgments || []).map((j) => el("details", { class: "judgment" },
+      el("summary", {}, `judge: ${j.kind}${j.order ? " (" + j.order + ")" : ""} → ${j.kind === "rubric" ? (j.rating ?? "unreadable") : verdict(j)}`),
+      el("div", { class: "pre" }, j.output)))];
   const sampleList = (samples) => el("ol", {}, ...samples.map((s) => el("li", {},
-    el("span", { class: s.correct ? "correct" : "incorrect" }, s.correct ? "correct" : "wrong"), ` · answer ${s.extracted ?? "none"} · ${s.tokens_out} tokens`,
-    el("details", {}, el("summary", {}, "output"), el("div", { class: "pre" }, s.output)))));
+    ...("judgments" in s ? judged(s) : [
+      el("span", { class: s.correct ? "correct" : "incorrect" }, s.correct ? "correct" : "wrong"), ` · answer ${s.extracted ?? "none"} · ${s.tokens_out} tokens`,
+      el("details", {}, el("summary", {}, "output"), el("div", { class: "pre" }, s.output))]))));
   const rows = data.rows.map((r) => el("tr", { class: "eval-row" },
     el("td", {}, r.problem_id), el("td", { class: "pre" }, r.question), el("td", {}, r.answer),
     el("td", {}, r.accuracy.toFixed(2), sampleList(r.samples)),
