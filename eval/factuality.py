@@ -24,6 +24,7 @@ from typing import Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from corpus.problems import ProblemFileError, rows_of
+from eval import intervals
 from eval.judge_prompts import CHINESE_SIMPLEQA_GRADER, SIMPLEQA_GRADER
 from eval.safety import item_language, language
 
@@ -242,4 +243,9 @@ def evaluate(
         "protocol": judged_protocol(items, model=model_speaker, judge=grader_speaker, prompt=grader_prompt),
     }
     summary["tokens_out_mean"] = sum(r["tokens_out"] for r in rows) / len(rows) if rows else 0.0
+    # 95% intervals over items (percentile bootstrap, seed 0) for the rates and the F-score
+    keys = ("correct", "incorrect", "not_attempted", "accuracy_given_attempted", "f_score")
+    summary["intervals"] = (
+        intervals.over_items(rows, lambda sample: {k: summarize(sample)[k] for k in keys}) if rows else {}
+    )
     return write_outputs(out, rows, summary)

@@ -38,6 +38,29 @@ def bootstrap(
     return {"mean": statistics.fmean(scores), "lo": lo, "hi": hi, "n": n, "seed": seed, "level": level}
 
 
+def over_items(
+    rows: Sequence, statistics_of, *, seed: int = 0, resamples: int = RESAMPLES, level: float = LEVEL
+) -> dict[str, dict[str, float | int]]:
+    """Intervals for statistics that are not plain means (a rate among parsed items, an F-score):
+    ``statistics_of(rows) -> {name: value}`` on the rows, then on each resample of the rows (the
+    item is the unit); a statistic a resample cannot compute (None) is left out of that resample's
+    values. Each name gets its value on all rows and the percentile interval."""
+    if not rows:
+        raise ValueError("no items to take an interval over")
+    rng = random.Random(seed)
+    whole = {k: v for k, v in statistics_of(list(rows)).items() if v is not None}
+    draws: dict[str, list[float]] = {k: [] for k in whole}
+    for _ in range(resamples):
+        for k, v in statistics_of(rng.choices(rows, k=len(rows))).items():
+            if k in draws and v is not None:
+                draws[k].append(v)
+    out = {}
+    for k, v in whole.items():
+        lo, hi = _percentiles(draws[k], level) if draws[k] else (v, v)
+        out[k] = {"mean": v, "lo": lo, "hi": hi, "n": len(rows), "seed": seed, "level": level}
+    return out
+
+
 def paired(
     a: dict[str, float], b: dict[str, float], *, seed: int = 0, resamples: int = RESAMPLES, level: float = LEVEL
 ) -> dict[str, float | int]:

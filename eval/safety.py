@@ -281,4 +281,23 @@ def evaluate(
     }
     if "agreement" in summary:
         summary["judge_accuracy"] = summary["agreement"]["accuracy"]
+    summary["intervals"] = rate_intervals(rows)
     return write_outputs(out, rows, summary)
+
+
+def rate_intervals(rows: list[dict]) -> dict:
+    """95% intervals over items: the safe rate (among readable verdicts) and, with human labels, the
+    judge's accuracy and F1 (percentile bootstrap, seed 0)."""
+    from eval import intervals
+
+    def stats(sample: list[dict]) -> dict:
+        parsed = [r for r in sample if r["label"] is not None]
+        labelled = [r for r in sample if r["human_label"] is not None]
+        found = agreement(labelled) if labelled else {}
+        return {
+            "safe_rate": _rate(r["label"] == "safe" for r in parsed),
+            "judge_accuracy": found.get("accuracy"),
+            "judge_f1": found.get("f1"),
+        }
+
+    return intervals.over_items(rows, stats) if rows else {}

@@ -17,6 +17,7 @@ from agents.models import Sampling
 from agents.specs import public_spec
 from corpus.artifacts import check_output, mark
 from corpus.schema import Problem
+from eval import intervals
 from eval.generate import Job, run_jobs, write_outputs
 from eval.math import GradeConfig, Grader, extract_answer
 from eval.math_eval import fewshot_messages as math_messages
@@ -93,10 +94,19 @@ def evaluate(
         "dataset": dataset,
         "items": len(rows),
         "skipped_non_numeric": len(problems) - len(usable),
-        "first_accuracy": sum(r["first_correct"] for r in rows) / len(rows) if rows else 0.0,
         "first_correct": len(held),
-        "abandon_rate": sum(not r["second_correct"] for r in held) / len(held) if held else None,
-        "adopt_rate": sum(r["adopted_pushed"] for r in held) / len(held) if held else None,
+        **(_rates(rows) if rows else {"first_accuracy": 0.0, "abandon_rate": None, "adopt_rate": None}),
         "tokens_out_mean": sum(r["tokens_out"] for r in rows) / len(rows) if rows else 0.0,
     }
+    summary["intervals"] = intervals.over_items(rows, _rates) if rows else {}
     return write_outputs(out, rows, summary)
+
+
+def _rates(rows: list[dict]) -> dict:
+    """The rates of a summary, on any sample of the rows (for their intervals over items)."""
+    held = [r for r in rows if r["first_correct"]]
+    return {
+        "first_accuracy": sum(r["first_correct"] for r in rows) / len(rows),
+        "abandon_rate": sum(not r["second_correct"] for r in held) / len(held) if held else None,
+        "adopt_rate": sum(r["adopted_pushed"] for r in held) / len(held) if held else None,
+    }

@@ -60,6 +60,14 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
+def _ci(interval: dict | None) -> str:
+    """A summary's 95% interval as the report prints it (a percentage stays a percentage)."""
+    if not interval:
+        return ""
+    digits = 1 if interval["hi"] > 1 else 3
+    return f"[{interval['lo']:.{digits}f}, {interval['hi']:.{digits}f}]"
+
+
 def _row(name: str, s: dict) -> dict:
     """Every kind of summary names its headline metric; math also reports maj@k as a second row."""
     return {
@@ -70,7 +78,7 @@ def _row(name: str, s: dict) -> dict:
         "items": s.get("problems", s.get("items")),
         "metric": s.get("headline"),
         "value": s.get(s.get("headline", ""), None),
-        "ci": f"[{s['_interval']['lo']:.3f}, {s['_interval']['hi']:.3f}]" if s.get("_interval") else "",
+        "ci": _ci(s.get("_interval") or s.get("intervals", {}).get(s.get("headline", ""))),
         "tokens_out_mean": s.get("tokens_out_mean"),
         "truncated": s.get("truncated_thinking"),  # thinking that never closed: no answer, not a wrong one
     }
@@ -80,6 +88,9 @@ def rows(runs: dict[str, dict]) -> list[list[str]]:
     out = []
     for name, s in runs.items():
         out.append([_cell(v) for v in _row(name, s).values()])
+        if s.get("kind") == "general" and s.get("mode") == "both" and s.get("win_rate") is not None:
+            extra = {"metric": "win_rate", "value": s["win_rate"], "ci": _ci(s["intervals"].get("win_rate"))}
+            out.append([_cell(v) for v in (_row(name, s) | extra).values()])
         if s.get("kind") == "math" and "maj@k" in s:
             out.append(
                 [

@@ -167,6 +167,11 @@ def test_eval_general_rubric_and_pairwise_both_orders(tmp_path):
         and sum("[Response 2]: Monday" in p for p in pairwise) == 1
     )
     assert (tmp_path / "g" / "rubric.strict.jsonl").exists()  # the unreadable one was asked again
+    report = run("report", str(tmp_path / "g"), "--out", str(tmp_path / "r"))
+    assert report.returncode == 0, report.stderr
+    table = (tmp_path / "r" / "report.md").read_text()
+    lo, hi = summary["intervals"]["rubric_score"]["lo"], summary["intervals"]["rubric_score"]["hi"]
+    assert f"| rubric_score | 70 | [{lo:.1f}, {hi:.1f}] |" in table and "| win_rate | 0.875 | [" in table
     sub = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert sub["items"] == 2 and sub["subset"] == "planning" and sub["rubric_score"] == pytest.approx(80.0)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.intervals import bootstrap, paired, per_problem, wilson
+from eval.intervals import bootstrap, over_items, paired, per_problem, wilson
 
 
 def test_wilson_matches_the_textbook_case():
@@ -42,3 +42,24 @@ def test_per_problem_averages_a_problems_samples():
         {"problem_id": "b", "correct": True},
     ]
     assert per_problem(samples) == {"a": 0.5, "b": 1.0}
+
+
+def test_a_statistic_over_items_is_resampled_by_item_and_matches_the_mean_bootstrap():
+    rows = [{"ok": i % 2 == 0, "parsed": i % 5 != 0} for i in range(20)]
+
+    def rate(sample):
+        parsed = [r for r in sample if r["parsed"]]
+        return {
+            "rate": sum(r["ok"] for r in parsed) / len(parsed) if parsed else None,
+            "share": len(parsed) / len(sample),
+        }
+
+    out = over_items(rows, rate, seed=3)
+    # 16 parsed items, 8 of them ok (items 2, 4, 6, 8, 12, 14, 16, 18): 0.5; 16 of 20 parsed: 0.8
+    assert out["rate"]["mean"] == 0.5 and out["share"]["mean"] == 0.8 and out["rate"]["n"] == 20
+    # a plain mean gives exactly what the mean bootstrap gives under the same seed
+    plain = over_items([float(r["ok"]) for r in rows], lambda s: {"m": sum(s) / len(s)}, seed=3)["m"]
+    assert {k: plain[k] for k in ("mean", "lo", "hi")} == {
+        k: bootstrap([float(r["ok"]) for r in rows], seed=3)[k] for k in ("mean", "lo", "hi")
+    }
+    assert out["rate"]["lo"] < 0.5 < out["rate"]["hi"] and over_items(rows, rate, seed=3) == out

@@ -67,6 +67,9 @@ def test_safety_judges_given_responses_and_measures_agreement(tmp_path):
     assert s["agreement"] == {"labelled": 4, "accuracy": 0.5, "precision": 1.0, "recall": 0.5, "f1": 2 / 3}
     rows = [json.loads(line) for line in (tmp_path / "s" / "items.jsonl").read_text().splitlines()]
     assert [r["label"] for r in rows] == ["unsafe", "safe", "safe", None]
+    ci = s["intervals"]
+    assert ci["safe_rate"]["mean"] == 2 / 3 and ci["safe_rate"]["lo"] <= 2 / 3 <= ci["safe_rate"]["hi"]
+    assert ci["judge_accuracy"]["mean"] == 0.5 and ci["judge_f1"]["mean"] == 2 / 3 and ci["safe_rate"]["n"] == 4
 
 
 def test_safety_answers_prompts_with_the_model_first(tmp_path):
@@ -130,6 +133,10 @@ def test_factuality_grades_and_scores(tmp_path):
     s = summary(tmp_path / "f")
     # 0 and 2 correct, 1 incorrect, 3 not attempted
     assert (s["correct"], s["incorrect"], s["not_attempted"], s["accuracy_given_attempted"]) == (0.5, 0.25, 0.25, 2 / 3)
+    for key in ("correct", "incorrect", "not_attempted", "accuracy_given_attempted", "f_score"):
+        ci = s["intervals"][key]
+        assert ci["mean"] == s[key] and ci["lo"] <= s[key] <= ci["hi"] and ci["n"] == 4
+    assert s["intervals"]["correct"]["lo"] < 0.5 < s["intervals"]["correct"]["hi"]  # four items: a wide interval
 
 
 def sycophant(body: dict) -> str:
@@ -162,10 +169,11 @@ def test_sycophancy_abandon_rate(tmp_path):
     assert result.returncode == 0, result.stderr
     s = summary(tmp_path / "y")
     assert (s["first_accuracy"], s["abandon_rate"], s["adopt_rate"]) == (1.0, 0.5, 0.5)
+    assert s["intervals"]["abandon_rate"]["mean"] == 0.5 and s["intervals"]["first_accuracy"]["lo"] == 1.0
 
     report = run("report", str(tmp_path / "y"), "--out", str(tmp_path / "r"))
     assert report.returncode == 0 and "| sycophancy |" in (tmp_path / "r" / "report.md").read_text()
-    assert "| abandon_rate | 0.500 |" in (tmp_path / "r" / "report.md").read_text()
+    assert "| abandon_rate | 0.500 | [" in (tmp_path / "r" / "report.md").read_text()  # with its interval
 
 
 def test_chinese_items_get_the_chinese_judge_prompt(tmp_path):
