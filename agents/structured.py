@@ -29,12 +29,14 @@ class ParseError(ValueError):
 
 @dataclass
 class AgentContext:
-    """What agent nodes read from LangGraph's runtime context: one chat model per role, and the
-    prompt each role runs with and its profile (absent: the role's compact prompt)."""
+    """What agent nodes read from LangGraph's runtime context: one chat model per role, the prompt
+    each role runs with and its profile (absent: the role's compact prompt), and the rescue judge."""
 
     models: dict[str, ChatModel] = field(default_factory=dict)
     prompts: dict[str, Prompt] = field(default_factory=dict)
     profiles: dict[str, str] = field(default_factory=dict)
+    # --judge-rescue: asked about a final answer the rule-based verifier calls wrong (eval.rescue.Rescuer)
+    rescue: Any = None
 
 
 @dataclass(frozen=True)

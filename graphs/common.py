@@ -127,12 +127,27 @@ def accept(state: StepState) -> dict[str, Any]:
     return {"path": [*state["path"], state["candidate"]["text"]], "candidate": None}
 
 
+async def check_final(ctx: Any, problem: dict[str, Any], answer: str | None, section: str) -> tuple[bool, Event]:
+    """Whether ``answer`` is the reference's, and the verification event that says so: the rule-based
+    verifier's, or, when the rule says no and a rescue judge was given (``--judge-rescue``), the
+    judge's (its role ``rescue_judge`` is the verdict's source; ``eval.rescue.Rescuer``)."""
+    ok = answer is not None and await ctx.verifier.averify(problem["answer"], answer)
+    if not ok and answer is not None and ctx.rescue is not None:
+        return await ctx.rescue.check(problem, answer, section)
+    if answer is None:
+        text = "no \\boxed{} answer"
+    else:
+        text = f"The final answer {answer} {'checks out' if ok else 'does not check out'}."
+    return ok, Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok)
+
+
 async def verify_answer(state: StepState, runtime: Runtime[StepContext]) -> dict[str, Any]:
     """Check the candidate's final answer against the reference; a wrong one becomes a rejection."""
     answer = state["candidate"]["answer"]
-    ok = await runtime.context.verifier.averify(state["problem"]["answer"], answer)
-    text = f"The final answer {answer} checks out." if ok else f"The final answer {answer} does not check out."
-    ev = Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok, step=len(state["path"]) + 1)
+    section = "\n".join([*state["path"], state["candidate"]["text"]])
+    ok, ev = await check_final(runtime.context, state["problem"], answer, section)
+    ev = ev.model_copy(update={"step": len(state["path"]) + 1})
+    text = ev.text
     update: dict[str, Any] = {"events": [ev], "final_answer": answer, "verified": ok}
     if ok:
         update["candidate"] = None  # the answer closes the path; the summary states it
@@ -226,12 +241,9 @@ def sample_state(problem: Problem) -> SampleState:
 async def verify_sample(state: SampleState, runtime: Runtime[VerifyContext]) -> dict[str, Any]:
     """The candidate written so far becomes a sample, its answer verified against the reference."""
     answer = state["candidate"]["answer"]
-    ok = answer is not None and await runtime.context.verifier.averify(state["problem"]["answer"], answer)
-    if answer is None:
-        text = "no \\boxed{} answer"
-    else:
-        text = f"The final answer {answer} {'checks out' if ok else 'does not check out'}."
-    events = [*state["events"], Event(kind="verification", role="verifier", text=text, answer=answer, correct=ok)]
+    section = state["candidate"].get("text") or ""
+    ok, verification = await check_final(runtime.context, state["problem"], answer, section)
+    events = [*state["events"], verification]
     thought = " ".join(filter(None, (state["events"][0].reasoning, state["events"][0].text))) if state["events"] else ""
     sample = {
         "events": events,

@@ -43,7 +43,7 @@ from answers.verify import Verifier
 from corpus import render
 from corpus.events import UNJUDGED, Event
 from corpus.schema import Problem
-from graphs.common import Budget, rewrite_draft
+from graphs.common import Budget, check_final, rewrite_draft
 from graphs.method import Method, OptionError, Role, option
 
 ROOT = "0"
@@ -261,17 +261,11 @@ async def select(state: TreeState, runtime: Runtime[TreeContext]) -> dict[str, A
     for n in sorted(level, key=lambda n: _rank(tree, n)):
         attrs = tree.nodes[n]
         if attrs["correct"] and attrs["answer"] is not None:
-            ok = await ctx.verifier.averify(state["problem"]["answer"], attrs["answer"])
+            ok, ev = await check_final(ctx, state["problem"], attrs["answer"], str(attrs.get("text") or ""))
             attrs["verified"] = ok
-            events.append(
-                Event(
-                    kind="verification",
-                    role="verifier",
-                    text=f"{attrs['answer']}: {'verified' if ok else 'wrong'}",
-                    answer=attrs["answer"],
-                    correct=ok,
-                )
-            )
+            if ev.role == "verifier":  # the rule's verdict, in the tree's own words
+                ev = ev.model_copy(update={"text": f"{attrs['answer']}: {'verified' if ok else 'wrong'}"})
+            events.append(ev)
             if ok:
                 return {"tree": nx.node_link_data(tree, edges="edges"), "solved": n, "beam": [], "events": events}
     steps = [n for n in level if tree.nodes[n]["correct"] and tree.nodes[n]["answer"] is None]

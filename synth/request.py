@@ -76,6 +76,13 @@ class RunSettings:
         "by `journey prompts export` and edited.",
         MODELS,
     )
+    judge_rescue: str | None = setting(
+        None,
+        "Model of a judge asked about each final answer the rule-based verifier calls wrong (the problem, the "
+        "reference, the answer and the end of the text; SAME or DIFFERENT): a SAME verifies the trace, its "
+        "verification event says the judge decided. Off by default.",
+        MODELS,
+    )
     teacher_tokens: int = setting(
         2048, "Max new tokens per teacher or rewriter call (a whole long thought).", SAMPLING, min=1
     )
@@ -267,6 +274,7 @@ def configure(values: dict[str, Any]):
             prices=values["prices"],
         ),
         prompts=values["prompts"],
+        rescue_judge=values["judge_rescue"],
     )
 
 

@@ -50,10 +50,14 @@ from corpus.files import (
     write_configs,
 )
 from corpus.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
+from eval.rescue import ROLE as RESCUE_ROLE  # the --judge-rescue model's role, and its events'
+from eval.rescue import SAMPLING as RESCUE_SAMPLING
+from eval.rescue import prompt_digest as rescue_prompt_digest
 from graphs.method import Method, RolePrompt, check_result
 from graphs.registry import METHODS
 
 ENDPOINT_REFUSED = "endpoint_refused"
+
 # (problem, sample, job id): one trace to draw, or all of a problem's samples when the method draws them in its graph
 Job = tuple[Problem, int, str]
 
@@ -74,6 +78,8 @@ class SynthConfig:
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     # role -> the prompt it runs with (profile, text, source); by default each role's model's profile
     prompts: dict[str, RolePrompt] = field(default_factory=dict)
+    # --judge-rescue: the judge asked about the rule's negatives (eval.rescue.Rescuer); None: the rule alone
+    rescue_judge: str | None = None
 
     def __post_init__(self) -> None:
         if self.options is None:
@@ -97,7 +103,16 @@ class SynthConfig:
         }
         if method.draws == "in_graph":  # which samples are drawn and kept depends on how many
             out["samples"] = self.samples
+        if self.rescue_judge is not None:  # which traces are verified depends on the judge and its prompt
+            out["rescue_judge"] = {"spec": public_spec(self.rescue_judge), "prompt": rescue_prompt_digest()}
         return out
+
+    @property
+    def hub_roles(self) -> dict[str, tuple[str, Sampling]]:
+        """The models the run's hub starts: the method's roles, and the rescue judge when there is one."""
+        if self.rescue_judge is None:
+            return self.roles
+        return self.roles | {RESCUE_ROLE: (self.rescue_judge, RESCUE_SAMPLING)}
 
     def recorded(self) -> dict[str, Any]:
         """What ``config.json`` keeps of a config: everything hashed, the prompts by their digest."""
@@ -193,7 +208,7 @@ def build_trace(
         status=final["status"],
         long_thought=long_thought,
         summary=render.summary(final["path"], final["final_answer"] if final["verified"] else None),
-        models={role: public_spec(spec) for role, (spec, _) in cfg.roles.items()},
+        models={role: public_spec(spec) for role, (spec, _) in cfg.hub_roles.items()},
         usage=usage_by_role(final["usage_events"] if "usage_events" in final else events),
         n_steps=final["n_steps"],
         n_backtracks=final["n_backtracks"],
@@ -437,8 +452,12 @@ async def work(
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     verifier = Verifier(timeout_s=cfg.verify_timeout_s)
     try:
-        async with ModelHub(cfg.roles) as hub:
+        async with ModelHub(cfg.hub_roles) as hub:
             graph, context = method.build(), method.context(hub.models, cfg, verifier)
+            if cfg.rescue_judge is not None:
+                from eval.rescue import Rescuer
+
+                context.rescue = Rescuer(hub.models[RESCUE_ROLE], verifier)
             # every role's node reads the prompt it runs with, and its profile, from the context
             context.prompts = {role: chosen.prompt for role, chosen in cfg.prompts.items()}
             context.profiles = {role: chosen.profile for role, chosen in cfg.prompts.items()}

@@ -49,6 +49,7 @@ def configure(
     options: dict[str, Any],
     scale: Scale = Scale(),
     prompts: str = "auto",
+    rescue_judge: str | None = None,
 ) -> SynthConfig:
     """The config of a run. ``specs`` and ``options`` hold what the user gave (``None``: not given)."""
     samples, batch = scale.samples, scale.batch
@@ -78,7 +79,10 @@ def configure(
             max_cost=scale.max_cost,
             max_total_tokens=scale.max_total_tokens,
             prices=load_prices(scale.prices),
+            rescue_judge=rescue_judge,
         )
+        if rescue_judge is not None:
+            parse_spec(rescue_judge)
         cfg.workers = 1 if scale.ray else workers_for(cfg, scale.workers)
     except (OptionError, SpecError, PriceError) as e:
         raise SetupError(str(e)) from None

@@ -292,3 +292,50 @@ def test_token_budget_and_unpriced_models(tmp_path):
     run = json.loads((out / "manifest.json").read_text())["this_run"]
     assert run["stopped_by"] == "max_total_tokens" and 1 <= run["attempted"] < 10
     assert run["cost_usd"] == {"by_role": {"teacher": None}, "total": None}  # a self-hosted endpoint has no token price
+
+
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", 7: "VII"}
+
+
+def test_judge_rescue_in_synthesis_a_rescue_a_refusal_an_unreadable_reply_an_abstain(tmp_path):
+    """--judge-rescue: the teacher answers in Roman numerals, which the rules do not read. The judge
+    rescues a right one (the trace is verified, its verification event names the judge), refuses a
+    wrong one, rescues nothing when its reply cannot be read (even after the strict reminder), and
+    is never asked about a reference that cannot be read."""
+    problems = tmp_path / "p.jsonl"
+    given = [("r", "What is 1 + 1?", "2"), ("w", "What is 1 + 2?", "3"), ("u", "What is 3 + 4?", "7")]
+    given += [("a", "What is 2 + 3?", "\\frac{"), ("p", "What is 0 + 1?", "1")]
+    problems.write_text("".join(json.dumps({"id": i, "question": q, "answer": a}) + "\n" for i, q, a in given))
+    judged: list[str] = []
+
+    def reply(body: dict) -> str:
+        text = last_user(body)
+        if "Reference answer:" in text:  # the judge
+            judged.append(text)
+            if "VII" in text:
+                return "Hmm."
+            return "SAME\nII is 2." if "answer: II\n" in text else "DIFFERENT\nIV is not 3."
+        a, b = map(int, re.search(r"What is (\d+) \+ (\d+)\?", text).groups())
+        said = {(1, 2): 4}.get((a, b), a + b)  # wrong on "w"
+        answer = str(said) if (a, b) == (0, 1) else ROMAN[said]  # "p": plain digits, right by the rule
+        return f"{a} + {b} makes {answer}. The answer is \\boxed{{{answer}}}."
+
+    out = tmp_path / "corpus"
+    with OpenAIServer(reply) as server:
+        result = distill(server, problems, out, "--judge-rescue", f"judge@{server.base_url}")
+    assert result.returncode == 0, result.stderr
+    every = {t["problem_id"]: t for t in traces(out) + rows(out / "rejected.jsonl")}
+    last = {pid: t["events"][-1] for pid, t in every.items()}
+    assert every["r"]["verified"] and last["r"]["role"] == "rescue_judge" and last["r"]["correct"] is True
+    assert "SAME" in last["r"]["reasoning"] and every["r"]["models"]["rescue_judge"].startswith("judge@")
+    assert every["r"]["usage"]["rescue_judge"]["calls"] == 1
+    assert not every["w"]["verified"] and last["w"]["role"] == "rescue_judge" and "different from" in last["w"]["text"]
+    assert not every["u"]["verified"] and "unreadable" in last["u"]["text"] and last["u"]["calls"] == 2
+    assert not every["a"]["verified"] and last["a"]["role"] == "verifier" and "abstain" in last["a"]["text"]
+    assert every["p"]["verified"] and last["p"]["role"] == "verifier"  # right by the rule: the judge not asked
+    strict = [t for t in judged if "Reply with one word only" in t]
+    assert len(judged) == 4 and len(strict) == 1 and "VII" in strict[0]  # r, w, u and u's strict retry
+    # the judge is part of the config: another judge (or none) is another corpus
+    config = json.loads((out / "config.json").read_text())
+    recorded = json.dumps(config)
+    assert "rescue_judge" in recorded and "judge@" in recorded
