@@ -35,7 +35,7 @@ class AgentContext:
     models: dict[str, ChatModel] = field(default_factory=dict)
     prompts: dict[str, Prompt] = field(default_factory=dict)
     profiles: dict[str, str] = field(default_factory=dict)
-    # --judge-rescue: asked about a final answer the rule-based verifier calls wrong (eval.rescue.Rescuer)
+    # --judge-rescue: asked about a final answer the rule-based verifier calls wrong (agents.rescue.Rescuer)
     rescue: Any = None
 
 

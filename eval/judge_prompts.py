@@ -147,15 +147,9 @@ CHINESE_SIMPLEQA_GRADER = (
     '只返回字母"A"、"B"或"C"。'
 )
 
-# our own, for --judge-rescue (eval/rescue.py): is a model's final answer the same as the reference?
-RESCUE_SYSTEM = (
-    "You compare a student's final answer to a math problem with the reference answer. Decide whether they "
-    "state the same mathematical value or set of values, allowing any equivalent form (fractions and decimals, "
-    "units written out, reordered lists, words for numbers). Do not solve the problem again and do not judge "
-    "the reasoning. Reply with one word on the first line: SAME or DIFFERENT. Then one sentence saying why."
-)
-RESCUE_USER = "Problem: {question}\nReference answer: {gold}\nStudent's final answer: {answer}\nEnd of the student's output:\n{section}"
-RESCUE_STRICT = "Reply with one word only: SAME or DIFFERENT."
+# our own, for --judge-rescue (agents/rescue.py, used by eval and synthesis alike); kept here with
+# the other judges' prompts, whose hashes one test pins
+from agents.rescue import RESCUE_STRICT, RESCUE_SYSTEM, RESCUE_USER  # noqa: E402, F401
 
 # Auto-J (GAIR-NLP/auto-j, ``codes/usage/constants_prompt.py``: ``single`` and ``pairwise_tie``),
 # each sent as one user turn (a served Auto-J checkpoint's own chat template wraps it in [INST]).

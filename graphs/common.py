@@ -130,7 +130,7 @@ def accept(state: StepState) -> dict[str, Any]:
 async def check_final(ctx: Any, problem: dict[str, Any], answer: str | None, section: str) -> tuple[bool, Event]:
     """Whether ``answer`` is the reference's, and the verification event that says so: the rule-based
     verifier's, or, when the rule says no and a rescue judge was given (``--judge-rescue``), the
-    judge's (its role ``rescue_judge`` is the verdict's source; ``eval.rescue.Rescuer``)."""
+    judge's (its role ``rescue_judge`` is the verdict's source; ``agents.rescue.Rescuer``)."""
     ok = answer is not None and await ctx.verifier.averify(problem["answer"], answer)
     if not ok and answer is not None and ctx.rescue is not None:
         return await ctx.rescue.check(problem, answer, section)

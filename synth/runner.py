@@ -33,6 +33,9 @@ from typing import Any
 from agents.endpoints import refused
 from agents.models import ModelHub, Sampling, drain
 from agents.prices import cost, price_of
+from agents.rescue import ROLE as RESCUE_ROLE  # the --judge-rescue model's role, and its events'
+from agents.rescue import SAMPLING as RESCUE_SAMPLING
+from agents.rescue import prompt_digest as rescue_prompt_digest
 from agents.specs import public_spec, redact
 from answers.verify import Verifier
 from corpus import render
@@ -50,9 +53,6 @@ from corpus.files import (
     write_configs,
 )
 from corpus.schema import Problem, RoleUsage, Trace, config_hash, trace_id, usage_by_role
-from eval.rescue import ROLE as RESCUE_ROLE  # the --judge-rescue model's role, and its events'
-from eval.rescue import SAMPLING as RESCUE_SAMPLING
-from eval.rescue import prompt_digest as rescue_prompt_digest
 from graphs.method import Method, RolePrompt, check_result
 from graphs.registry import METHODS
 
@@ -78,7 +78,7 @@ class SynthConfig:
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     # role -> the prompt it runs with (profile, text, source); by default each role's model's profile
     prompts: dict[str, RolePrompt] = field(default_factory=dict)
-    # --judge-rescue: the judge asked about the rule's negatives (eval.rescue.Rescuer); None: the rule alone
+    # --judge-rescue: the judge asked about the rule's negatives (agents.rescue.Rescuer); None: the rule alone
     rescue_judge: str | None = None
 
     def __post_init__(self) -> None:
@@ -455,7 +455,7 @@ async def work(
         async with ModelHub(cfg.hub_roles) as hub:
             graph, context = method.build(), method.context(hub.models, cfg, verifier)
             if cfg.rescue_judge is not None:
-                from eval.rescue import Rescuer
+                from agents.rescue import Rescuer
 
                 context.rescue = Rescuer(hub.models[RESCUE_ROLE], verifier)
             # every role's node reads the prompt it runs with, and its profile, from the context
