@@ -104,6 +104,26 @@ def rows(runs: dict[str, dict]) -> list[list[str]]:
 
 
 DIFF_COLUMNS = ("difference in pass@1", "mean [95% CI]", "problems")
+FORCING_COLUMNS = ("run", "thinking budget", "waits", "accuracy [95% CI]", "mean thinking tokens", "answered", "cut")
+
+
+def forcing_rows(forced: dict[str, list[dict]]) -> list[list[str]]:
+    """Each budget-forced run's curve, one row per budget."""
+    return [
+        [
+            name,
+            str(p["budget"]),
+            str(p["waits"]),
+            f"{p['accuracy']:.3f} {_ci(p['interval'])}",
+            f"{p['thinking_tokens_mean']:.1f}",
+            f"{p['answered']}/{p['samples']}",
+            str(p["cut"]),
+        ]
+        for name, points in forced.items()
+        for p in points
+    ]
+
+
 INTERVALS = "95% intervals: percentile bootstrap over problems (2000 resamples, seed 0); differences paired by problem."
 
 
@@ -154,14 +174,22 @@ def write_report(dirs: list[Path], out: Path, allow: tuple[str, ...] = ()) -> Pa
 
 
 def _write(runs: dict[str, dict], out: Path, allow: tuple[str, ...] = ()) -> Path:
-    from eval.math_eval import plot_budget
+    from eval.math_eval import plot_budget, plot_thinking
 
-    (out / "report.md").write_text(markdown(runs, allow))
+    markdown_text = markdown(runs, allow)
+    forced = {name: s["budget_forcing"] for name, s in runs.items() if s.get("budget_forcing")}
+    if forced:
+        markdown_text += "\n" + markdown_table(FORCING_COLUMNS, forcing_rows(forced)) + "\n"
+    (out / "report.md").write_text(markdown_text)
     math_runs = {name: s for name, s in runs.items() if s.get("kind") == "math"}
     figures = ""
     if math_runs:
         plot_budget(math_runs, out / "accuracy_vs_tokens.png")
         figures = figure("Accuracy against average output tokens", out / "accuracy_vs_tokens.png")
+    if forced:  # budget forcing: accuracy against thinking tokens, one line per run
+        plot_thinking(forced, out / "accuracy_vs_thinking.png")
+        figures += html_table(FORCING_COLUMNS, forcing_rows(forced), table_id="forcing")
+        figures += figure("Accuracy against thinking tokens (budget forcing)", out / "accuracy_vs_thinking.png")
     (out / "report.html").write_text(
         page(
             "Evaluation report",

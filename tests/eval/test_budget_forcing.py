@@ -131,6 +131,11 @@ def test_budget_curve_through_a_completions_server(tmp_path):
     assert summary["headline_budget"] == 32 and summary["pass@1"] == 1.0
     assert summary["protocol"]["decoding"]["forcing"]["budget"] == 32
     assert (tmp_path / "e" / "accuracy_vs_thinking.png").stat().st_size > 0
+    report = run("report", str(tmp_path / "e"), "--out", str(tmp_path / "r"))
+    assert report.returncode == 0, report.stderr
+    table = (tmp_path / "r" / "report.md").read_text()
+    assert "| thinking budget |" in table and f"| 32 | 0 | 1.000 [1.000, 1.000] | {THOUGHT}.0 | 4/4 | 0 |" in table
+    assert (tmp_path / "r" / "accuracy_vs_thinking.png").exists()
     # --wait 1: the early end became "Wait", five more words were thought, within the budget
     samples = [json.loads(line) for line in (tmp_path / "w" / "budget-32" / "samples.jsonl").open()]
     assert all(s["waits_used"] == 1 and s["thinking_tokens"] == THOUGHT + 5 for s in samples)
