@@ -368,89 +368,120 @@ def eval_factuality(
     )
 
 
-@app.command("general")
-def eval_general(
-    model: Annotated[str, typer.Option(help="Model spec under test.")],
-    judge: Annotated[str, typer.Option(help="Model spec of the judge (in place of Part 2's expert graders).")],
-    dataset: Annotated[
+GENERAL_FLAGS = [
+    flag("model", str, inspect.Parameter.empty, typer.Option(help="Model spec under test.")),
+    flag(
+        "judge",
         str,
+        inspect.Parameter.empty,
+        typer.Option(help="Model spec of the judge (in place of Part 2's expert graders)."),
+    ),
+    flag(
+        "dataset",
+        str,
+        inspect.Parameter.empty,
         typer.Option(
             help="auto-j (GAIR-NLP/auto-j's critique test queries, fetched once), lima (GAIR/lima, test split), "
             "or a file with a query / prompt / instruction / question field (and an optional scenario)."
         ),
-    ],
-    out: Annotated[
+    ),
+    flag(
+        "out",
         Path,
+        inspect.Parameter.empty,
         typer.Option(
             help="Output directory: answers.jsonl, reference.jsonl, rubric.jsonl, pairwise.jsonl, items.jsonl, "
             "summary.json."
         ),
-    ],
-    mode: Annotated[
+    ),
+    flag(
+        "mode",
         str,
+        "rubric",
         typer.Option(
             help="rubric (a 1-10 rating on Auto-J's single-response prompt, reported as a percentage), pairwise "
             "(against --reference, both orders), or both."
         ),
-    ] = "rubric",
-    reference: Annotated[
-        str | None, typer.Option(help="Model spec whose answers the model is compared with (pairwise, both).")
-    ] = None,
-    subset: Annotated[
+    ),
+    flag(
+        "reference",
         str | None,
+        None,
+        typer.Option(help="Model spec whose answers the model is compared with (pairwise, both)."),
+    ),
+    flag(
+        "subset",
+        str | None,
+        None,
         typer.Option(
             help="planning: long-term planning queries only (Auto-J's planning scenario; for rows without a "
             "scenario, a query that asks for a plan, schedule, itinerary, roadmap, timeline, routine, strategy...)."
         ),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N queries (after --subset).")] = None,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of an answer.")] = 1024,
-    judge_tokens: Annotated[int, typer.Option(min=1, help="Max tokens of a judgment (critique and rating).")] = 1024,
-    concurrency: Annotated[int, typer.Option(min=1, help="Requests at once.")] = 8,
-    split: Split = None,
-    judge_prompt: Annotated[
+    ),
+    flag("limit", int | None, None, typer.Option(min=1, help="Use only the first N queries (after --subset).")),
+    flag("max_tokens", int, 1024, typer.Option(min=1, help="Max tokens of an answer.")),
+    flag("judge_tokens", int, 1024, typer.Option(min=1, help="Max tokens of a judgment (critique and rating).")),
+    flag("concurrency", int, 8, typer.Option(min=1, help="Requests at once.")),
+    flag(
+        "split",
+        str | None,
+        None,
+        typer.Option(help="Split of a Hugging Face dataset (default: test, else its only split)."),
+    ),
+    flag(
+        "judge_prompt",
         str,
+        "auto",
         typer.Option(
             help="autoj (Auto-J's released prompts), fewshot, or auto: fewshot for the embedded base model, "
             "autoj for the rest."
         ),
-    ] = "auto",
-) -> None:
-    """General tasks (Part 2's Auto-J / LIMA queries): a judge's rubric score and pairwise win rate, with intervals."""
-    from eval.general import JUDGE_PROMPTS, MODES, describe, evaluate, load_queries
+    ),
+]
 
+
+def eval_general(**o: Any) -> None:
+    """General tasks (Part 2's Auto-J / LIMA queries): a judge's rubric score and pairwise win rate, with intervals."""
+    from eval.general import JUDGE_PROMPTS, Setup, describe, evaluate, load_queries
+
+    model, judge, reference, out = o["model"], o["judge"], o["reference"], o["out"]
     check_specs(model, judge, reference)
-    if mode not in MODES:
-        fail(f"--mode must be {', '.join(MODES)}, not {mode!r}")
-    if mode != "rubric" and reference is None:
-        fail(f"--mode {mode} compares with a reference model's answers: give --reference SPEC")
-    judge_prompt = prompt_form(judge_prompt, judge, JUDGE_PROMPTS, flag="--judge-prompt")
-    queries, repeats, _ = load(load_queries, dataset, split=split, subset=subset, limit=limit)
+    setup = Setup(
+        model,
+        judge,
+        mode=o["mode"],
+        reference=reference,
+        judge_prompt=prompt_form(o["judge_prompt"], judge, JUDGE_PROMPTS, flag="--judge-prompt"),
+        max_tokens=o["max_tokens"],
+        judge_max_tokens=o["judge_tokens"],
+        stop=local_stop(model),
+        judge_stop=local_stop(judge),
+        reference_stop=local_stop(reference) if reference else (),
+    )
+    try:
+        setup.check()
+    except ValueError as e:
+        fail(str(e))
+    queries, repeats, _ = load(load_queries, o["dataset"], split=o["split"], subset=o["subset"], limit=o["limit"])
     preflight(model, judge, reference)
     summary = run_eval(
         "eval general",
         out,
         lambda progress: evaluate(
             queries,
-            model=model,
-            judge=judge,
+            setup,
             out=out,
-            mode=mode,
-            reference=reference,
-            judge_prompt=judge_prompt,
-            max_tokens=max_tokens,
-            judge_max_tokens=judge_tokens,
-            stop=local_stop(model),
-            judge_stop=local_stop(judge),
-            reference_stop=local_stop(reference) if reference else (),
-            concurrency=concurrency,
-            dataset=dataset,
+            concurrency=o["concurrency"],
+            dataset=o["dataset"],
             repeats_dropped=repeats,
-            subset=subset,
+            subset=o["subset"],
             on_done=progress,
         ),
     )
     err.print(describe(summary), highlight=False)
+
+
+app.command("general")(command(eval_general, GENERAL_FLAGS))
 
 
 @app.command("sycophancy")

@@ -17,6 +17,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,14 @@ class Template:
         return self.compiled.render(
             messages=chat, tools=None, documents=None, add_generation_prompt=True, **self.special
         )
+
+
+@dataclass(frozen=True)
+class BudgetRun:
+    """One budget-forced eval: the forcing (a budget, waits, tags) and the template it renders."""
+
+    forcing: Forcing
+    template: Template
 
 
 def template_for(spec: str, template: str | None) -> Template:

@@ -253,49 +253,150 @@ def judged_text(output: str) -> str:
     return after.strip() if after is not None and after.strip() else output.strip()
 
 
+@dataclass(frozen=True)
+class Setup:
+    """Who answers and who judges, and how: the model under test, the judge, the reference model
+    (pairwise), the judge's prompt form, each one's token limit and stop strings."""
+
+    model: str
+    judge: str
+    mode: str = "rubric"
+    reference: str | None = None
+    judge_prompt: str = "autoj"
+    max_tokens: int = 1024
+    judge_max_tokens: int = 1024
+    stop: tuple[str, ...] = ()
+    judge_stop: tuple[str, ...] = ()
+    reference_stop: tuple[str, ...] = ()
+
+    def check(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"--mode is one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.mode != "rubric" and self.reference is None:
+            raise ValueError(f"--mode {self.mode} compares with a reference model's answers: give --reference SPEC")
+
+    @property
+    def answering(self) -> Sampling:
+        return Sampling(temperature=0.0, max_tokens=self.max_tokens, stop=self.stop)
+
+    @property
+    def judging(self) -> Sampling:
+        return Sampling(temperature=0.0, max_tokens=self.judge_max_tokens, stop=self.judge_stop)
+
+    @property
+    def referencing(self) -> Sampling:
+        return Sampling(temperature=0.0, max_tokens=self.max_tokens, stop=self.reference_stop)
+
+
+def _answers(queries: list[Query], spec: str, sampling: Sampling, path: Path, common: dict) -> dict[str, dict]:
+    """Each query's answer by ``spec`` (resumable in ``path``), by query id."""
+    from agents.specs import prompt_style
+    from eval.generate import Job, run_jobs
+
+    compact = prompt_style(spec).profile == "compact"
+    jobs = [Job(q.id, answer_messages(q, compact), fields={"query": q.query}) for q in queries]
+    return {r["id"]: r for r in run_jobs(jobs, spec=spec, sampling=sampling, path=path, **common)}
+
+
+def _rubric(queries, rows: dict[str, dict], setup: Setup, out: Path, common: dict) -> None:
+    """The judge's critique and 1-10 rating of each answer, onto its row."""
+    from eval.judged import Speaker, run_judged
+
+    speaker = Speaker(
+        setup.judge,
+        setup.judging,
+        "rubric.jsonl",
+        lambda q, response: rubric_messages(q, response, setup.judge_prompt),
+        readable=lambda text: parse_rating(text) is not None,
+        strict=AUTOJ_SINGLE_STRICT,
+    )
+    given = {q.id: judged_text(rows[q.id]["output"]) for q in queries}
+    for j in run_judged(queries, out=out, judge=speaker, model=None, given=lambda q: given[q.id], **common):
+        rating = parse_rating(j.judgment["output"])
+        rows[j.item.id]["rating"] = rating
+        rows[j.item.id]["judgments"].append({"kind": "rubric", "output": j.judgment["output"], "rating": rating})
+
+
+def _pairwise(queries, rows: dict[str, dict], setup: Setup, out: Path, common: dict) -> None:
+    """The reference model's answers, then the judge's comparison in both orders, onto each row."""
+    from eval.judged import Speaker, run_judged
+
+    theirs = _answers(queries, setup.reference, setup.referencing, out / "reference.jsonl", common)
+    pairs = []
+    for q in queries:
+        a, b = judged_text(rows[q.id]["output"]), judged_text(theirs[q.id]["output"])
+        pairs += [Pair(f"{q.id}::model-first", q, a, b, "1"), Pair(f"{q.id}::model-second", q, b, a, "2")]
+    speaker = Speaker(
+        setup.judge,
+        setup.judging,
+        "pairwise.jsonl",
+        lambda p, _: pairwise_messages(p.query, p.first, p.second, setup.judge_prompt),
+        readable=lambda text: parse_decision(text) is not None,
+        strict=AUTOJ_PAIRWISE_STRICT,
+    )
+    for j in run_judged(pairs, out=out, judge=speaker, model=None, given=lambda p: p.first, **common):
+        decision = parse_decision(j.judgment["output"])
+        row = rows[j.item.query.id]
+        row["answer"] = theirs[j.item.query.id]["output"]  # the reference model's, beside the model's
+        row["judgments"].append(
+            {
+                "kind": "pairwise",
+                "order": "model first" if j.item.model_is == "1" else "model second",
+                "output": j.judgment["output"],
+                "decision": decision,
+                "model_score": model_score(decision, j.item.model_is),
+            }
+        )
+
+
+def _protocol(queries: list[Query], setup: Setup, dataset: str, subset: str | None) -> dict[str, Any]:
+    from eval.generate import identity
+
+    reference = setup.reference
+    return protocol.record(
+        produced_by=identity(setup.model, setup.answering),
+        decoding={
+            "model": dict(vars(setup.answering)),
+            "judge": dict(vars(setup.judging)),
+            "reference": dict(vars(setup.referencing)) if reference else None,
+        },
+        prompt={
+            "judge": identity(setup.judge, setup.judging)["model"],
+            "form": setup.judge_prompt,
+            "sha256": prompt_digest(setup.judge_prompt),
+            "reference": identity(reference, setup.referencing)["model"] if reference else None,
+        },
+        dataset={
+            "name": dataset,
+            "subset": subset,
+            "items": len(queries),
+            "sha256": protocol.digest(sorted([q.id, q.query, q.scenario or ""] for q in queries)),
+        },
+        engine=protocol.engine_record("endpoint", setup.model),
+    )
+
+
 def evaluate(
     queries: list[Query],
+    setup: Setup,
     *,
-    model: str,
-    judge: str,
     out: Path,
-    mode: str = "rubric",
-    reference: str | None = None,
-    judge_prompt: str = "autoj",
-    max_tokens: int = 1024,
-    judge_max_tokens: int = 1024,
-    stop: tuple[str, ...] = (),
-    judge_stop: tuple[str, ...] = (),
-    reference_stop: tuple[str, ...] = (),
     concurrency: int = 8,
     dataset: str = "",
     repeats_dropped: int = 0,
     subset: str | None = None,
     on_done=None,
 ) -> dict:
-    """The model answers every query; the judge rates (rubric) and/or compares with ``reference``."""
-    from agents.specs import prompt_style, public_spec
+    """The model answers every query; the judge rates (rubric) and/or compares with the reference."""
+    from agents.specs import public_spec
     from corpus.artifacts import check_output, mark
-    from eval.generate import Job, identity, run_jobs, write_outputs
-    from eval.judged import Speaker, run_judged
+    from eval.generate import write_outputs
 
-    if mode not in MODES:
-        raise ValueError(f"--mode is one of {', '.join(MODES)}, not {mode!r}")
-    if mode != "rubric" and reference is None:
-        raise ValueError(f"--mode {mode} compares with a reference model's answers: give --reference SPEC")
+    setup.check()
     check_output(out, "eval")
     mark(out, "eval")
     common = {"concurrency": concurrency, "on_done": on_done}
-    answer_sampling = Sampling(temperature=0.0, max_tokens=max_tokens, stop=stop)
-
-    def answers(spec: str, sampling: Sampling, file: str) -> dict[str, dict]:
-        compact = prompt_style(spec).profile == "compact"
-        jobs = [Job(q.id, answer_messages(q, compact), fields={"query": q.query}) for q in queries]
-        return {r["id"]: r for r in run_jobs(jobs, spec=spec, sampling=sampling, path=out / file, **common)}
-
-    mine = answers(model, answer_sampling, "answers.jsonl")
-    judge_sampling = Sampling(temperature=0.0, max_tokens=judge_max_tokens, stop=judge_stop)
-    reference_sampling = Sampling(temperature=0.0, max_tokens=max_tokens, stop=reference_stop)
+    mine = _answers(queries, setup.model, setup.answering, out / "answers.jsonl", common)
     rows = {
         q.id: {
             "id": q.id,
@@ -309,83 +410,25 @@ def evaluate(
         }
         for q in queries
     }
-    if mode in ("rubric", "both"):
-        speaker = Speaker(
-            judge,
-            judge_sampling,
-            "rubric.jsonl",
-            lambda q, response: rubric_messages(q, response, judge_prompt),
-            readable=lambda text: parse_rating(text) is not None,
-            strict=AUTOJ_SINGLE_STRICT,
-        )
-        for j in run_judged(
-            queries, out=out, judge=speaker, model=None, given=lambda q: judged_text(mine[q.id]["output"]), **common
-        ):
-            rating = parse_rating(j.judgment["output"])
-            rows[j.item.id]["rating"] = rating
-            rows[j.item.id]["judgments"].append({"kind": "rubric", "output": j.judgment["output"], "rating": rating})
-    if mode in ("pairwise", "both"):
-        theirs = answers(reference, reference_sampling, "reference.jsonl")
-        pairs = []
-        for q in queries:
-            a, b = judged_text(mine[q.id]["output"]), judged_text(theirs[q.id]["output"])
-            pairs += [Pair(f"{q.id}::model-first", q, a, b, "1"), Pair(f"{q.id}::model-second", q, b, a, "2")]
-        speaker = Speaker(
-            judge,
-            judge_sampling,
-            "pairwise.jsonl",
-            lambda p, _: pairwise_messages(p.query, p.first, p.second, judge_prompt),
-            readable=lambda text: parse_decision(text) is not None,
-            strict=AUTOJ_PAIRWISE_STRICT,
-        )
-        for j in run_judged(pairs, out=out, judge=speaker, model=None, given=lambda p: p.first, **common):
-            decision = parse_decision(j.judgment["output"])
-            row = rows[j.item.query.id]
-            row["answer"] = theirs[j.item.query.id]["output"]  # the reference model's, beside the model's
-            row["judgments"].append(
-                {
-                    "kind": "pairwise",
-                    "order": "model first" if j.item.model_is == "1" else "model second",
-                    "output": j.judgment["output"],
-                    "decision": decision,
-                    "model_score": model_score(decision, j.item.model_is),
-                }
-            )
-    graded = [_score(row, mode) for row in rows.values()]
+    if setup.mode in ("rubric", "both"):
+        _rubric(queries, rows, setup, out, common)
+    if setup.mode in ("pairwise", "both"):
+        _pairwise(queries, rows, setup, out, common)
+    graded = [_score(row, setup.mode) for row in rows.values()]
     summary = {
         "kind": "general",
-        "headline": "rubric_score" if mode != "pairwise" else "win_rate",
-        "model": public_spec(model),
-        "judge": public_spec(judge),
-        "reference": public_spec(reference) if reference else None,
-        "mode": mode,
-        "judge_prompt": judge_prompt,
+        "headline": "rubric_score" if setup.mode != "pairwise" else "win_rate",
+        "model": public_spec(setup.model),
+        "judge": public_spec(setup.judge),
+        "reference": public_spec(setup.reference) if setup.reference else None,
+        "mode": setup.mode,
+        "judge_prompt": setup.judge_prompt,
         "dataset": dataset,
         "subset": subset,
         "items": len(graded),
         "repeats_dropped": repeats_dropped,
-        **summarize(graded, mode),
-        "protocol": protocol.record(
-            produced_by=identity(model, answer_sampling),
-            decoding={
-                "model": dict(vars(answer_sampling)),
-                "judge": dict(vars(judge_sampling)),
-                "reference": dict(vars(reference_sampling)) if reference else None,
-            },
-            prompt={
-                "judge": identity(judge, judge_sampling)["model"],
-                "form": judge_prompt,
-                "sha256": prompt_digest(judge_prompt),
-                "reference": identity(reference, reference_sampling)["model"] if reference else None,
-            },
-            dataset={
-                "name": dataset,
-                "subset": subset,
-                "items": len(queries),
-                "sha256": protocol.digest(sorted([q.id, q.query, q.scenario or ""] for q in queries)),
-            },
-            engine=protocol.engine_record("endpoint", model),
-        ),
+        **summarize(graded, setup.mode),
+        "protocol": _protocol(queries, setup, dataset, subset),
     }
     return write_outputs(out, graded, summary)
 
@@ -408,34 +451,38 @@ def summarize(rows: list[dict], mode: str) -> dict[str, Any]:
     """Rubric score (percent) and win rate, each with its 95% interval over the items they could be
     read for; unparseable counts; by scenario; the planning subset apart."""
     out: dict[str, Any] = {"intervals": {}}
-    metrics = [("rubric_score", "rubric_score")] if mode != "pairwise" else []
-    metrics += [("win_rate", "pairwise_score")] if mode != "rubric" else []
-    for name, field in metrics:
-        scores = [r[field] for r in rows if r.get(field) is not None]
-        out[f"{name}_unparseable"] = sum(r.get(field) is None for r in rows)
-        if not scores:
-            out[name] = None
-            continue
-        ci = intervals.bootstrap(scores)
-        scale = 100.0 if name == "rubric_score" else 1.0  # a rating of 8.2 / 10 is reported as 82%
-        out[name] = ci["mean"] * scale
-        out["intervals"][name] = ci | {"mean": ci["mean"] * scale, "lo": ci["lo"] * scale, "hi": ci["hi"] * scale}
-        if name == "rubric_score":
-            out["rating_mean"] = ci["mean"] * 10
-        else:
-            both = [r for r in rows if r.get("pairwise_score") is not None]
-            out["wins"] = sum(r["pairwise_score"] > 0.5 for r in both)
-            out["ties"] = sum(r["pairwise_score"] == 0.5 for r in both)
-            out["losses"] = sum(r["pairwise_score"] < 0.5 for r in both)
-            out["orders_agree"] = sum(r["orders_agree"] for r in rows) / len(rows)
-        by: dict[str, list[float]] = {}
-        for r in rows:
-            if r.get(field) is not None:
-                by.setdefault(r["scenario"] or "(none)", []).append(r[field] * scale)
-        out[f"{name}_by_scenario"] = {k: statistics.fmean(v) for k, v in sorted(by.items())}
-        planning = [r[field] * scale for r in rows if r["planning"] and r.get(field) is not None]
-        out[f"{name}_planning"] = statistics.fmean(planning) if planning else None
+    if mode != "pairwise":
+        out |= _metric(rows, "rubric_score", "rubric_score", 100.0, out["intervals"])  # 8.2 / 10 is 82%
+        if out["rubric_score"] is not None:
+            out["rating_mean"] = out["rubric_score"] / 10
+    if mode != "rubric":
+        out |= _metric(rows, "win_rate", "pairwise_score", 1.0, out["intervals"])
+        both = [r for r in rows if r.get("pairwise_score") is not None]
+        out["wins"] = sum(r["pairwise_score"] > 0.5 for r in both)
+        out["ties"] = sum(r["pairwise_score"] == 0.5 for r in both)
+        out["losses"] = sum(r["pairwise_score"] < 0.5 for r in both)
+        out["orders_agree"] = sum(r["orders_agree"] for r in rows) / len(rows) if rows else 0.0
     out["tokens_out_mean"] = statistics.fmean(r["tokens_out"] for r in rows) if rows else 0.0
+    return out
+
+
+def _metric(rows: list[dict], name: str, field: str, scale: float, found: dict) -> dict[str, Any]:
+    """One metric over the rows whose ``field`` could be read: its mean x ``scale``, its interval (into
+    ``found``), the unreadable count, the mean by scenario and over the planning subset."""
+    scores = [r[field] for r in rows if r.get(field) is not None]
+    out: dict[str, Any] = {name: None, f"{name}_unparseable": len(rows) - len(scores)}
+    if not scores:
+        return out
+    ci = intervals.bootstrap(scores)
+    out[name] = ci["mean"] * scale
+    found[name] = ci | {"mean": ci["mean"] * scale, "lo": ci["lo"] * scale, "hi": ci["hi"] * scale}
+    by: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get(field) is not None:
+            by.setdefault(r["scenario"] or "(none)", []).append(r[field] * scale)
+    out[f"{name}_by_scenario"] = {k: statistics.fmean(v) for k, v in sorted(by.items())}
+    planning = [r[field] * scale for r in rows if r["planning"] and r.get(field) is not None]
+    out[f"{name}_planning"] = statistics.fmean(planning) if planning else None
     return out
 
 

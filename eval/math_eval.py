@@ -245,11 +245,10 @@ def evaluate(
     engine: str = "endpoint",
     vllm_python: str | None = None,
     rescue_judge: str | None = None,
-    forcing=None,
-    template=None,
+    forced=None,
 ) -> dict:
-    """Generate, grade and summarize; with ``forcing`` (``eval.forcing.Forcing``) every sample is
-    budget-forced through ``template`` (``eval.budget.Template``)."""
+    """Generate, grade and summarize; with ``forced`` (``eval.budget.BudgetRun``: a budget and the
+    template) every sample is budget-forced."""
     check_output(out, "eval")  # never into a corpus, pairs or a model
     mark(out, "eval")
     start = time.perf_counter()
@@ -258,41 +257,24 @@ def evaluate(
         Job(
             id=p.id,
             sample=s,
-            messages=messages(p, prompt, thinking=forcing is not None),
+            messages=messages(p, prompt, thinking=forced is not None),
             fields={"problem_id": p.id, "question": p.question, "answer": p.answer}
             | {k: p.meta[k] for k in ("subject", "level") if k in p.meta},
         )
         for p in problems
         for s in range(decoding.samples)
     ]
-    if forcing is not None:
-        from eval.budget import generate_forced
-
-        rows = generate_forced(
-            jobs,
-            spec=spec,
-            sampling=sampling,
-            forcing=forcing,
-            template=template,
-            path=out / "generations.jsonl",
-            engine=engine,
-            vllm_python=vllm_python,
-            concurrency=concurrency,
-            on_done=on_sample,
-        )
-    elif engine == "vllm":  # vLLM's offline engine, in its own environment, for bulk generation
-        from eval.vllm_offline import generate_offline
-
-        rows = generate_offline(jobs, spec=spec, sampling=sampling, path=out / "generations.jsonl", python=vllm_python)
-    else:
-        rows = run_jobs(
-            jobs,
-            spec=spec,
-            sampling=sampling,
-            path=out / "generations.jsonl",
-            concurrency=concurrency,
-            on_done=on_sample,
-        )
+    rows = _generate(
+        jobs,
+        spec=spec,
+        sampling=sampling,
+        path=out / "generations.jsonl",
+        engine=engine,
+        vllm_python=vllm_python,
+        concurrency=concurrency,
+        on_sample=on_sample,
+        forced=forced,
+    )
     graded, rescued = _grade(rows, rescue_judge, out)
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in graded:
@@ -303,7 +285,7 @@ def evaluate(
         "model": public_spec(spec),
         "dataset": dataset,
         "produced_by": identity(spec, sampling, engine=engine),
-        "prompt": {"format": prompt, "system": THINKING_SYSTEM if forcing else SYSTEM, "shots": len(SHOTS)}
+        "prompt": {"format": prompt, "system": THINKING_SYSTEM if forced else SYSTEM, "shots": len(SHOTS)}
         if prompt == "fewshot"
         else {"format": prompt},
         "grading": "answers/extract.py then math-verify in workers; maj@k by equivalence, ties split",
@@ -312,7 +294,7 @@ def evaluate(
         "protocol": protocol.record(
             produced_by=identity(spec, sampling, engine=engine),
             decoding=decoding.record(),
-            prompt=prompt_record(prompt, thinking=forcing is not None),
+            prompt=prompt_record(prompt, thinking=forced is not None),
             dataset={"name": dataset, "problems": len(problems), "sha256": protocol.digest(_listed(problems))},
             engine=protocol.engine_record(engine, spec),
         ),
@@ -323,10 +305,12 @@ def evaluate(
         "truncated_thinking": sum(r["truncated"] for r in graded),
         "wall_s": round(time.perf_counter() - start, 3),
     }
-    if forcing is not None:
-        summary["forcing"] = _forced_summary(graded, forcing, template)
+    if forced is not None:
+        summary["forcing"] = _forced_summary(graded, forced)
         # the template by its digest: where it lies on this machine does not move a score
-        summary["protocol"]["decoding"]["forcing"] = forcing.record() | {"template_sha256": template.digest}
+        summary["protocol"]["decoding"]["forcing"] = forced.forcing.record() | {
+            "template_sha256": forced.template.digest
+        }
     if rescue_judge is not None:  # the rule's own pass@1 beside the rescued one, and what the judge did
         rule_only = [r | {"correct": r["correct"] and r["verdict_source"] == "rule"} for r in graded]
         summary["rescue"] = rescued | {
@@ -338,11 +322,43 @@ def evaluate(
     return summary
 
 
-def _forced_summary(graded: list[dict], forcing, template) -> dict[str, Any]:
+def _generate(jobs: list[Job], *, spec: str, sampling, path: Path, engine: str, forced, **backend) -> list[dict]:
+    """Every job's row: budget-forced (``forced``), from vLLM's offline engine, or from the endpoint."""
+    if forced is not None:
+        from eval.budget import generate_forced
+
+        return generate_forced(
+            jobs,
+            spec=spec,
+            sampling=sampling,
+            forcing=forced.forcing,
+            template=forced.template,
+            path=path,
+            engine=engine,
+            vllm_python=backend["vllm_python"],
+            concurrency=backend["concurrency"],
+            on_done=backend["on_sample"],
+        )
+    if engine == "vllm":  # vLLM's offline engine, in its own environment, for bulk generation
+        from eval.vllm_offline import generate_offline
+
+        return generate_offline(jobs, spec=spec, sampling=sampling, path=path, python=backend["vllm_python"])
+    return run_jobs(
+        jobs,
+        spec=spec,
+        sampling=sampling,
+        path=path,
+        concurrency=backend["concurrency"],
+        on_done=backend["on_sample"],
+    )
+
+
+def _forced_summary(graded: list[dict], forced) -> dict[str, Any]:
     """What budget forcing did: thinking tokens, cut thoughts, "Wait"s, answers found."""
     thinking = [r["thinking_tokens"] for r in graded]
+    template = forced.template
     return {
-        "settings": forcing.record() | {"template": str(template.folder), "template_sha256": template.digest},
+        "settings": forced.forcing.record() | {"template": str(template.folder), "template_sha256": template.digest},
         "thinking_tokens_mean": statistics.fmean(thinking),
         "thinking_tokens_max": max(thinking),
         "cut": sum(r["cut"] for r in graded),
@@ -352,19 +368,21 @@ def _forced_summary(graded: list[dict], forcing, template) -> dict[str, Any]:
     }
 
 
-def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int, out: Path, **kwargs) -> dict:
+def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int, template, out: Path, **kwargs) -> dict:
     """``evaluate_repeats`` under each thinking budget (``out/budget-N``), the same problems, prompt
     and sampling; ``out``'s summary is the largest budget's with the curve of accuracy against
     thinking tokens (``budget_forcing``, each point with its interval) and ``accuracy_vs_thinking.png``."""
+    from eval.budget import BudgetRun
     from eval.forcing import Forcing
 
     check_output(out, "eval")
     mark(out, "eval")
     points, runs = [], {}
     for budget in budgets:
-        run = evaluate_repeats(problems, out=out / f"budget-{budget}", forcing=Forcing(budget, waits), **kwargs)
+        forced = BudgetRun(Forcing(budget, waits), template)
+        run = evaluate_repeats(problems, out=out / f"budget-{budget}", forced=forced, **kwargs)
         runs[budget] = run
-        forced = json.loads((out / f"budget-{budget}" / "summary.json").read_text())
+        written = json.loads((out / f"budget-{budget}" / "summary.json").read_text())
         rows = [json.loads(line) for line in (out / f"budget-{budget}" / "samples.jsonl").read_text().splitlines()]
         points.append(
             {
@@ -377,7 +395,7 @@ def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int,
                 "samples": len(rows),
                 "answered": sum(r["extracted"] is not None for r in rows),
                 "cut": sum(r["cut"] for r in rows),
-                "repeats": forced.get("repeats", {}).get("n", 1),
+                "repeats": written.get("repeats", {}).get("n", 1),
             }
         )
     summary = runs[budgets[-1]] | {
