@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import statistics
 import time
 from dataclasses import dataclass
@@ -398,6 +399,8 @@ def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int,
                 "repeats": written.get("repeats", {}).get("n", 1),
             }
         )
+    # the headline budget's samples beside its summary: what report's intervals and view read
+    shutil.copyfile(out / f"budget-{budgets[-1]}" / "samples.jsonl", out / "samples.jsonl")
     summary = runs[budgets[-1]] | {
         "headline_budget": budgets[-1],
         "budget_forcing": points,

@@ -136,6 +136,7 @@ def test_budget_curve_through_a_completions_server(tmp_path):
     table = (tmp_path / "r" / "report.md").read_text()
     assert "| thinking budget |" in table and f"| 32 | 0 | 1.000 [1.000, 1.000] | {THOUGHT}.0 | 4/4 | 0 |" in table
     assert (tmp_path / "r" / "accuracy_vs_thinking.png").exists()
+    assert "| 1.000 | [1.000, 1.000] |" in table  # the headline (largest) budget's pass@1, with its interval
     # --wait 1: the early end became "Wait", five more words were thought, within the budget
     samples = [json.loads(line) for line in (tmp_path / "w" / "budget-32" / "samples.jsonl").open()]
     assert all(s["waits_used"] == 1 and s["thinking_tokens"] == THOUGHT + 5 for s in samples)
