@@ -172,18 +172,22 @@ class Reply:
     model: str
 
 
-async def complete(model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = DEFAULT_RETRY) -> Reply:
-    """Call a chat model with bounded retries; record tokens and latency."""
+async def complete(
+    model: ChatModel, messages: list[BaseMessage], *, retry: RetryPolicy = DEFAULT_RETRY, seed: int | None = None
+) -> Reply:
+    """Call a chat model with bounded retries; record tokens and latency. ``seed``: this call's
+    sampling seed in place of the model's (each of K samples its own)."""
     start = time.perf_counter()
+    call = {"seed": seed} if seed is not None else {}
     async for attempt in retrying(retry):
         with attempt:
             if model.pool is None:
-                message = await model.chat.ainvoke(messages)
+                message = await model.chat.ainvoke(messages, **call)
             else:
                 endpoint = model.pool.pick()
                 async with endpoint.slots:
                     try:
-                        message = await endpoint.chat.ainvoke(messages)
+                        message = await endpoint.chat.ainvoke(messages, **call)
                     except Exception as e:
                         if retryable(e):  # the endpoint's fault, not the request's
                             model.pool.failed(endpoint)

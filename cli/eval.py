@@ -89,14 +89,14 @@ MATH_FLAGS = [
         "seed",
         int | None,
         None,
-        typer.Option(help="Sampling seed sent to the engine (default: none, 0 with --repeats)."),
+        typer.Option(help="Sampling seed: sample k of a problem is sent SEED+k (default: none, 0 with --repeats)."),
     ),
     flag(
         "repeats",
         int,
         1,
         typer.Option(
-            min=1, help="Run the whole eval R times, seeds SEED, SEED+1, ... (nothing else changes): mean and spread."
+            min=1, help="Run the whole eval R times, seeds SEED, SEED+K, ... for K samples (nothing else changes): mean and spread."
         ),
     ),
     flag(

@@ -25,6 +25,7 @@ from agents.checkpoints import checkpoint_dir, is_local
 from agents.endpoints import DEFAULT_RETRY, retrying
 from agents.models import ModelHub, Sampling, drain
 from eval.forcing import Forced, Forcing, Request, Result
+from eval.generate import cached, identity, sample_seed
 
 # what a forced sample records beside its output
 FORCED_FIELDS = ("thinking_tokens", "answer_tokens", "tokens_out", "waits_used", "cut", "answer_closed_here")
@@ -103,7 +104,7 @@ async def _continue(client, name: str, sampling: Sampling, request: Request) -> 
                 max_tokens=request.max_tokens,
                 stop=list(request.stop),
                 temperature=sampling.temperature,
-                seed=sampling.seed,
+                seed=request.seed,
                 extra_body=extra,
             )
     if reply.usage is None:
@@ -133,7 +134,7 @@ async def _over_http(todo, prompts, keys, *, spec, sampling, forcing, f, done, c
 
         async def run(job) -> None:
             start = time.perf_counter()
-            state = Forced(prompts[(job.id, job.sample)], forcing)
+            state = Forced(prompts[(job.id, job.sample)], forcing, sample_seed(sampling, job.sample))
             while (request := state.request()) is not None:
                 state.take(await _continue(client, name, sampling, request))
             row = _row(job, keys[(job.id, job.sample)], state.record(), time.perf_counter() - start)
@@ -161,8 +162,6 @@ def generate_forced(
     on_done: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
     """Force the jobs ``path`` lacks; return every job's row, in job order."""
-    from eval.generate import cached, identity
-
     ident = identity(spec, sampling, engine=engine) | {"forcing": forcing.record(), "template": template.digest}
     keys, done, todo = cached(jobs, ident, path)
     prompts = {(job.id, job.sample): template.render(job.messages) for job in todo}
@@ -171,7 +170,12 @@ def generate_forced(
 
         start = time.perf_counter()
         records = force_offline(
-            [prompts[(j.id, j.sample)] for j in todo], spec=spec, sampling=sampling, forcing=forcing, python=vllm_python
+            [prompts[(j.id, j.sample)] for j in todo],
+            seeds=[sample_seed(sampling, j.sample) for j in todo],
+            spec=spec,
+            sampling=sampling,
+            forcing=forcing,
+            python=vllm_python,
         )
         each = (time.perf_counter() - start) / len(todo)
         with path.open("a", encoding="utf-8") as f:

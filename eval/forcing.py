@@ -43,6 +43,7 @@ class Request:
     prompt: str
     max_tokens: int
     stop: tuple[str, ...]
+    seed: int | None = None  # the sample's own seed (every phase of a sample is sent the same)
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class Forced:
     """One sample under a budget: ``request()`` says what to continue next (None when finished),
     ``take()`` takes the engine's result."""
 
-    def __init__(self, prompt: str, forcing: Forcing):
-        self.forcing = forcing
+    def __init__(self, prompt: str, forcing: Forcing, seed: int | None = None):
+        self.forcing, self.seed = forcing, seed
         opened = prompt.rstrip().endswith(forcing.opener)  # templates of thinking models open it themselves
         self.head = prompt if opened else f"{prompt}{forcing.opener}\n"
         self.thinking = ""
@@ -91,8 +92,9 @@ class Forced:
         if self.answer is not None:
             return None
         if self.answering:
-            return Request(self.head + self.thinking + self.closing, self.forcing.answer_tokens, ("\n",))
-        return Request(self.head + self.thinking, self.forcing.budget - self.thinking_tokens, (self.forcing.closer,))
+            return Request(self.head + self.thinking + self.closing, self.forcing.answer_tokens, ("\n",), self.seed)
+        left = self.forcing.budget - self.thinking_tokens
+        return Request(self.head + self.thinking, left, (self.forcing.closer,), self.seed)
 
     def take(self, result: Result) -> None:
         if self.answering:
@@ -126,9 +128,10 @@ class Forced:
         }
 
 
-def run_rounds(prompts: list[str], forcing: Forcing, complete_batch) -> list[Forced]:
-    """Every sample forced, one batched call per round: ``complete_batch(list[Request]) -> list[Result]``."""
-    states = [Forced(p, forcing) for p in prompts]
+def run_rounds(prompts: list[str], forcing: Forcing, complete_batch, seeds: list | None = None) -> list[Forced]:
+    """Every sample forced (each with its seed), one batched call per round:
+    ``complete_batch(list[Request]) -> list[Result]``."""
+    states = [Forced(p, forcing, seed) for p, seed in zip(prompts, seeds or [None] * len(prompts), strict=True)]
     while pending := [s for s in states if s.request() is not None]:
         for state, result in zip(pending, complete_batch([s.request() for s in pending]), strict=True):
             state.take(result)

@@ -50,7 +50,16 @@ def identity(spec: str, sampling: Sampling, engine: str = "endpoint") -> dict[st
             checkpoint = checkpoint_digest(str(parsed))
             if engine == "endpoint":
                 ident["dtype"] = served_dtype()
-    return {"model": model, "checkpoint": checkpoint, "engine": engine, **ident, "sampling": dict(vars(sampling))}
+    out = {"model": model, "checkpoint": checkpoint, "engine": engine, **ident, "sampling": dict(vars(sampling))}
+    if sampling.seed is not None:  # K samples of a problem are K draws: sample k is sent seed + k
+        out["sampling"]["seeds"] = "seed + sample"
+    return out
+
+
+def sample_seed(sampling: Sampling, sample: int) -> int | None:
+    """The seed a problem's ``sample``-th draw is sent: the run's seed plus the sample's index (one
+    seed for all K would make them K copies of one draw); None without a seed."""
+    return None if sampling.seed is None else sampling.seed + sample
 
 
 def _describe(ident: dict[str, Any]) -> str:
@@ -129,7 +138,7 @@ async def generate(
                 finished: list[Job] = []
 
                 async def run(job: Job) -> None:
-                    reply = await complete(model, job.messages)
+                    reply = await complete(model, job.messages, seed=sample_seed(sampling, job.sample))
                     row = {
                         "id": job.id,
                         "sample": job.sample,

@@ -189,8 +189,8 @@ def _listed(problems: list[Problem]) -> list[list[str]]:
 
 
 def evaluate_repeats(problems: list[Problem], *, repeats: int, out: Path, decoding: Decoding, **kwargs) -> dict:
-    """``evaluate`` ``repeats`` times, each with its own seed (``decoding.seed`` + r; 0 when none) and
-    nothing else changed, each run under ``out/repeats/seed-S``; ``out``'s summary has the mean and
+    """``evaluate`` ``repeats`` times, each with its own seed (``decoding.seed`` + r x K for K samples
+    per problem, each sample adding its index; 0 when none) and nothing else changed, each run under ``out/repeats/seed-S``; ``out``'s summary has the mean and
     the spread of pass@1 across repeats, and an interval over problems of their mean score."""
     if repeats == 1:
         return evaluate(problems, out=out, decoding=decoding, **kwargs)
@@ -198,12 +198,14 @@ def evaluate_repeats(problems: list[Problem], *, repeats: int, out: Path, decodi
     mark(out, "eval")
     base = decoding.seed or 0
     runs, rows = [], []
-    for r in range(repeats):
-        seeded = dataclasses.replace(decoding, seed=base + r)
-        runs.append(evaluate(problems, out=out / "repeats" / f"seed-{base + r}", decoding=seeded, **kwargs))
+    # sample k of repeat r is sent base + r * K + k: no two draws of the whole eval share a seed
+    seeds = [base + r * decoding.samples for r in range(repeats)]
+    for r, seed in enumerate(seeds):
+        seeded = dataclasses.replace(decoding, seed=seed)
+        runs.append(evaluate(problems, out=out / "repeats" / f"seed-{seed}", decoding=seeded, **kwargs))
         rows += [
             json.loads(line)
-            for line in (out / "repeats" / f"seed-{base + r}" / "samples.jsonl").read_text().splitlines()
+            for line in (out / "repeats" / f"seed-{seed}" / "samples.jsonl").read_text().splitlines()
         ]
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in rows:
@@ -213,7 +215,7 @@ def evaluate_repeats(problems: list[Problem], *, repeats: int, out: Path, decodi
         "pass@1": statistics.fmean(scores),
         "repeats": {
             "n": repeats,
-            "seeds": [base + r for r in range(repeats)],
+            "seeds": seeds,
             "pass@1": scores,
             "mean": statistics.fmean(scores),
             "sd": statistics.stdev(scores),

@@ -48,7 +48,7 @@ def _force(llm, request: dict) -> None:
     def batch(requests: list) -> list:
         prompts = [{"prompt_token_ids": tokenizer.encode(r.prompt, add_special_tokens=False)} for r in requests]
         params = [
-            SamplingParams(max_tokens=r.max_tokens, temperature=s["temperature"], stop=list(r.stop), seed=s.get("seed"))
+            SamplingParams(max_tokens=r.max_tokens, temperature=s["temperature"], stop=list(r.stop), seed=r.seed)
             for r in requests
         ]
         outs = llm.generate(prompts, params, use_tqdm=False)
@@ -57,7 +57,7 @@ def _force(llm, request: dict) -> None:
             for o in outs
         ]
 
-    states = forcing_module.run_rounds(request["prompts"], forcing, batch)
+    states = forcing_module.run_rounds(request["prompts"], forcing, batch, request["seeds"])
     with open(request["out"], "w", encoding="utf-8") as f:
         for state in states:
             f.write(json.dumps(state.record() | {"thinking": state.thinking, "answer": state.answer}) + "\n")
@@ -208,6 +208,7 @@ def generate_offline(
 def force_offline(
     prompts: list[str],
     *,
+    seeds: list[int | None],
     spec: str,
     sampling,
     forcing,
@@ -222,6 +223,7 @@ def force_offline(
         "engine": engine or {},
         "forcing": forcing.record(),
         "prompts": prompts,
+        "seeds": seeds,
     }
     return _run_worker(request, python, timeout_s)
 

@@ -111,8 +111,13 @@ def test_budget_curve_through_a_completions_server(tmp_path):
         result = run(*args, "--out", str(tmp_path / "e"), "--think-budget", "8,16,32")
         assert result.returncode == 0, result.stderr
         plain = list(server.requests)
-        waited = run(*args, "--out", str(tmp_path / "w"), "--think-budget", "32", "--wait", "1")
+        waited = run(
+            *args, "--out", str(tmp_path / "w"), "--think-budget", "32", "--wait", "1", "--samples", "2", "--seed", "3"
+        )
         assert waited.returncode == 0, waited.stderr
+        seeded = server.requests[len(plain) :]
+    # each phase of a sample is sent that sample's seed: 3 for the first of a problem, 4 for the second
+    assert sorted({b["seed"] for b in seeded}) == [3, 4] and all(b.get("seed") is None for b in plain)
     # the template rendered here, sent without added special tokens, the thought opened after it
     assert all(b["prompt"].startswith("<bos>") and b["add_special_tokens"] is False for b in plain)
     assert all("<start_of_turn>model\n<think>\n" in b["prompt"] for b in plain)
@@ -142,7 +147,7 @@ def test_budget_curve_through_a_completions_server(tmp_path):
     assert all(s["waits_used"] == 1 and s["thinking_tokens"] == THOUGHT + 5 for s in samples)
     assert all("\nWait let me check it again.\n</think>" in s["output"] for s in samples)
     # the thinking tokens are the usage the server reported for the thinking requests
-    assert sum(s["thinking_tokens"] for s in samples) == 4 * (THOUGHT + 5)
+    assert len(samples) == 8 and sum(s["thinking_tokens"] for s in samples) == 8 * (THOUGHT + 5)
 
 
 @pytest.mark.slow

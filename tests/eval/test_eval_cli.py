@@ -140,6 +140,24 @@ def test_repeats_change_only_the_seed(tmp_path):
         assert json.loads((tmp_path / "r" / "repeats" / f"seed-{seed}" / "summary.json").read_text())["pass@1"] == 0.5
 
 
+def test_with_a_seed_each_sample_of_a_problem_is_its_own_draw(tmp_path):
+    """--samples 3 --seed 5: a problem's samples are sent seeds 5, 6, 7 (one seed for all would make
+    three copies of one draw); with --repeats 2, the second repeat starts at 8, sharing none."""
+    data = tmp_path / "gsm.jsonl"
+    data.write_text(
+        "".join(json.dumps({"question": f"What is {i} times 3?", "answer": str(3 * i)}) + "\n" for i in (2, 3))
+    )
+    with OpenAIServer(knows_even) as server:
+        args = ["eval", "math", "--model", f"m@{server.base_url}", "--dataset", str(data), "--max-tokens", "32"]
+        result = run(*args, "--out", str(tmp_path / "s"), "--samples", "3", "--seed", "5", "--repeats", "2")
+        assert result.returncode == 0, result.stderr
+        sent = [(last_user(b), b["seed"]) for b in server.requests]
+    for question in ("What is 2 times 3?", "What is 3 times 3?"):
+        assert sorted(seed for q, seed in sent if question in q) == [5, 6, 7, 8, 9, 10]
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["repeats"]["seeds"] == [5, 8] and summary["produced_by"]["sampling"]["seeds"] == "seed + sample"
+
+
 def test_eval_math_bad_dataset_is_exit_2(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "What is 1 times 3?"}\n')
