@@ -96,7 +96,8 @@ MATH_FLAGS = [
         int,
         1,
         typer.Option(
-            min=1, help="Run the whole eval R times, seeds SEED, SEED+K, ... for K samples (nothing else changes): mean and spread."
+            min=1,
+            help="Run the whole eval R times, seeds SEED, SEED+K, ... for K samples (nothing else changes): mean and spread.",
         ),
     ),
     flag(

@@ -200,12 +200,11 @@ def evaluate_repeats(problems: list[Problem], *, repeats: int, out: Path, decodi
     runs, rows = [], []
     # sample k of repeat r is sent base + r * K + k: no two draws of the whole eval share a seed
     seeds = [base + r * decoding.samples for r in range(repeats)]
-    for r, seed in enumerate(seeds):
+    for seed in seeds:
         seeded = dataclasses.replace(decoding, seed=seed)
         runs.append(evaluate(problems, out=out / "repeats" / f"seed-{seed}", decoding=seeded, **kwargs))
         rows += [
-            json.loads(line)
-            for line in (out / "repeats" / f"seed-{seed}" / "samples.jsonl").read_text().splitlines()
+            json.loads(line) for line in (out / "repeats" / f"seed-{seed}" / "samples.jsonl").read_text().splitlines()
         ]
     with (out / "samples.jsonl").open("w", encoding="utf-8") as f:
         for row in rows:
