@@ -25,7 +25,7 @@ from agents.checkpoints import checkpoint_dir, is_local
 from agents.endpoints import DEFAULT_RETRY, retrying
 from agents.models import ModelHub, Sampling, drain
 from eval.forcing import Forced, Forcing, Request, Result
-from eval.generate import cached, identity, sample_seed
+from eval.generate import cached, identity, keeper, sample_seed
 
 # what a forced sample records beside its output
 FORCED_FIELDS = ("thinking_tokens", "answer_tokens", "tokens_out", "waits_used", "cut", "answer_closed_here")
@@ -130,20 +130,14 @@ def _row(job, key: str, record: dict, latency_s: float) -> dict:
 async def _over_http(todo, prompts, keys, *, spec, sampling, forcing, f, done, concurrency, on_done) -> None:
     async with ModelHub({"model": (spec, sampling)}) as hub:
         client, name = hub.text_client("model")
-        finished: list = []
+        keep = keeper(f, done, len(todo), on_done)
 
         async def run(job) -> None:
             start = time.perf_counter()
             state = Forced(prompts[(job.id, job.sample)], forcing, sample_seed(sampling, job.sample))
             while (request := state.request()) is not None:
                 state.take(await _continue(client, name, sampling, request))
-            row = _row(job, keys[(job.id, job.sample)], state.record(), time.perf_counter() - start)
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            f.flush()
-            done[(job.id, job.sample)] = row
-            finished.append(job)
-            if on_done:
-                on_done(len(finished), len(todo))
+            keep(job, _row(job, keys[(job.id, job.sample)], state.record(), time.perf_counter() - start))
 
         await drain(todo, run, concurrency)
 
@@ -179,10 +173,9 @@ def generate_forced(
         )
         each = (time.perf_counter() - start) / len(todo)
         with path.open("a", encoding="utf-8") as f:
+            keep = keeper(f, done, len(todo), on_done)
             for job, record in zip(todo, records, strict=True):
-                row = _row(job, keys[(job.id, job.sample)], record, each)
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                done[(job.id, job.sample)] = row
+                keep(job, _row(job, keys[(job.id, job.sample)], record, each))
     elif todo:
         with path.open("a", encoding="utf-8") as f:
             asyncio.run(

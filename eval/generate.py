@@ -120,6 +120,23 @@ class Job:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+def keeper(f, done: dict, total: int, on_done: Callable[[int, int], None] | None) -> Callable[[Job, dict], None]:
+    """What to do with each finished job's row: append it to ``f`` at once (a killed run loses none),
+    record it in ``done`` by (id, sample), and report progress."""
+    finished = 0
+
+    def keep(job: Job, row: dict) -> None:
+        nonlocal finished
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.flush()
+        done[(job.id, job.sample)] = row
+        finished += 1
+        if on_done:
+            on_done(finished, total)
+
+    return keep
+
+
 async def generate(
     jobs: list[Job],
     *,
@@ -135,7 +152,7 @@ async def generate(
         with path.open("a", encoding="utf-8") as f:
             async with ModelHub({"model": (spec, sampling)}) as hub:
                 model = hub.models["model"]
-                finished: list[Job] = []
+                keep = keeper(f, done, len(todo), on_done)
 
                 async def run(job: Job) -> None:
                     reply = await complete(model, job.messages, seed=sample_seed(sampling, job.sample))
@@ -151,12 +168,7 @@ async def generate(
                         "tokens_in": reply.tokens_in,
                         "latency_s": round(reply.latency_s, 3),
                     }
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    f.flush()
-                    done[(job.id, job.sample)] = row
-                    finished.append(job)
-                    if on_done:
-                        on_done(len(finished), len(todo))
+                    keep(job, row)
 
                 await drain(todo, run, concurrency)
     return [done[(job.id, job.sample)] for job in jobs]

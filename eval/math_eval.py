@@ -7,6 +7,7 @@ and ``OUT/accuracy_vs_tokens.png``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -384,7 +385,6 @@ def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int,
         forced = BudgetRun(Forcing(budget, waits), template)
         run = evaluate_repeats(problems, out=out / f"budget-{budget}", forced=forced, **kwargs)
         runs[budget] = run
-        written = json.loads((out / f"budget-{budget}" / "summary.json").read_text())
         rows = [json.loads(line) for line in (out / f"budget-{budget}" / "samples.jsonl").read_text().splitlines()]
         points.append(
             {
@@ -397,7 +397,7 @@ def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int,
                 "samples": len(rows),
                 "answered": sum(r["extracted"] is not None for r in rows),
                 "cut": sum(r["cut"] for r in rows),
-                "repeats": written.get("repeats", {}).get("n", 1),
+                "repeats": run.get("repeats", {}).get("n", 1),
             }
         )
     # the headline budget's samples beside its summary: what report's intervals and view read
@@ -412,52 +412,48 @@ def evaluate_budgets(problems: list[Problem], *, budgets: list[int], waits: int,
     return summary
 
 
-def plot_thinking(curves: dict[str, list[dict]], path: Path) -> None:
-    """Accuracy (with its 95% interval) against mean thinking tokens, one line per run, budgets marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, points in curves.items():
-        x = [p["thinking_tokens_mean"] for p in points]
-        y = [p["accuracy"] for p in points]
-        err = [
-            [p["accuracy"] - p["interval"]["lo"] for p in points],
-            [p["interval"]["hi"] - p["accuracy"] for p in points],
-        ]
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
-        for p in points:
-            ax.annotate(f"≤{p['budget']}", (p["thinking_tokens_mean"], p["accuracy"]), fontsize=7)
-    ax.set_xlabel("mean thinking tokens per sample")
-    ax.set_ylabel("accuracy (pass@1)")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_budget(runs: dict[str, dict], path: Path) -> None:
-    """Accuracy against average output tokens per problem, one line per run (maj@k to the right)."""
+@contextlib.contextmanager
+def _accuracy_figure(path: Path, xlabel: str, ylabel: str):
+    """An accuracy plot's axes (drawn on by the caller), then labelled, saved to ``path`` and closed."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display, no network
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for label, summary in runs.items():
-        curve = summary["budget_curve"]
-        ax.plot([c["avg_output_tokens"] for c in curve], [c["accuracy"] for c in curve], marker="o", label=label)
-        for c in curve:
-            ax.annotate(f"maj@{c['samples']}", (c["avg_output_tokens"], c["accuracy"]), fontsize=7)
-    ax.set_xlabel("average output tokens per problem")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        yield ax
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
+
+
+def plot_thinking(curves: dict[str, list[dict]], path: Path) -> None:
+    """Accuracy (with its 95% interval) against mean thinking tokens, one line per run, budgets marked."""
+    with _accuracy_figure(path, "mean thinking tokens per sample", "accuracy (pass@1)") as ax:
+        for label, points in curves.items():
+            x = [p["thinking_tokens_mean"] for p in points]
+            y = [p["accuracy"] for p in points]
+            err = [
+                [p["accuracy"] - p["interval"]["lo"] for p in points],
+                [p["interval"]["hi"] - p["accuracy"] for p in points],
+            ]
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
+            for p in points:
+                ax.annotate(f"≤{p['budget']}", (p["thinking_tokens_mean"], p["accuracy"]), fontsize=7)
+
+
+def plot_budget(runs: dict[str, dict], path: Path) -> None:
+    """Accuracy against average output tokens per problem, one line per run (maj@k to the right)."""
+    with _accuracy_figure(path, "average output tokens per problem", "accuracy") as ax:
+        for label, summary in runs.items():
+            curve = summary["budget_curve"]
+            ax.plot([c["avg_output_tokens"] for c in curve], [c["accuracy"] for c in curve], marker="o", label=label)
+            for c in curve:
+                ax.annotate(f"maj@{c['samples']}", (c["avg_output_tokens"], c["accuracy"]), fontsize=7)
