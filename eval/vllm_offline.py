@@ -78,7 +78,7 @@ def _worker(request_path: str) -> None:
             max_tokens=s["max_tokens"],  # never vLLM's default of 16
             temperature=s["temperature"],
             stop=s.get("stop") or None,
-            seed=None if s.get("seed") is None else s["seed"] + job["sample"],
+            seed=job["seed"],  # the sample's own, chosen by eval.generate.sample_seed
         )
         for job in jobs
     ]
@@ -174,7 +174,7 @@ def generate_offline(
     timeout_s: float = 6 * 3600,
 ) -> list[dict]:
     """Generate the jobs ``path`` lacks with the vLLM worker; return the rows for ``jobs`` in order."""
-    from eval.generate import cached, identity
+    from eval.generate import cached, identity, keeper, sample_seed
 
     keys, done, todo = cached(jobs, identity(spec, sampling, engine="vllm"), path)
     if todo:
@@ -182,26 +182,36 @@ def generate_offline(
             "model": model_dir(spec),
             "sampling": _sampling(sampling),
             "engine": engine or {},
-            "jobs": [{"id": j.id, "sample": j.sample, "messages": [chat_dict(m) for m in j.messages]} for j in todo],
+            "jobs": [
+                {
+                    "id": j.id,
+                    "sample": j.sample,
+                    "seed": sample_seed(sampling, j.sample),
+                    "messages": [chat_dict(m) for m in j.messages],
+                }
+                for j in todo
+            ],
         }
         results = {(r["id"], r["sample"]): r for r in _run_worker(request, python, timeout_s)}
         with path.open("a", encoding="utf-8") as f:
+            keep = keeper(f, done, len(todo), None)
             for job in todo:
                 r = results[(job.id, job.sample)]
-                row = {
-                    "id": job.id,
-                    "sample": job.sample,
-                    "key": keys[(job.id, job.sample)],
-                    **job.fields,
-                    "prompt": job.messages[-1].content,
-                    "output": r["output"],
-                    "reasoning": None,
-                    "tokens_out": r["tokens_out"],
-                    "tokens_in": r["tokens_in"],
-                    "latency_s": r["latency_s"],
-                }
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                done[(job.id, job.sample)] = row
+                keep(
+                    job,
+                    {
+                        "id": job.id,
+                        "sample": job.sample,
+                        "key": keys[(job.id, job.sample)],
+                        **job.fields,
+                        "prompt": job.messages[-1].content,
+                        "output": r["output"],
+                        "reasoning": None,
+                        "tokens_out": r["tokens_out"],
+                        "tokens_in": r["tokens_in"],
+                        "latency_s": r["latency_s"],
+                    },
+                )
     return [done[(job.id, job.sample)] for job in jobs]
 
 
